@@ -1,0 +1,58 @@
+"""What the rules decide to tell people, and whom to tell.
+
+Each event names its wire event and carries its payload already in wire shape, so that the layer that
+delivers it needs no knowledge of the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ToRoom:
+    """Every joined participant (not those in the waiting room), optionally but one."""
+
+    skip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToFacilitators:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ToParticipant:
+    id: str
+
+
+Audience = ToRoom | ToFacilitators | ToParticipant
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    payload: dict[str, Any]
+    audience: Audience = field(default_factory=ToRoom)
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """A connection to close once the events have been delivered."""
+
+    id: str
+    reason: str
+    conn: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a command produced besides the new state: events to deliver, connections to close,
+    and a result for the one who asked."""
+
+    events: tuple[Event, ...] = ()
+    kicks: tuple[Kick, ...] = ()
+    result: dict[str, Any] = field(default_factory=dict)
+    # True when the room has just become empty: its chat may now start to expire.
+    emptied: bool = False

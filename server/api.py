@@ -1,0 +1,116 @@
+"""The HTTP API: create a room (admin token), read a room's public facts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from rooms import RoomDefinition
+from server import auth
+from server.settings import Settings
+from server.store import Store, StoreUnavailable
+from signaling.protocol import ProtocolError, decode_into, optional, required
+
+STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)  # type: ignore[type-abstract]
+SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
+ADMIN_TOKEN_KEY: web.AppKey[str] = web.AppKey("admin_token", str)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRoom:
+    """POST /api/rooms body."""
+
+    title: str = required(min_len=1, max_len=80)
+    guidelines: str | None = optional(max_len=4000, multiline=True)
+    passcode: str | None = optional(min_len=1, max_len=128)
+    waiting_room: bool = False
+    max_participants: int | None = None
+    retention_s: int | None = None
+    relay_only: bool = False
+
+
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    except ProtocolError as exc:
+        return error_response(400, exc.code, exc.message)
+    except StoreUnavailable:
+        return error_response(503, "unavailable", "Storage is unavailable right now; try again.")
+
+
+async def create_room(request: web.Request) -> web.Response:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = request.app[ADMIN_TOKEN_KEY]
+    if scheme.lower() != "bearer" or not token or not auth.token_matches(token.strip(), expected):
+        return error_response(401, "unauthorized", "A valid admin token is required.")
+    settings = request.app[SETTINGS_KEY]
+    if request.content_length is not None and request.content_length > settings.max_frame_bytes:
+        return error_response(413, "too_large", "The request body is too large.")
+    try:
+        body = json.loads(await request.text())
+    except (ValueError, UnicodeDecodeError):
+        return error_response(400, "bad_request", "The body must be a JSON object.")
+    spec: CreateRoom = decode_into(CreateRoom, body)
+    max_participants = spec.max_participants or settings.max_participants
+    if not 2 <= max_participants <= 1000:
+        raise ProtocolError("bad_request", "max_participants must be between 2 and 1000.")
+    retention_s = settings.retention_s if spec.retention_s is None else spec.retention_s
+    if not 0 <= retention_s <= 30 * 86400:
+        raise ProtocolError("bad_request", "retention_s must be between 0 and 30 days.")
+    host_key = auth.new_secret()
+    room = RoomDefinition(
+        id=auth.new_id(),
+        title=spec.title,
+        host_key_hash=auth.key_hash(host_key),
+        guidelines=(spec.guidelines or "").strip(),
+        passcode_hash=auth.passcode_hash(spec.passcode) if spec.passcode else None,
+        waiting_room=spec.waiting_room,
+        max_participants=max_participants,
+        retention_s=retention_s,
+        max_messages=settings.chat_max_messages,
+        relay_only=spec.relay_only,
+    )
+    await request.app[STORE_KEY].create_room(room)
+    base = settings.base_url
+    return web.json_response(
+        {
+            "id": room.id,
+            "title": room.title,
+            "member_url": f"{base}/r/{room.id}",
+            # In the fragment, the key never reaches a server log or a Referer header.
+            "facilitator_url": f"{base}/r/{room.id}#host={host_key}",
+            "host_key": host_key,
+        },
+        status=201,
+    )
+
+
+async def get_room(request: web.Request) -> web.Response:
+    room = await request.app[STORE_KEY].get_room(request.match_info["room_id"])
+    if room is None:
+        return error_response(404, "not_found", "There is no meeting at this link.")
+    return web.json_response(room_public(room))
+
+
+def room_public(room: RoomDefinition) -> dict[str, Any]:
+    return {
+        "id": room.id,
+        "title": room.title,
+        "guidelines": room.guidelines,
+        "passcode_required": room.passcode_required,
+        "waiting_room": room.waiting_room,
+    }
+
+
+def add_api_routes(app: web.Application) -> None:
+    app.router.add_post("/api/rooms", create_room)
+    app.router.add_get("/api/rooms/{room_id}", get_room)

@@ -1,0 +1,163 @@
+"""The Circle process: the aiohttp application with socket.io attached, and its background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import socketio
+from aiohttp import web
+
+from server import auth
+from server.api import (
+    ADMIN_TOKEN_KEY,
+    SETTINGS_KEY,
+    STORE_KEY,
+    add_api_routes,
+    errors_middleware,
+)
+from server.backends import make_backends
+from server.settings import Settings
+from server.store import Store
+from server.webclient import add_web_routes
+from signaling.handlers import CircleSocketServer, Signaling, origin_checker
+
+log = logging.getLogger("circle.server")
+
+
+@dataclass
+class Circle:
+    """Everything one running instance holds."""
+
+    settings: Settings
+    instance_id: str
+    admin_token: str
+    store: Store
+    sio: socketio.AsyncServer
+    signaling: Signaling
+
+
+CIRCLE_KEY: web.AppKey[Circle] = web.AppKey("circle", Circle)
+
+
+def create_app(settings: Settings) -> web.Application:
+    instance_id = settings.instance_id or f"i-{auth.new_id(6)}"
+    admin_token = settings.admin_token or auth.new_secret()
+    store, manager = make_backends(settings, instance_id)
+    signer = auth.Signer(settings.secret_key or "")  # replaced by the store's key at start-up
+    sio = CircleSocketServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=origin_checker(settings),
+        max_http_buffer_size=settings.max_frame_bytes,
+        async_handlers=False,
+        logger=False,
+        engineio_logger=False,
+    )
+    signaling = Signaling(settings, store, instance_id, signer)
+    signaling.attach(sio)
+
+    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_frame_bytes)
+    circle = Circle(settings, instance_id, admin_token, store, sio, signaling)
+    app[CIRCLE_KEY] = circle
+    app[STORE_KEY] = store
+    app[SETTINGS_KEY] = settings
+    app[ADMIN_TOKEN_KEY] = admin_token
+    sio.attach(app, socketio_path="socket.io")
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    add_api_routes(app)
+    add_web_routes(app, settings)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    circle = app[CIRCLE_KEY]
+    await circle.store.start()
+    # A cluster shares one signing key, so a resume token works on every instance.
+    circle.signaling.signer = auth.Signer(await circle.store.signing_key(circle.settings.secret_key))
+    clock = asyncio.create_task(_clock(circle), name="circle-clock")
+    log.info("instance %s started", circle.instance_id)
+    yield
+    clock.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await clock
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(circle.signaling.close_all(), circle.settings.shutdown_grace_s)
+    await circle.store.close()
+    log.info("instance %s stopped", circle.instance_id)
+
+
+async def _clock(circle: Circle) -> None:
+    """Heartbeat and sweep. A failure is logged and retried at the next tick, never fatal."""
+    s = circle.settings
+    cleared: set[tuple[str, int]] = set()
+    loop = asyncio.get_running_loop()
+    next_beat = 0.0
+    while True:
+        try:
+            if loop.time() >= next_beat:
+                await circle.store.heartbeat(circle.instance_id, s.instance_ttl_s)
+                next_beat = loop.time() + s.heartbeat_s
+            await circle.signaling.sweep(cleared)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("clock tick failed: %s", type(exc).__name__)
+        await asyncio.sleep(min(s.sweep_interval_s, s.heartbeat_s))
+
+
+async def _redis_state(circle: Circle) -> str:
+    if not circle.settings.redis_url:
+        return "absent"
+    try:
+        ok = await asyncio.wait_for(circle.store.ping(), circle.settings.redis_timeout_s)
+    except Exception:
+        ok = False
+    return "ok" if ok else "down"
+
+
+async def healthz(request: web.Request) -> web.Response:
+    circle = request.app[CIRCLE_KEY]
+    return web.json_response(
+        {"status": "ok", "instance": circle.instance_id, "redis": await _redis_state(circle)}
+    )
+
+
+async def readyz(request: web.Request) -> web.Response:
+    circle = request.app[CIRCLE_KEY]
+    redis = await _redis_state(circle)
+    ready = redis != "down"
+    return web.json_response(
+        {
+            "status": "ok" if ready else "unavailable",
+            "instance": circle.instance_id,
+            "redis": redis,
+        },
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Counts only: no room ids, names or addresses."""
+    circle = request.app[CIRCLE_KEY]
+    conns = circle.signaling.conns.values()
+    joined = sum(1 for c in conns if c.participant_id)
+    rooms = len({c.room_id for c in conns if c.room_id})
+    lines = [
+        "# HELP circle_connections Open socket.io connections on this instance.",
+        "# TYPE circle_connections gauge",
+        f"circle_connections {len(circle.signaling.conns)}",
+        "# HELP circle_participants Joined participants connected to this instance.",
+        "# TYPE circle_participants gauge",
+        f"circle_participants {joined}",
+        "# HELP circle_rooms Rooms with a participant connected to this instance.",
+        "# TYPE circle_rooms gauge",
+        f"circle_rooms {rooms}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")

@@ -1,0 +1,173 @@
+"""`circle serve`, `circle rooms create`, `circle chat`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from aiohttp import web
+
+from server import settings as settings_mod
+from server.app import CIRCLE_KEY, create_app
+from server.settings import Settings, SettingsError
+
+log = logging.getLogger("circle.server")
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    for name in settings_mod.setting_names():
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            default=None,
+            metavar=name.upper(),
+            help=f"{settings_mod.setting_help(name)} (env CIRCLE_{name.upper()})",
+        )
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: settings_mod.parse_value(name, value)
+        for name in settings_mod.setting_names()
+        if (value := getattr(args, name, None)) is not None
+    }
+    return settings_mod.load(**overrides)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings_from(args)
+    except SettingsError as exc:
+        print(f"circle: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return asyncio.run(_run_server(settings))
+
+
+async def _run_server(settings: Settings) -> int:
+    app = create_app(settings)
+    circle = app[CIRCLE_KEY]
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, shutdown_timeout=settings.shutdown_grace_s)
+    try:
+        await site.start()
+    except OSError as exc:
+        print(
+            f"circle: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        await runner.cleanup()
+        return 1
+    port = runner.addresses[0][1] if runner.addresses else settings.port
+    base = settings.public_url or f"http://{settings.host}:{port}"
+    print(f"Circle is running at {base} (instance {circle.instance_id})", flush=True)
+    if not settings.admin_token:
+        print(
+            f"Admin token (shown once; set CIRCLE_ADMIN_TOKEN to choose your own): {circle.admin_token}",
+            flush=True,
+        )
+    print(f'Create a room: circle rooms create "Tuesday circle" --server {base}', flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("Shutting down…", flush=True)
+    await runner.cleanup()
+    return 0
+
+
+def _rooms_create(args: argparse.Namespace) -> int:
+    token = args.admin_token or os.environ.get("CIRCLE_ADMIN_TOKEN")
+    if not token:
+        print(
+            "circle: an admin token is needed (--admin-token or CIRCLE_ADMIN_TOKEN)",
+            file=sys.stderr,
+        )
+        return 2
+    body: dict[str, Any] = {"title": args.title, "waiting_room": args.waiting_room}
+    if args.passcode:
+        body["passcode"] = args.passcode
+    if args.guidelines:
+        body["guidelines"] = args.guidelines
+    request = urllib.request.Request(
+        f"{args.server.rstrip('/')}/api/rooms",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            room = json.load(response)
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.load(exc)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = str(exc)
+        print(f"circle: {message}", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"circle: cannot reach {args.server}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(room))
+        return 0
+    print(f"Room: {room['title']} ({room['id']})")
+    print(f"Member link:      {room['member_url']}")
+    print(f"Facilitator link: {room['facilitator_url']}")
+    print("Keep the facilitator link private: it gives facilitator rights.")
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from server.chat_cli import run
+
+    return run(args.url, args.name, args.passcode)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="circle", description="Meetings for peer-support groups.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (embedded defaults: no other service)")
+    _add_setting_flags(serve)
+    serve.set_defaults(func=_serve)
+
+    rooms = sub.add_parser("rooms", help="manage rooms").add_subparsers(dest="rooms_command", required=True)
+    create = rooms.add_parser("create", help="create a room and print its links")
+    create.add_argument("title")
+    create.add_argument("--passcode")
+    create.add_argument("--guidelines")
+    create.add_argument("--waiting-room", action="store_true")
+    create.add_argument("--server", default=os.environ.get("CIRCLE_SERVER", "http://127.0.0.1:8080"))
+    create.add_argument("--admin-token")
+    create.add_argument("--json", action="store_true", help="print the answer as JSON")
+    create.set_defaults(func=_rooms_create)
+
+    chat = sub.add_parser("chat", help="take part by text from this terminal")
+    chat.add_argument("url", help="the room's link")
+    chat.add_argument("--name", required=True, help="your first name or nickname")
+    chat.add_argument("--passcode")
+    chat.set_defaults(func=_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

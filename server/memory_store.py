@@ -1,0 +1,94 @@
+"""The single-instance store: live state and chat in this process, room definitions in SQLite."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from rooms import ChatMessage, RoomDefinition, RoomState
+from rooms.model import chat_id
+from server.auth import new_secret
+from server.roomdb import RoomDB
+
+T = TypeVar("T")
+
+
+class MemoryStore:
+    def __init__(self, data_dir: Path) -> None:
+        self._data_dir = data_dir
+        self._db: RoomDB | None = None
+        self._states: dict[str, RoomState] = {}
+        self._chat: dict[str, deque[ChatMessage]] = {}
+        self._seq = 0
+
+    async def start(self) -> None:
+        self._db = RoomDB(self._data_dir)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    async def ping(self) -> bool:
+        return True
+
+    @property
+    def db(self) -> RoomDB:
+        if self._db is None:
+            raise RuntimeError("store not started")
+        return self._db
+
+    async def signing_key(self, configured: str | None) -> str:
+        return configured or new_secret(32)
+
+    async def create_room(self, room: RoomDefinition) -> None:
+        self.db.put(room)
+
+    async def get_room(self, room_id: str) -> RoomDefinition | None:
+        return self.db.get(room_id)
+
+    async def load(self, room_id: str) -> RoomState | None:
+        return self._states.get(room_id)
+
+    async def transact(
+        self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
+    ) -> tuple[RoomState, T]:
+        # No await between read and write: the event loop makes this atomic.
+        old = self._states.get(room.id) or RoomState.fresh(room, now)
+        new, result = fn(old)
+        if new is not old:
+            self._states[room.id] = new
+        return new, result
+
+    async def live_rooms(self) -> list[str]:
+        return list(self._states)
+
+    async def append_chat(
+        self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
+    ) -> ChatMessage:
+        self._seq += 1
+        log = self._chat.get(room_id)
+        if log is None or log.maxlen != max_messages:
+            log = self._chat[room_id] = deque(log or (), maxlen=max_messages)
+        message = make(chat_id(self._seq))
+        log.append(message)
+        return message
+
+    async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
+        log = self._chat.get(room_id, ())
+        return [m for m in log if after is None or m.id > after]
+
+    async def recent_chat(self, room_id: str, limit: int) -> list[ChatMessage]:
+        log = self._chat.get(room_id, ())
+        return list(log)[-limit:] if limit else []
+
+    async def clear_chat(self, room_id: str) -> None:
+        self._chat.pop(room_id, None)
+
+    async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
+        return None
+
+    async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
+        return frozenset()

@@ -1,0 +1,159 @@
+"""Every setting of a Circle server, in one frozen dataclass.
+
+Each setting `foo_bar` is also the environment variable `CIRCLE_FOO_BAR` and the `circle serve` flag
+`--foo-bar`. Durations end in `_s`, sizes in `_bytes`. Precedence: flag, then environment, then default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = field(default="127.0.0.1", metadata={"help": "address to listen on"})
+    port: int = field(default=8080, metadata={"help": "TCP port (0 picks a free one)"})
+    data_dir: Path = field(
+        default=Path("./data"), metadata={"help": "where room definitions are kept (SQLite)"}
+    )
+    public_url: str | None = field(
+        default=None,
+        metadata={"help": "base URL in the links handed out (default http://host:port)"},
+    )
+    admin_token: str | None = field(
+        default=None, metadata={"help": "token for the admin API; generated and printed if unset"}
+    )
+    secret_key: str | None = field(
+        default=None,
+        metadata={"help": "key that signs resume tokens; the same on every instance of a cluster"},
+    )
+    redis_url: str | None = field(
+        default=None, metadata={"help": "redis://HOST:PORT/DB to run as one of several instances"}
+    )
+    instance_id: str | None = field(default=None, metadata={"help": "this instance's name in logs"})
+    cors_allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "extra browser origins allowed (comma-separated); same origin always"},
+    )
+    web_dir: Path = field(default=WEB_DIR, metadata={"help": "the browser client's files"})
+    log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
+
+    max_frame_bytes: int = field(
+        default=65536,
+        metadata={"help": "largest socket.io frame accepted; larger cuts the connection"},
+    )
+    max_participants: int = field(default=50, metadata={"help": "default room capacity"})
+    chat_burst: int = field(default=10, metadata={"help": "chat messages allowed in a burst"})
+    chat_rate_per_s: float = field(default=2.0, metadata={"help": "sustained chat messages per second"})
+    signal_burst: int = field(default=200, metadata={"help": "signalling messages allowed in a burst"})
+    signal_rate_per_s: float = field(
+        default=50.0, metadata={"help": "sustained signalling (and other events) per second"}
+    )
+    join_burst: int = field(default=5, metadata={"help": "join attempts allowed in a burst"})
+    join_rate_per_s: float = field(
+        default=0.2,
+        metadata={"help": "sustained join attempts per second (slows passcode guessing)"},
+    )
+    resume_grace_s: float = field(
+        default=30.0, metadata={"help": "how long a dropped member keeps their seat"}
+    )
+    retention_s: int = field(
+        default=0,
+        metadata={"help": "default: how long chat outlives an emptied room (0: wiped at once)"},
+    )
+    chat_max_messages: int = field(default=500, metadata={"help": "most chat messages a room keeps"})
+    chat_snapshot_messages: int = field(
+        default=100, metadata={"help": "recent chat messages sent with the room on join"}
+    )
+    sweep_interval_s: float = field(
+        default=1.0, metadata={"help": "how often away members and expired chat are looked at"}
+    )
+    heartbeat_s: float = field(default=2.0, metadata={"help": "how often an instance says it is alive"})
+    instance_ttl_s: float = field(
+        default=10.0, metadata={"help": "an instance silent this long is taken for dead"}
+    )
+    redis_timeout_s: float = field(default=2.0, metadata={"help": "bound on every Redis call"})
+    shutdown_grace_s: float = field(
+        default=5.0, metadata={"help": "how long shutdown waits for clients to be told"}
+    )
+    stun_urls: tuple[str, ...] = field(
+        default=(), metadata={"help": "STUN URLs for browsers (comma-separated); none by default"}
+    )
+    turn_urls: tuple[str, ...] = field(
+        default=(), metadata={"help": "TURN URLs (comma-separated), used with turn_secret"}
+    )
+    turn_secret: str | None = field(
+        default=None,
+        metadata={"help": "shared secret of the TURN server (coturn static-auth-secret)"},
+    )
+    turn_ttl_s: int = field(default=3600, metadata={"help": "lifetime of TURN credentials"})
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name.endswith(("_s", "_bytes", "_burst")) or f.name.startswith("max_"):
+                if isinstance(value, int | float) and value < 0:
+                    raise SettingsError(f"{f.name} must not be negative")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError("port must be between 0 and 65535")
+        if self.heartbeat_s >= self.instance_ttl_s:
+            raise SettingsError("heartbeat_s must be well under instance_ttl_s")
+        if self.max_frame_bytes < 1024:
+            raise SettingsError("max_frame_bytes must be at least 1024")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return replace(self, **values)
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Settings)]
+
+
+def setting_help(name: str) -> str:
+    return str({f.name: f for f in fields(Settings)}[name].metadata.get("help", ""))
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """Parse a setting from its text form (environment variable or flag)."""
+    kind = get_type_hints(Settings)[name]
+    text = raw.strip()
+    try:
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        if kind is bool:
+            return text.lower() in ("1", "true", "yes", "on")
+        if kind is Path:
+            return Path(text)
+        if kind == tuple[str, ...]:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return text or None
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {raw!r} is not a valid value") from exc
+
+
+def load(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from defaults, then `CIRCLE_*` environment variables, then explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for name in setting_names():
+        raw = env.get(f"CIRCLE_{name.upper()}")
+        if raw is not None:
+            values[name] = parse_value(name, raw)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

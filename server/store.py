@@ -1,0 +1,71 @@
+"""Where rooms live: the `Store` interface, one implementation in memory (the default) and one on
+Redis (for several instances). The contract tests in tests/integration run against both."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
+
+from rooms import ChatMessage, RoomDefinition, RoomState
+
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """The backend (Redis) cannot be reached or did not answer in time."""
+
+
+class Store(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True while the backend answers; always True in memory."""
+        ...
+
+    async def signing_key(self, configured: str | None) -> str:
+        """The key that signs resume tokens: `configured`, else one shared by every instance."""
+        ...
+
+    async def create_room(self, room: RoomDefinition) -> None: ...
+
+    async def get_room(self, room_id: str) -> RoomDefinition | None: ...
+
+    async def load(self, room_id: str) -> RoomState | None:
+        """The live state of a room that has had a meeting, else None."""
+        ...
+
+    async def transact(
+        self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
+    ) -> tuple[RoomState, T]:
+        """Atomic read-modify-write of one room's state. `fn` is pure and may run more than once
+        (on a conflicting write); an exception from it commits nothing. A state `fn` returns unchanged
+        (the same object) is not written."""
+        ...
+
+    async def live_rooms(self) -> list[str]:
+        """Ids of rooms with live state, for the sweeper."""
+        ...
+
+    async def append_chat(
+        self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
+    ) -> ChatMessage:
+        """Append a message: `make(id)` builds it once the store has assigned the ordered id."""
+        ...
+
+    async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
+        """Every retained message after `after` (all without it), in order."""
+        ...
+
+    async def recent_chat(self, room_id: str, limit: int) -> list[ChatMessage]: ...
+
+    async def clear_chat(self, room_id: str) -> None: ...
+
+    async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
+        """Say that this instance is alive for the next `ttl_s` seconds."""
+        ...
+
+    async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
+        """Those of `instances` whose heartbeat has expired."""
+        ...

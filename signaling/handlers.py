@@ -1,0 +1,446 @@
+"""The socket.io event handlers: decode → authorise → `rooms.apply` → commit → deliver.
+
+Each event from a connection is handled in arrival order (socket.io's `async_handlers=False`): chat
+from one person stays in order and an offer is relayed before its ICE candidates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+
+from rooms import (
+    ChatMessage,
+    Outcome,
+    Participant,
+    Refusal,
+    RoomDefinition,
+    RoomState,
+    apply,
+    check_chat,
+)
+from rooms import commands as cmd
+from rooms.model import Media, Role
+from server import auth
+from server.settings import Settings
+from server.store import Store
+from signaling import protocol as p
+from signaling.delivery import Delivery, participant_room, room_channel
+from signaling.errors import to_ack
+from signaling.ratelimit import TokenBucket
+
+log = logging.getLogger("circle.signaling")
+
+_ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
+
+
+class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """socket.io's server, told whether each event came with an acknowledgement id, so that an
+    error for an event sent without one still reaches the client (as an `error` event)."""
+
+    async def _handle_event_internal(  # type: ignore[no-untyped-def]
+        self, server, sid, eio_sid, data, namespace, id
+    ):
+        _ack_requested.set(id is not None)
+        return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+
+
+@dataclass
+class Conn:
+    """One socket.io connection on this instance."""
+
+    sid: str
+    chat: TokenBucket
+    signal: TokenBucket
+    join: TokenBucket
+    room_id: str | None = None
+    participant_id: str | None = None
+    waiting: bool = False
+
+
+@dataclass
+class _Ctx:
+    conn: Conn
+    room: RoomDefinition
+    pid: str
+    now: int
+    outcome: Outcome = field(default_factory=Outcome)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Browsers must come from this server's own origin (or one configured); clients that send no
+    Origin header at all (a terminal client) are allowed and bound by the same rules as everyone."""
+    extra = {o.rstrip("/") for o in settings.cors_allowed_origins}
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        extra.add(f"{parts.scheme}://{parts.netloc}")
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if not origin:
+            return True
+        if origin.rstrip("/") in extra:
+            return True
+        host = environ.get("HTTP_HOST", "")
+        return bool(host) and urlsplit(origin).netloc == host
+
+    return allowed
+
+
+class Signaling:
+    def __init__(self, settings: Settings, store: Store, instance_id: str, signer: auth.Signer) -> None:
+        self.settings = settings
+        self.store = store
+        self.instance_id = instance_id
+        self.signer = signer
+        self.sio: socketio.AsyncServer | None = None
+        self.conns: dict[str, Conn] = {}
+        self.delivery: Delivery | None = None
+        self._handlers: dict[str, Callable[[Conn, Any], Awaitable[dict[str, Any]]]] = {
+            "join": self._join,
+            "leave": self._leave,
+            "chat:send": self._chat_send,
+            "chat:history": self._chat_history,
+            "signal": self._signal,
+            "rtc:config": self._rtc_config,
+        }
+
+    def attach(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+        self.delivery = Delivery(sio)
+        sio.on("connect", self._on_connect)
+        sio.on("disconnect", self._on_disconnect)
+        sio.on("*", self._on_event)
+
+    # -- connection life ---------------------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
+        s = self.settings
+        self.conns[sid] = Conn(
+            sid=sid,
+            chat=TokenBucket(s.chat_burst, s.chat_rate_per_s),
+            signal=TokenBucket(s.signal_burst, s.signal_rate_per_s),
+            join=TokenBucket(s.join_burst, s.join_rate_per_s),
+        )
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self.conns.pop(sid, None)
+        if conn is None or conn.room_id is None or conn.participant_id is None:
+            return
+        try:
+            await self._command(conn, cmd.Disconnect(conn.participant_id, sid))
+        except Exception:
+            log.exception("could not mark %s away", conn.participant_id)
+
+    async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any] | None:
+        wants_ack = _ack_requested.get()
+        conn = self.conns.get(sid)
+        try:
+            if conn is None:
+                raise Refusal("not_joined", "This connection is closing.")
+            if len(args) > 1:
+                raise p.ProtocolError("bad_request", "An event takes one object.")
+            msg = p.decode(event, args[0] if args else None)
+            retry = self._rate_limit(conn, event)
+            if retry:
+                raise Refusal(
+                    "rate_limited",
+                    "You're sending too fast. Please wait a moment.",
+                    retry_after_ms=retry,
+                )
+            handler = self._handlers.get(event)
+            if handler is None:
+                if conn.participant_id is None:
+                    raise Refusal("not_joined", "Join a room first.")
+                result = await self._room_command(conn, msg)
+            else:
+                result = await handler(conn, msg)
+            return {"ok": True, **result}
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: B036 - every failure must become an answer
+            shown = event if event in p.CLIENT_EVENTS else "unknown"
+            ack = to_ack(exc, shown, sid)
+            if not wants_ack and self.sio is not None:
+                await self.sio.emit("error", {"error": ack["error"], "event": event[:64]}, to=sid)
+            return ack
+
+    def _rate_limit(self, conn: Conn, event: str) -> int:
+        now = time.monotonic()
+        if event == "join":
+            return conn.join.take(now)
+        if event == "chat:send":
+            return conn.chat.take(now)
+        return conn.signal.take(now)
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    async def _room(self, conn: Conn) -> RoomDefinition:
+        if conn.room_id is None:
+            raise Refusal("not_joined", "Join a room first.")
+        room = await self.store.get_room(conn.room_id)
+        if room is None:
+            raise Refusal("not_found", "This room no longer exists.")
+        return room
+
+    async def _command(self, conn: Conn, command: cmd.Command) -> tuple[RoomState, Outcome]:
+        room = await self._room(conn)
+        now = now_ms()
+        state, outcome = await self.store.transact(room, lambda s: apply(s, command, now), now)
+        await self._deliver(state, outcome)
+        return state, outcome
+
+    async def _deliver(self, state: RoomState, outcome: Outcome) -> None:
+        assert self.delivery is not None
+        await self.delivery.send(state, outcome, self._finish_admission)
+        if outcome.emptied and state.room.retention_s == 0:
+            await self.store.clear_chat(state.room.id)
+
+    async def _finish_admission(self, state: RoomState, pid: str, payload: dict[str, Any]) -> None:
+        """A `lobby:admitted` carries the chat so far and a fresh resume token; the waiting socket
+        (on whichever instance) enters the room's channel."""
+        p_ = state.participants.get(pid)
+        if p_ is None:
+            return
+        payload["room"]["chat"] = await self._visible_recent(state, pid)
+        payload["resume_token"] = self.signer.resume_token(state.room.id, pid, p_.resume_gen)
+        assert self.sio is not None
+        await self.sio.enter_room(p_.conn, room_channel(state.room.id))
+        local = self.conns.get(p_.conn)
+        if local is not None:
+            local.waiting = False
+
+    async def _visible_recent(self, state: RoomState, pid: str) -> list[dict[str, Any]]:
+        recent = await self.store.recent_chat(state.room.id, self.settings.chat_snapshot_messages)
+        return [m.public() for m in recent if m.visible_to(pid)]
+
+    # -- joining -----------------------------------------------------------------------------------
+
+    async def _join(self, conn: Conn, msg: p.Join) -> dict[str, Any]:
+        if conn.participant_id is not None:
+            raise Refusal("bad_request", "This connection has already joined a room.")
+        room = await self.store.get_room(msg.room)
+        if room is None:
+            raise Refusal("not_found", "There is no meeting at this link. Please check it.")
+        is_host = False
+        if msg.host_key:
+            if not auth.key_matches(msg.host_key, room.host_key_hash):
+                raise Refusal("forbidden", "This facilitator link is not valid for this room.")
+            is_host = True
+        passcode_ok = False
+        if room.passcode_hash and msg.passcode:
+            loop = asyncio.get_running_loop()
+            passcode_ok = await loop.run_in_executor(
+                None, auth.passcode_matches, msg.passcode, room.passcode_hash
+            )
+        resume_of = None
+        if msg.resume_token:
+            claim = self.signer.check_resume_token(msg.resume_token)
+            if claim is not None and claim.room_id == room.id:
+                resume_of = (claim.participant_id, claim.generation)
+        command = cmd.Join(
+            new_id=auth.new_id(),
+            name=msg.name,
+            media=Media(msg.media),
+            instance=self.instance_id,
+            conn=conn.sid,
+            is_host=is_host,
+            passcode_ok=passcode_ok,
+            accepted_guidelines=msg.accept_guidelines,
+            resume_of=resume_of,
+            browser_key_hash=auth.key_hash(msg.browser_key) if msg.browser_key else None,
+        )
+        now = now_ms()
+        state, outcome = await self.store.transact(room, lambda s: apply(s, command, now), now)
+        pid = outcome.result["id"]
+        me = state.find(pid)
+        assert me is not None
+        conn.room_id, conn.participant_id = room.id, pid
+        conn.waiting = bool(outcome.result["waiting"])
+        assert self.sio is not None
+        await self.sio.enter_room(conn.sid, participant_room(pid))
+        if not conn.waiting:
+            await self.sio.enter_room(conn.sid, room_channel(room.id))
+        await self._deliver(state, outcome)
+        token = self.signer.resume_token(room.id, pid, me.resume_gen)
+        log.info("join room=%s participant=%s waiting=%s", room.id, pid, conn.waiting)
+        if conn.waiting:
+            return {"waiting": True, "self": me.public(), "resume_token": token}
+        snapshot = state.snapshot(me)
+        snapshot["chat"] = await self._visible_recent(state, pid)
+        return {"self": me.public(), "room": snapshot, "resume_token": token}
+
+    async def _leave(self, conn: Conn, msg: p.Leave) -> dict[str, Any]:
+        if conn.participant_id is None or conn.room_id is None:
+            raise Refusal("not_joined", "You are not in a room.")
+        pid, room_id = conn.participant_id, conn.room_id
+        await self._command(conn, cmd.Leave(pid))
+        assert self.sio is not None
+        await self.sio.leave_room(conn.sid, room_channel(room_id))
+        await self.sio.leave_room(conn.sid, participant_room(pid))
+        conn.room_id = conn.participant_id = None
+        return {}
+
+    # -- chat --------------------------------------------------------------------------------------
+
+    async def _chat_send(self, conn: Conn, msg: p.ChatSend) -> dict[str, Any]:
+        pid, state = await self._joined_state(conn)
+        sender = check_chat(state, pid, msg.to)
+        at = now_ms()
+
+        def make(message_id: str) -> ChatMessage:
+            return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
+
+        message = await self.store.append_chat(state.room.id, make, state.room.max_messages)
+        assert self.delivery is not None
+        await self.delivery.chat(state.room.id, message)
+        return {"message": message.public()}
+
+    async def _chat_history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
+        pid, state = await self._joined_state(conn, allow_waiting=False)
+        messages = await self.store.chat_after(state.room.id, msg.after)
+        return {"messages": [m.public() for m in messages if m.visible_to(pid)]}
+
+    async def _joined_state(self, conn: Conn, allow_waiting: bool = False) -> tuple[str, RoomState]:
+        if conn.participant_id is None or conn.room_id is None:
+            raise Refusal("not_joined", "Join a room first.")
+        state = await self.store.load(conn.room_id)
+        pid = conn.participant_id
+        if state is None or state.find(pid) is None:
+            raise Refusal("not_joined", "You are no longer in this room.")
+        if pid in state.waiting and not allow_waiting:
+            raise Refusal("forbidden", "You are in the waiting room; a facilitator will let you in.")
+        return pid, state
+
+    # -- media ---------------------------------------------------------------------------------------
+
+    async def _signal(self, conn: Conn, msg: p.Signal) -> dict[str, Any]:
+        pid, state = await self._joined_state(conn)
+        if msg.description is None and msg.candidate is None:
+            raise Refusal("bad_request", "A signal needs a description or a candidate.")
+        target = state.participants.get(msg.to)
+        if target is None or msg.to == pid:
+            raise Refusal("not_found", "There is no such participant in your room.")
+        if target.media is Media.TEXT:
+            raise Refusal("bad_request", "That participant takes part by text only.")
+        payload: dict[str, Any] = {"from": pid}
+        if msg.description is not None:
+            payload["description"] = {"type": msg.description.type, "sdp": msg.description.sdp}
+        if msg.candidate is not None:
+            c = msg.candidate
+            payload["candidate"] = {
+                "candidate": c.candidate,
+                "sdpMid": c.sdpMid,
+                "sdpMLineIndex": c.sdpMLineIndex,
+                "usernameFragment": c.usernameFragment,
+            }
+        assert self.sio is not None
+        await self.sio.emit("signal", payload, room=participant_room(msg.to))
+        return {}
+
+    async def _rtc_config(self, conn: Conn, msg: p.RtcConfig) -> dict[str, Any]:
+        pid, state = await self._joined_state(conn)
+        s = self.settings
+        servers: list[dict[str, Any]] = []
+        if s.stun_urls:
+            servers.append({"urls": list(s.stun_urls)})
+        if s.turn_urls and s.turn_secret:
+            username, credential = auth.turn_credentials(s.turn_secret, pid, s.turn_ttl_s)
+            servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
+        policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
+        return {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+
+    # -- everything else is a room command -----------------------------------------------------------
+
+    async def _room_command(self, conn: Conn, msg: Any) -> dict[str, Any]:
+        pid = conn.participant_id
+        assert pid is not None
+        command = _to_command(pid, msg)
+        _, outcome = await self._command(conn, command)
+        return dict(outcome.result)
+
+    # -- the clock -----------------------------------------------------------------------------------
+
+    async def sweep(self, cleared: set[tuple[str, int]]) -> None:
+        """Mark away those on dead instances, remove whoever outstayed the grace, expire chat."""
+        now = now_ms()
+        for room_id in await self.store.live_rooms():
+            state = await self.store.load(room_id)
+            if state is None:
+                continue
+            people = (*state.participants.values(), *state.waiting.values())
+            if people:
+                dead = await self.store.dead_instances({x.instance for x in people})
+                if any(x.away or x.instance in dead for x in people):
+                    sweep = cmd.Sweep(self.settings.resume_grace_s, dead)
+                    state, outcome = await self.store.transact(
+                        state.room,
+                        lambda s, c=sweep: apply(s, c, now),
+                        now,  # type: ignore[misc]
+                    )
+                    await self._deliver(state, outcome)
+            if state.is_empty and state.emptied_at is not None:
+                key = (room_id, state.emptied_at)
+                if key not in cleared and now - state.emptied_at >= state.room.retention_s * 1000:
+                    await self.store.clear_chat(room_id)
+                    cleared.add(key)
+
+    async def close_all(self) -> None:
+        """Tell every local client the server is going away, then close their connections."""
+        if self.sio is None:
+            return
+        for sid in list(self.conns):
+            try:
+                await self.sio.emit("server:closing", {}, to=sid)
+                await self.sio.disconnect(sid)
+            except Exception:
+                log.exception("could not close %s", sid)
+
+
+def _to_command(pid: str, msg: Any) -> cmd.Command:
+    match msg:
+        case p.MediaState(audio=audio, video=video):
+            return cmd.SetMedia(pid, audio, video)
+        case p.MediaSpeaking(speaking=speaking):
+            return cmd.SetSpeaking(pid, speaking)
+        case p.HandRaise():
+            return cmd.RaiseHand(pid)
+        case p.HandLower():
+            return cmd.LowerHand(pid)
+        case p.ModAdmit(id=target):
+            return cmd.Admit(pid, target)
+        case p.ModDeny(id=target):
+            return cmd.Deny(pid, target)
+        case p.ModMute(id=target, audio=audio, video=video):
+            return cmd.Mute(pid, target, audio, video)
+        case p.ModLockMedia(id=target, locked=locked):
+            return cmd.LockMedia(pid, target, locked)
+        case p.ModRemove(id=target, ban=ban):
+            return cmd.Remove(pid, target, ban)
+        case p.ModLock(locked=locked):
+            return cmd.Lock(pid, locked)
+        case p.ModWaitingRoom(enabled=enabled):
+            return cmd.SetWaitingRoom(pid, enabled)
+        case p.ModNextSpeaker(limit_s=limit_s):
+            return cmd.NextSpeaker(pid, limit_s)
+        case p.ModLowerHand(id=target):
+            return cmd.LowerHandOf(pid, target)
+        case p.ModRole(id=target, role=role):
+            return cmd.SetRole(pid, target, Role(role))
+        case p.ModEnd():
+            return cmd.End(pid)
+    raise p.ProtocolError("bad_request", "Unknown event.")
+
+
+__all__ = ["CircleSocketServer", "Conn", "Participant", "Signaling", "origin_checker"]

@@ -1,0 +1,385 @@
+"""The wire: every client → server event as a typed, frozen dataclass, decoded and validated here,
+and every server → client event described here (docs/protocol.md is generated from this module).
+
+Decoding rejects unknown events, unknown fields, wrong types, and fields over their length with a
+`ProtocolError` carrying the protocol's error code.
+"""
+
+from __future__ import annotations
+
+import types
+import unicodedata
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
+
+PROTOCOL_VERSION = 1
+NAME_MAX = 40
+CHAT_MAX = 2000
+
+
+class ProtocolError(Exception):
+    """Bad input from a client: answered with `code`, the connection is kept."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _limit(
+    min_len: int = 0, max_len: int = 0, *, text: str = "", doc: str = "", multiline: bool = False
+) -> dict[str, Any]:
+    return {
+        "min_len": min_len,
+        "max_len": max_len,
+        "doc": doc,
+        "multiline": multiline,
+        "text": text,
+    }
+
+
+def required(**meta: Any) -> Any:
+    return field(metadata=_limit(**meta))
+
+
+def optional(default: Any = None, **meta: Any) -> Any:
+    return field(default=default, metadata=_limit(**meta))
+
+
+# -- nested values ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDescription:
+    """An SDP offer or answer (RTCSessionDescriptionInit)."""
+
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = optional("", max_len=60000, multiline=True)
+
+
+@dataclass(frozen=True, slots=True)
+class IceCandidate:
+    """An ICE candidate (RTCIceCandidateInit); an empty `candidate` marks the end of gathering."""
+
+    candidate: str = optional("", max_len=1024)
+    sdpMid: str | None = optional(max_len=64)  # noqa: N815 - the browser's own field name
+    sdpMLineIndex: int | None = None  # noqa: N815
+    usernameFragment: str | None = optional(max_len=256)  # noqa: N815
+
+
+# -- client → server events ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Join a room (or resume a seat with `resume_token`)."""
+
+    event: ClassVar[str] = "join"
+    room: str = required(min_len=1, max_len=64)
+    name: str = required(min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed")
+    media: Literal["av", "audio", "text"] = "av"
+    accept_guidelines: bool = False
+    passcode: str | None = optional(max_len=128)
+    host_key: str | None = optional(max_len=128)
+    resume_token: str | None = optional(max_len=512)
+    browser_key: str | None = optional(min_len=16, max_len=64)
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """Leave the meeting for good (a dropped connection is not a leave)."""
+
+    event: ClassVar[str] = "leave"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSend:
+    """Send a chat message to everyone, or privately with `to`."""
+
+    event: ClassVar[str] = "chat:send"
+    text: str = required(min_len=1, max_len=CHAT_MAX, multiline=True)
+    to: str | None = optional(max_len=64, doc="participant id for a private message")
+
+
+@dataclass(frozen=True, slots=True)
+class ChatHistory:
+    """Every retained message after `after` that the requester may see."""
+
+    event: ClassVar[str] = "chat:history"
+    after: str | None = optional(max_len=64)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaState:
+    """Your microphone and camera are on or off."""
+
+    event: ClassVar[str] = "media:state"
+    audio: bool = False
+    video: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSpeaking:
+    """You started or stopped speaking (from the microphone level): shown to text-only members too."""
+
+    event: ClassVar[str] = "media:speaking"
+    speaking: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Relay WebRTC signalling to one participant of your room."""
+
+    event: ClassVar[str] = "signal"
+    to: str = required(min_len=1, max_len=64)
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RtcConfig:
+    """ICE servers (and short-lived TURN credentials) for this participant."""
+
+    event: ClassVar[str] = "rtc:config"
+
+
+@dataclass(frozen=True, slots=True)
+class HandRaise:
+    """Join the speaking queue."""
+
+    event: ClassVar[str] = "hand:raise"
+
+
+@dataclass(frozen=True, slots=True)
+class HandLower:
+    """Leave the speaking queue."""
+
+    event: ClassVar[str] = "hand:lower"
+
+
+@dataclass(frozen=True, slots=True)
+class ModAdmit:
+    event: ClassVar[str] = "mod:admit"
+    id: str = required(min_len=1, max_len=64)
+
+
+@dataclass(frozen=True, slots=True)
+class ModDeny:
+    event: ClassVar[str] = "mod:deny"
+    id: str = required(min_len=1, max_len=64)
+
+
+@dataclass(frozen=True, slots=True)
+class ModMute:
+    event: ClassVar[str] = "mod:mute"
+    id: str = required(min_len=1, max_len=64)
+    audio: bool = False
+    video: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModLockMedia:
+    event: ClassVar[str] = "mod:lock-media"
+    id: str = required(min_len=1, max_len=64)
+    locked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModRemove:
+    event: ClassVar[str] = "mod:remove"
+    id: str = required(min_len=1, max_len=64)
+    ban: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ModLock:
+    event: ClassVar[str] = "mod:lock"
+    locked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModWaitingRoom:
+    event: ClassVar[str] = "mod:waiting-room"
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModNextSpeaker:
+    event: ClassVar[str] = "mod:next-speaker"
+    limit_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModLowerHand:
+    event: ClassVar[str] = "mod:lower-hand"
+    id: str = required(min_len=1, max_len=64)
+
+
+@dataclass(frozen=True, slots=True)
+class ModRole:
+    event: ClassVar[str] = "mod:role"
+    id: str = required(min_len=1, max_len=64)
+    role: Literal["facilitator", "member"] = "member"
+
+
+@dataclass(frozen=True, slots=True)
+class ModEnd:
+    event: ClassVar[str] = "mod:end"
+
+
+CLIENT_EVENTS: dict[str, type] = {
+    cls.event: cls
+    for cls in (
+        Join,
+        Leave,
+        ChatSend,
+        ChatHistory,
+        MediaState,
+        MediaSpeaking,
+        Signal,
+        RtcConfig,
+        HandRaise,
+        HandLower,
+        ModAdmit,
+        ModDeny,
+        ModMute,
+        ModLockMedia,
+        ModRemove,
+        ModLock,
+        ModWaitingRoom,
+        ModNextSpeaker,
+        ModLowerHand,
+        ModRole,
+        ModEnd,
+    )
+}
+
+# -- server → client events (described for the documentation and checked by the tests) --------------
+
+PARTICIPANT_FIELDS = (
+    "id",
+    "name",
+    "role",
+    "media",
+    "audio",
+    "video",
+    "hand",
+    "away",
+    "joined_at",
+    "speaking",
+    "media_locked",
+)
+ROOM_FIELDS = (
+    "id",
+    "title",
+    "locked",
+    "waiting_room",
+    "participants",
+    "waiting",
+    "hands",
+    "speaker",
+    "guidelines",
+    "chat",
+    "retention",
+)
+CHAT_FIELDS = ("id", "from", "text", "to", "at")
+
+SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "participant:joined": ("Someone joined (a Participant).", PARTICIPANT_FIELDS),
+    "participant:left": ("Someone left; reason left|removed|disconnected|ended.", ("id", "reason")),
+    "participant:updated": (
+        "Mute state, hand, role, away or speaking changed (a Participant).",
+        PARTICIPANT_FIELDS,
+    ),
+    "room:updated": (
+        "Lock, waiting room, speaking queue or speaker changed.",
+        ("locked", "waiting_room", "hands", "speaker", "title"),
+    ),
+    "lobby:waiting": ("Someone is in the waiting room (facilitators only).", PARTICIPANT_FIELDS),
+    "lobby:admitted": ("You were let in.", ("room", "resume_token")),
+    "lobby:denied": ("You were not let in; reason denied|ended.", ("reason",)),
+    "room:ended": ("A facilitator ended the meeting.", ("by",)),
+    "you:muted": ("A facilitator muted you (true for each track muted).", ("by", "audio", "video")),
+    "you:removed": ("A facilitator removed you; you will be disconnected.", ("ban",)),
+    "chat:message": ("A chat message you may see (a ChatMessage).", CHAT_FIELDS),
+    "signal": ("WebRTC signalling from another participant.", ("from", "description", "candidate")),
+    "error": ("An error for an event sent without an acknowledgement.", ("error", "event")),
+}
+
+
+# -- decoding --------------------------------------------------------------------------------------
+
+
+def _has_control(text: str, multiline: bool) -> bool:
+    allowed = "\n\t\r" if multiline else ""
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+
+
+def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(kind) if a is not type(None)]
+        if value is None:
+            return None
+        return _check(name, options[0], value, meta)
+    if origin is Literal:
+        choices = get_args(kind)
+        if value not in choices:
+            raise ProtocolError("bad_request", f"{name} must be one of {', '.join(map(str, choices))}.")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ProtocolError("bad_request", f"{name} must be true or false.")
+        return value
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ProtocolError("bad_request", f"{name} must be a whole number.")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ProtocolError("bad_request", f"{name} must be text.")
+        value = value.strip() if meta.get("min_len") else value
+        if meta.get("max_len") and len(value) > meta["max_len"]:
+            raise ProtocolError("bad_request", f"{name} is too long (at most {meta['max_len']}).")
+        if len(value) < meta.get("min_len", 0):
+            if meta["min_len"] == 1:
+                raise ProtocolError("bad_request", f"{name} must not be empty.")
+            raise ProtocolError("bad_request", f"{name} is too short (at least {meta['min_len']}).")
+        if _has_control(value, meta.get("multiline", False)):
+            raise ProtocolError("bad_request", f"{name} contains control characters.")
+        return value
+    if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__"):
+        return decode_into(kind, value, prefix=f"{name}.")
+    raise TypeError(f"unsupported field type {kind!r}")  # a bug in this module, not bad input
+
+
+def decode_into(cls: type, data: Any, prefix: str = "") -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_request", f"{prefix.rstrip('.') or 'The message'} must be an object.")
+    hints = get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(k for k in data if k not in known)
+    if unknown:
+        raise ProtocolError("bad_request", f"Unknown field: {prefix}{str(unknown[0])[:40]}.")
+    values: dict[str, Any] = {}
+    for name, f in known.items():
+        if name not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ProtocolError("bad_request", f"{prefix}{name} is required.")
+            continue
+        values[name] = _check(prefix + name, hints[name], data[name], f.metadata)
+    return cls(**values)
+
+
+def decode(event: str, data: Any) -> Any:
+    """A typed message for `event`, or ProtocolError."""
+    cls = CLIENT_EVENTS.get(event)
+    if cls is None:
+        raise ProtocolError("bad_request", "Unknown event.")
+    return decode_into(cls, data)
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message, **details}}
