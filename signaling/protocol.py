@@ -159,18 +159,24 @@ class HandLower:
 
 @dataclass(frozen=True, slots=True)
 class ModAdmit:
+    """Let someone in from the waiting room."""
+
     event: ClassVar[str] = "mod:admit"
     id: str = required(min_len=1, max_len=64)
 
 
 @dataclass(frozen=True, slots=True)
 class ModDeny:
+    """Turn someone away from the waiting room."""
+
     event: ClassVar[str] = "mod:deny"
     id: str = required(min_len=1, max_len=64)
 
 
 @dataclass(frozen=True, slots=True)
 class ModMute:
+    """Mute someone's microphone and/or camera; they may unmute unless their media is locked."""
+
     event: ClassVar[str] = "mod:mute"
     id: str = required(min_len=1, max_len=64)
     audio: bool = False
@@ -179,6 +185,8 @@ class ModMute:
 
 @dataclass(frozen=True, slots=True)
 class ModLockMedia:
+    """While locked, that member's own unmute is refused."""
+
     event: ClassVar[str] = "mod:lock-media"
     id: str = required(min_len=1, max_len=64)
     locked: bool = True
@@ -186,6 +194,8 @@ class ModLockMedia:
 
 @dataclass(frozen=True, slots=True)
 class ModRemove:
+    """Remove someone (and with `ban`, keep them out of this room)."""
+
     event: ClassVar[str] = "mod:remove"
     id: str = required(min_len=1, max_len=64)
     ban: bool = False
@@ -193,30 +203,40 @@ class ModRemove:
 
 @dataclass(frozen=True, slots=True)
 class ModLock:
+    """Lock the room: nobody new may join (facilitators still can)."""
+
     event: ClassVar[str] = "mod:lock"
     locked: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ModWaitingRoom:
+    """Turn the waiting room on or off (off lets everyone waiting in)."""
+
     event: ClassVar[str] = "mod:waiting-room"
     enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ModNextSpeaker:
+    """Give the floor to the first raised hand, with an optional share timer."""
+
     event: ClassVar[str] = "mod:next-speaker"
     limit_s: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ModLowerHand:
+    """Lower someone's hand."""
+
     event: ClassVar[str] = "mod:lower-hand"
     id: str = required(min_len=1, max_len=64)
 
 
 @dataclass(frozen=True, slots=True)
 class ModRole:
+    """Make someone a facilitator or a member."""
+
     event: ClassVar[str] = "mod:role"
     id: str = required(min_len=1, max_len=64)
     role: Literal["facilitator", "member"] = "member"
@@ -224,6 +244,8 @@ class ModRole:
 
 @dataclass(frozen=True, slots=True)
 class ModEnd:
+    """End the meeting for everyone."""
+
     event: ClassVar[str] = "mod:end"
 
 
@@ -286,7 +308,7 @@ CHAT_FIELDS = ("id", "from", "text", "to", "at")
 
 SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "participant:joined": ("Someone joined (a Participant).", PARTICIPANT_FIELDS),
-    "participant:left": ("Someone left; reason left|removed|disconnected|ended.", ("id", "reason")),
+    "participant:left": ("Someone left; reason is left, removed, disconnected or ended.", ("id", "reason")),
     "participant:updated": (
         "Mute state, hand, role, away or speaking changed (a Participant).",
         PARTICIPANT_FIELDS,
@@ -297,13 +319,14 @@ SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "lobby:waiting": ("Someone is in the waiting room (facilitators only).", PARTICIPANT_FIELDS),
     "lobby:admitted": ("You were let in.", ("room", "resume_token")),
-    "lobby:denied": ("You were not let in; reason denied|ended.", ("reason",)),
+    "lobby:denied": ("You were not let in; reason is denied or ended.", ("reason",)),
     "room:ended": ("A facilitator ended the meeting.", ("by",)),
     "you:muted": ("A facilitator muted you (true for each track muted).", ("by", "audio", "video")),
     "you:removed": ("A facilitator removed you; you will be disconnected.", ("ban",)),
     "chat:message": ("A chat message you may see (a ChatMessage).", CHAT_FIELDS),
     "signal": ("WebRTC signalling from another participant.", ("from", "description", "candidate")),
     "error": ("An error for an event sent without an acknowledgement.", ("error", "event")),
+    "server:closing": ("This server is shutting down; reconnect and resume with your token.", ()),
 }
 
 

@@ -1,0 +1,93 @@
+"""Generates docs/protocol.md from the message classes in `signaling.protocol`.
+
+`python -m signaling.protocol_doc > docs/protocol.md`; a test fails when the file drifts from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import MISSING, fields
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from signaling import protocol as p
+
+HEADER = f"""# Circle protocol v{p.PROTOCOL_VERSION} (generated)
+
+Generated from `signaling/protocol.py` by `python -m signaling.protocol_doc`; do not edit by hand.
+Transport: Socket.IO, default namespace, path `/socket.io/`, JSON payloads. Every client → server
+event takes an acknowledgement: `{{"ok": true, ...}}` or
+`{{"ok": false, "error": {{"code": CODE, "message": "..."}}}}`; sent without one, an error arrives as
+the `error` event. Unknown events, unknown fields, wrong types and fields over their length are
+answered `bad_request`; a frame over `max_frame_bytes` closes the connection.
+
+Error codes: {", ".join(f"`{c}`" for c in (
+    "bad_request", "not_found", "wrong_passcode", "room_locked", "room_full", "banned", "forbidden",
+    "not_joined", "rate_limited", "too_large", "unavailable", "internal"))}.
+"""
+
+
+def _type_name(kind: Any) -> str:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(kind) if a is not type(None)]
+        return f"{_type_name(inner[0])} or null"
+    if origin is Literal:
+        return " \\| ".join(f'"{a}"' for a in get_args(kind))
+    if isinstance(kind, type):
+        return {str: "string", bool: "boolean", int: "integer"}.get(kind, kind.__name__)
+    return str(kind)
+
+
+def _field_rows(cls: type) -> list[str]:
+    hints = get_type_hints(cls)
+    rows = []
+    for f in fields(cls):
+        required = f.default is MISSING and f.default_factory is MISSING
+        meta = f.metadata
+        limits = []
+        if meta.get("min_len"):
+            limits.append(f"min {meta['min_len']}")
+        if meta.get("max_len"):
+            limits.append(f"max {meta['max_len']}")
+        note = ", ".join(limits)
+        if meta.get("doc"):
+            note = f"{meta['doc']}; {note}" if note else meta["doc"]
+        default = "required" if required else f"default `{json.dumps(f.default)}`"
+        rows.append(f"| `{f.name}` | {_type_name(hints[f.name])} | {default} | {note} |")
+    return rows
+
+
+def _table(cls: type) -> list[str]:
+    rows = _field_rows(cls)
+    if not rows:
+        return ["No fields.", ""]
+    return ["| field | type | | limits |", "|---|---|---|---|", *rows, ""]
+
+
+def render() -> str:
+    out = [HEADER, "## Client → server events", ""]
+    for name, cls in p.CLIENT_EVENTS.items():
+        out += [f"### `{name}`", "", (cls.__doc__ or "").strip(), ""]
+        out += _table(cls)
+    out += ["## Nested values", ""]
+    for cls in (p.SessionDescription, p.IceCandidate):
+        out += [f"### {cls.__name__}", "", (cls.__doc__ or "").strip(), ""]
+        out += _table(cls)
+    out += ["## Server → client events", "", "| event | meaning | fields |", "|---|---|---|"]
+    for name, (meaning, keys) in p.SERVER_EVENTS.items():
+        out.append(f"| `{name}` | {meaning} | {', '.join(f'`{k}`' for k in keys)} |")
+    out += [
+        "",
+        "Participant: " + ", ".join(f"`{k}`" for k in p.PARTICIPANT_FIELDS) + ".",
+        "",
+        "RoomSnapshot: " + ", ".join(f"`{k}`" for k in p.ROOM_FIELDS) + ".",
+        "",
+        "ChatMessage: " + ", ".join(f"`{k}`" for k in p.CHAT_FIELDS) + " (`to` only on private messages).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(), end="")

@@ -1,0 +1,76 @@
+"""A real socket.io client over a real socket, recording every event it receives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+
+class Member:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self._changed = asyncio.Event()
+        self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.disconnected = False
+        self.joined: dict[str, Any] = {}
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        self.events.append((event, data))
+        self._changed.set()
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        self.disconnected = True
+        self._changed.set()
+
+    async def connect(self, headers: dict[str, str] | None = None) -> Member:
+        await self.sio.connect(self.url, transports=["websocket"], headers=headers or {})
+        return self
+
+    async def call(self, event: str, data: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+        result = await self.sio.call(event, data if data is not None else {}, timeout=timeout)
+        assert isinstance(result, dict)
+        return result
+
+    async def join(self, room: str, name: str, media: str = "av", **extra: Any) -> dict[str, Any]:
+        ack = await self.call("join", {"room": room, "name": name, "media": media, **extra})
+        assert ack["ok"], ack
+        self.joined = ack
+        return ack
+
+    @property
+    def id(self) -> str:
+        return str(self.joined["self"]["id"])
+
+    def of(self, event: str) -> list[Any]:
+        return [data for name, data in self.events if name == event]
+
+    async def wait_for(
+        self, event: str, predicate: Callable[[Any], bool] = lambda _: True, timeout: float = 5.0
+    ) -> Any:
+        async def found() -> Any:
+            while True:
+                for name, data in self.events:
+                    if name == event and predicate(data):
+                        return data
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(found(), timeout)
+
+    async def wait_disconnected(self, timeout: float = 5.0) -> None:
+        async def gone() -> None:
+            while not self.disconnected:
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(gone(), timeout)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()

@@ -1,0 +1,152 @@
+"""Real servers for tests: Circle on a free loopback port, and our own redis-server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from server.app import CIRCLE_KEY, Circle, create_app
+from server.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    url: str
+    admin_token: str
+    settings: Settings
+    runner: web.AppRunner
+
+    @property
+    def circle(self) -> Circle:
+        return self.runner.app[CIRCLE_KEY]
+
+    async def create_room(
+        self,
+        title: str = "Tuesday evening circle",
+        guidelines: str | None = None,
+        passcode: str | None = None,
+        waiting_room: bool = False,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"title": title, "waiting_room": waiting_room, **extra}
+        if guidelines is not None:
+            body["guidelines"] = guidelines
+        if passcode is not None:
+            body["passcode"] = passcode
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{self.url}/api/rooms", json=body, headers={"Authorization": f"Bearer {self.admin_token}"}
+            ) as response:
+                assert response.status == 201, await response.text()
+                return dict(await response.json())
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(data_dir: Path, **overrides: Any) -> RunningServer:
+    port = free_port()
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "data_dir": data_dir,
+        "admin_token": ADMIN_TOKEN,
+        "sweep_interval_s": 0.2,
+        **overrides,
+    }
+    settings = Settings(**values)
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, shutdown_timeout=1).start()
+    return RunningServer(f"http://127.0.0.1:{port}", ADMIN_TOKEN, settings, runner)
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, never the machine's own."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="circle-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def flush(self) -> None:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(b"FLUSHALL\r\n")
+            s.recv(16)
+
+
+async def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+__all__ = ["RedisServer", "RunningServer", "free_port", "start_server", "wait_until", "os"]

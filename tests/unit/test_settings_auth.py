@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server import auth
+from server.settings import Settings, SettingsError, load
+
+
+def test_every_setting_is_also_an_environment_variable() -> None:
+    s = load(
+        {
+            "CIRCLE_PORT": "9000",
+            "CIRCLE_CHAT_BURST": "3",
+            "CIRCLE_RESUME_GRACE_S": "1.5",
+            "CIRCLE_DATA_DIR": "/tmp/x",
+            "CIRCLE_STUN_URLS": "stun:a:3478, stun:b:3478",
+        }
+    )
+    assert (s.port, s.chat_burst, s.resume_grace_s) == (9000, 3, 1.5)
+    assert s.data_dir == Path("/tmp/x") and s.stun_urls == ("stun:a:3478", "stun:b:3478")
+
+
+def test_explicit_values_win_over_the_environment() -> None:
+    assert load({"CIRCLE_PORT": "9000"}, port=9001).port == 9001
+
+
+def test_nonsense_settings_are_refused_with_a_reason() -> None:
+    with pytest.raises(SettingsError, match="port"):
+        load({"CIRCLE_PORT": "eighty"})
+    with pytest.raises(SettingsError, match="heartbeat_s"):
+        Settings(heartbeat_s=10, instance_ttl_s=5)
+    with pytest.raises(SettingsError):
+        Settings(chat_burst=-1)
+
+
+def test_resume_tokens_verify_only_with_the_same_key_and_unaltered() -> None:
+    signer = auth.Signer("k1")
+    token = signer.resume_token("room", "pid", 3)
+    assert signer.check_resume_token(token) == auth.ResumeClaim("room", "pid", 3)
+    assert auth.Signer("k2").check_resume_token(token) is None
+    body, mac = token.split(".")
+    forged = auth.Signer("k1").resume_token("room", "other", 3).split(".")[0] + "." + mac
+    assert signer.check_resume_token(forged) is None
+    assert signer.check_resume_token("garbage") is None
+
+
+def test_passcodes_are_salted_and_checked() -> None:
+    stored = auth.passcode_hash("serenity")
+    assert "serenity" not in stored and stored != auth.passcode_hash("serenity")
+    assert auth.passcode_matches("serenity", stored)
+    assert not auth.passcode_matches("Serenity", stored)
+    assert not auth.passcode_matches("x", "not-a-hash")
+
+
+def test_turn_credentials_follow_the_coturn_rest_scheme() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    user, password = auth.turn_credentials("secret", "pid", 600, now=1000)
+    assert user == "1600:pid"
+    expected = base64.b64encode(hmac.new(b"secret", b"1600:pid", hashlib.sha1).digest()).decode()
+    assert password == expected
