@@ -1,0 +1,24 @@
+// How a participant is described in words, the same in the list, the tiles and announcements.
+
+export function ordinal(n) {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return `${n}th`;
+  return `${n}${{ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th"}`;
+}
+
+export const MODE_LABEL = { av: "camera and microphone", audio: "audio only", text: "text only" };
+
+/** The facts that apply to a participant, as short phrases ("audio only", "muted", ...). */
+export function factsOf(p, handPosition) {
+  const facts = [];
+  if (p.role === "facilitator") facts.push("facilitator");
+  if (p.media === "audio") facts.push("audio only");
+  if (p.media === "text") facts.push("text only");
+  if (p.media !== "text" && !p.audio) facts.push("muted");
+  if (p.media === "av" && !p.video) facts.push("camera off");
+  if (p.hand !== null && p.hand !== undefined) {
+    facts.push(handPosition ? `hand raised, ${ordinal(handPosition)} in queue` : "hand raised");
+  }
+  if (p.away) facts.push("away");
+  return facts;
+}

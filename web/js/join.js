@@ -1,0 +1,193 @@
+// The screen before joining: name, how to take part, a preview, the guidelines, the passcode.
+// Nothing asks for the camera or microphone until the person picks a mode that uses them.
+
+import { $, setMessage } from "./dom.js";
+import { LocalMedia, describeMediaError } from "./media.js";
+
+export class JoinScreen {
+  /** onJoin({name, media, passcode, localMedia}) -> Promise; it throws to show an error. */
+  constructor({ onJoin }) {
+    this.onJoin = onJoin;
+    this.room = null;
+    this.localMedia = null;
+    this.mediaError = null;
+    this.busy = false;
+    this.form = $("join-form");
+    this.name = $("name");
+    this.passcode = $("passcode");
+    this.agree = $("agree");
+    this.error = $("join-error");
+    this.button = $("join-button");
+    this.preview = $("preview");
+    this.previewVideo = $("preview-video");
+    this.previewStatus = $("preview-status");
+    this.levelBar = $("level-bar");
+    this.levelMeter = $("level-meter");
+    this.previewRequest = 0;
+
+    this.previewReady = Promise.resolve();
+    for (const radio of this.form.elements.media) {
+      radio.addEventListener("change", () => {
+        this.previewReady = this._modeChanged();
+      });
+    }
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this._submit();
+    });
+  }
+
+  /** Fill in the room's public facts (GET /api/rooms/{id}). */
+  setRoom(room) {
+    this.room = room;
+    $("room-title").textContent = room.title;
+    $("topbar-title").textContent = room.title;
+    document.title = `${room.title} · Circle`;
+    $("passcode-field").hidden = !room.passcode_required;
+    const hasGuidelines = Boolean(room.guidelines && room.guidelines.trim());
+    $("guidelines-field").hidden = !hasGuidelines;
+    $("guidelines-text").textContent = room.guidelines || "";
+  }
+
+  showRoomError(message) {
+    setMessage($("room-error"), message);
+    this.form.hidden = true;
+  }
+
+  prefill({ name, media }) {
+    if (name) this.name.value = name;
+    const radio = [...this.form.elements.media].find((r) => r.value === media);
+    if (radio) {
+      radio.checked = true;
+      this.previewReady = this._modeChanged();
+    }
+  }
+
+  setError(message, focus = null) {
+    setMessage(this.error, message);
+    if (focus) focus.focus();
+  }
+
+  get mode() {
+    return this.form.elements.media.value || null;
+  }
+
+  async _modeChanged() {
+    const mode = this.mode;
+    const request = ++this.previewRequest;
+    this.mediaError = null;
+    this._stopPreview();
+    if (mode !== "av" && mode !== "audio") {
+      this.preview.hidden = true;
+      return;
+    }
+    this.preview.hidden = false;
+    this.preview.classList.toggle("audio-only", mode === "audio");
+    this.previewStatus.textContent =
+      mode === "av" ? "Asking for your camera and microphone…" : "Asking for your microphone…";
+    const media = new LocalMedia(mode);
+    try {
+      await media.start();
+    } catch (error) {
+      if (request !== this.previewRequest) return;
+      this.mediaError = describeMediaError(error, mode);
+      this.previewStatus.textContent = this.mediaError;
+      return;
+    }
+    if (request !== this.previewRequest) {
+      media.stop();  // the person picked something else meanwhile
+      return;
+    }
+    this.localMedia = media;
+    if (mode === "av") this.previewVideo.srcObject = media.stream;
+    this.previewStatus.textContent =
+      mode === "av"
+        ? "This is how you'll appear. Speak to see the microphone level move."
+        : "Your camera stays off. Speak to see the microphone level move.";
+    media.onLevel(({ level }) => {
+      this.levelBar.style.transform = `scaleX(${level.toFixed(2)})`;
+      this.levelMeter.setAttribute("aria-valuenow", String(Math.round(level * 100)));
+    });
+  }
+
+  _stopPreview() {
+    this.previewVideo.srcObject = null;
+    this.levelBar.style.transform = "scaleX(0)";
+    this.localMedia?.stop();
+    this.localMedia = null;
+  }
+
+  async _submit() {
+    if (this.busy) return;
+    const name = this.name.value.trim();
+    this.name.removeAttribute("aria-invalid");
+    if (!name) {
+      this.name.setAttribute("aria-invalid", "true");
+      return this.setError("Please enter a name. A first name or a nickname is enough.", this.name);
+    }
+    if ([...name].length > 40) {
+      this.name.setAttribute("aria-invalid", "true");
+      return this.setError("Please use a shorter name (up to 40 characters).", this.name);
+    }
+    const media = this.mode;
+    if (!media) {
+      return this.setError("Please choose how you'd like to take part.", this.form.elements.media[0]);
+    }
+    if (media !== "text" && !this.localMedia) {
+      await this.previewReady;  // the camera/microphone may still be starting
+      if (this.mode !== media) return;
+      if (!this.localMedia) {
+        return this.setError(this.mediaError || describeMediaError(null, media), $("mode-text"));
+      }
+    }
+    if (this.room?.passcode_required && !this.passcode.value) {
+      return this.setError("Please enter the passcode for this meeting.", this.passcode);
+    }
+    if (this.room?.guidelines && !this.agree.checked) {
+      return this.setError("Please read the group guidelines and tick the box to agree.", this.agree);
+    }
+    this.busy = true;
+    this.button.disabled = true;
+    this.button.textContent = "Joining…";
+    setMessage(this.error, "");
+    try {
+      const localMedia = this.localMedia;
+      await this.onJoin({ name, media, passcode: this.passcode.value || undefined, localMedia });
+      this.localMedia = null;  // the meeting owns it now
+    } catch (error) {
+      this.setError(joinErrorText(error), focusFor(error));
+    } finally {
+      this.busy = false;
+      this.button.disabled = false;
+      this.button.textContent = "Join";
+    }
+  }
+}
+
+function focusFor(error) {
+  if (error?.code === "wrong_passcode") return $("passcode");
+  return null;
+}
+
+export function joinErrorText(error) {
+  switch (error?.code) {
+    case "wrong_passcode":
+      return "That passcode didn't match. Check it and try again.";
+    case "room_locked":
+      return "The facilitator has locked this meeting, so nobody new can join right now.";
+    case "room_full":
+      return "This meeting is full right now. You could try again a little later.";
+    case "banned":
+      return "You can't join this meeting: a facilitator removed you from it.";
+    case "not_found":
+      return "We couldn't find this meeting. The link may be incomplete, or the meeting has ended.";
+    case "bad_request":
+      return error.message || "Something in the form wasn't accepted. Check your name and try again.";
+    case "rate_limited":
+      return "Too many tries in a short time. Wait a moment, then try again.";
+    case "unavailable":
+      return "We couldn't reach the meeting. Check your internet connection and try again.";
+    default:
+      return error?.message || "Something went wrong while joining. Please try again.";
+  }
+}
