@@ -14,7 +14,7 @@ from server.settings import Settings
 from server.store import Store, StoreUnavailable
 from signaling.protocol import ProtocolError, decode_into, optional, required
 
-STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)  # type: ignore[type-abstract]
+STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
 ADMIN_TOKEN_KEY: web.AppKey[str] = web.AppKey("admin_token", str)
 

@@ -58,9 +58,11 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run_server(settings: Settings) -> int:
     app = create_app(settings)
     circle = app[CIRCLE_KEY]
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_s
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, shutdown_timeout=settings.shutdown_grace_s)
+    site = web.TCPSite(runner, settings.host, settings.port)
     try:
         await site.start()
     except OSError as exc:

@@ -15,6 +15,7 @@ import socketio
 from rooms import ChatMessage, Outcome, Role, RoomState, ToFacilitators, ToParticipant, ToRoom
 
 Finisher = Callable[[RoomState, str, dict[str, Any]], Awaitable[None]]
+Closer = Callable[[str], Awaitable[None]]
 
 
 def room_channel(room_id: str) -> str:
@@ -29,7 +30,9 @@ class Delivery:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
-    async def send(self, state: RoomState, outcome: Outcome, finish_admission: Finisher) -> None:
+    async def send(
+        self, state: RoomState, outcome: Outcome, finish_admission: Finisher, close: Closer
+    ) -> None:
         room_id = state.room.id
         for event in outcome.events:
             audience = event.audience
@@ -52,7 +55,7 @@ class Delivery:
                     await finish_admission(state, audience.id, payload)
                 await self.sio.emit(event.name, payload, room=participant_room(audience.id))
         for kick in outcome.kicks:
-            await self.sio.disconnect(kick.conn)
+            await close(kick.conn)
 
     async def chat(self, room_id: str, message: ChatMessage) -> None:
         payload = message.public()

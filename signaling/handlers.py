@@ -40,6 +40,11 @@ from signaling.ratelimit import TokenBucket
 log = logging.getLogger("circle.signaling")
 
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
+_current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_sid", default=None)
+# Work to do once the current event's acknowledgement has been sent (closing the sender's own connection).
+_after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
+    "after_ack", default=None
+)
 
 
 class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -50,7 +55,11 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self, server, sid, eio_sid, data, namespace, id
     ):
         _ack_requested.set(id is not None)
-        return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        after: list[Callable[[], Awaitable[None]]] = []
+        _after_ack.set(after)
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        for job in after:
+            await job()
 
 
 @dataclass
@@ -145,6 +154,7 @@ class Signaling:
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any] | None:
         wants_ack = _ack_requested.get()
+        _current_sid.set(sid)
         conn = self.conns.get(sid)
         try:
             if conn is None:
@@ -195,17 +205,30 @@ class Signaling:
         return room
 
     async def _command(self, conn: Conn, command: cmd.Command) -> tuple[RoomState, Outcome]:
-        room = await self._room(conn)
-        now = now_ms()
-        state, outcome = await self.store.transact(room, lambda s: apply(s, command, now), now)
+        state, outcome = await self._apply(await self._room(conn), command)
         await self._deliver(state, outcome)
         return state, outcome
 
+    async def _apply(self, room: RoomDefinition, command: cmd.Command) -> tuple[RoomState, Outcome]:
+        """Apply a command atomically (the store may run the pure rules again on a conflict)."""
+        now = now_ms()
+        return await self.store.transact(room, lambda s: apply(s, command, now), now)
+
     async def _deliver(self, state: RoomState, outcome: Outcome) -> None:
         assert self.delivery is not None
-        await self.delivery.send(state, outcome, self._finish_admission)
+        await self.delivery.send(state, outcome, self._finish_admission, self._close)
         if outcome.emptied and state.room.retention_s == 0:
             await self.store.clear_chat(state.room.id)
+
+    async def _close(self, sid: str) -> None:
+        """Close a connection; the sender's own only after its acknowledgement has gone out."""
+        assert self.sio is not None
+        sio = self.sio
+        after = _after_ack.get()
+        if after is not None and sid in self.conns and _current_sid.get() == sid:
+            after.append(lambda: sio.disconnect(sid))
+        else:
+            await sio.disconnect(sid)
 
     async def _finish_admission(self, state: RoomState, pid: str, payload: dict[str, Any]) -> None:
         """A `lobby:admitted` carries the chat so far and a fresh resume token; the waiting socket
@@ -261,8 +284,7 @@ class Signaling:
             resume_of=resume_of,
             browser_key_hash=auth.key_hash(msg.browser_key) if msg.browser_key else None,
         )
-        now = now_ms()
-        state, outcome = await self.store.transact(room, lambda s: apply(s, command, now), now)
+        state, outcome = await self._apply(room, command)
         pid = outcome.result["id"]
         me = state.find(pid)
         assert me is not None
@@ -383,11 +405,8 @@ class Signaling:
             if people:
                 dead = await self.store.dead_instances({x.instance for x in people})
                 if any(x.away or x.instance in dead for x in people):
-                    sweep = cmd.Sweep(self.settings.resume_grace_s, dead)
-                    state, outcome = await self.store.transact(
-                        state.room,
-                        lambda s, c=sweep: apply(s, c, now),
-                        now,  # type: ignore[misc]
+                    state, outcome = await self._apply(
+                        state.room, cmd.Sweep(self.settings.resume_grace_s, dead)
                     )
                     await self._deliver(state, outcome)
             if state.is_empty and state.emptied_at is not None:

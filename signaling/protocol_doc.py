@@ -21,9 +21,25 @@ event takes an acknowledgement: `{{"ok": true, ...}}` or
 the `error` event. Unknown events, unknown fields, wrong types and fields over their length are
 answered `bad_request`; a frame over `max_frame_bytes` closes the connection.
 
-Error codes: {", ".join(f"`{c}`" for c in (
-    "bad_request", "not_found", "wrong_passcode", "room_locked", "room_full", "banned", "forbidden",
-    "not_joined", "rate_limited", "too_large", "unavailable", "internal"))}.
+Error codes: {
+    ", ".join(
+        f"`{c}`"
+        for c in (
+            "bad_request",
+            "not_found",
+            "wrong_passcode",
+            "room_locked",
+            "room_full",
+            "banned",
+            "forbidden",
+            "not_joined",
+            "rate_limited",
+            "too_large",
+            "unavailable",
+            "internal",
+        )
+    )
+}.
 """
 
 

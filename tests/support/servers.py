@@ -74,9 +74,9 @@ async def start_server(data_dir: Path, **overrides: Any) -> RunningServer:
         **overrides,
     }
     settings = Settings(**values)
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None, shutdown_timeout=1)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port, shutdown_timeout=1).start()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     return RunningServer(f"http://127.0.0.1:{port}", ADMIN_TOKEN, settings, runner)
 
 
