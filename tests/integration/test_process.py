@@ -1,0 +1,162 @@
+"""`circle serve` and `circle rooms create` as a person runs them: real processes, real ports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.support.client import Member
+from tests.support.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ServeProcess:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("CIRCLE_")}, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+
+    def wait_started(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+            if line.startswith("Create a room"):
+                return
+        raise AssertionError("server did not start: " + "".join(self.lines))
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(15)
+        assert self.proc.stdout is not None
+        self.lines += self.proc.stdout.readlines()
+        return code
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[list[ServeProcess]]:
+    started: list[ServeProcess] = []
+    yield started
+    for p in started:
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait()
+
+
+def circle(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+
+
+async def test_serve_prints_url_and_a_generated_admin_token_once_and_stops_cleanly(
+    serve: list[ServeProcess], tmp_path: Path
+) -> None:
+    p = ServeProcess(tmp_path / "data")
+    serve.append(p)
+    p.wait_started()
+    text = "".join(p.lines)
+    assert f"Circle is running at {p.url}" in text
+    token = next(line.split(": ")[-1].strip() for line in p.lines if line.startswith("Admin token"))
+    assert len(token) >= 24
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{p.url}/healthz") as r:
+            health = await r.json()
+            assert r.status == 200 and health["status"] == "ok" and health["redis"] == "absent"
+        async with http.get(f"{p.url}/readyz") as r:
+            assert r.status == 200
+    assert p.stop() == 0
+    assert "".join(p.lines).count(token) == 1, "the token is shown once and never logged"
+
+
+async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meeting(
+    serve: list[ServeProcess], tmp_path: Path
+) -> None:
+    env = {"CIRCLE_ADMIN_TOKEN": "terminal-token-123456"}
+    first = ServeProcess(tmp_path / "data", env)
+    serve.append(first)
+    first.wait_started()
+    assert not any(line.startswith("Admin token") for line in first.lines), (
+        "a configured token is not printed"
+    )
+    made = await asyncio.to_thread(
+        circle,
+        "rooms",
+        "create",
+        "Thursday circle",
+        "--waiting-room",
+        "--server",
+        first.url,
+        "--admin-token",
+        "terminal-token-123456",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "Member link:" in made.stdout and "#host=" in made.stdout
+    wrong = await asyncio.to_thread(
+        circle, "rooms", "create", "X", "--server", first.url, "--admin-token", "nope"
+    )
+    assert wrong.returncode == 1 and "admin token" in wrong.stderr
+    as_json = await asyncio.to_thread(
+        circle,
+        "rooms",
+        "create",
+        "Friday circle",
+        "--json",
+        "--server",
+        first.url,
+        "--admin-token",
+        "terminal-token-123456",
+    )
+    room = json.loads(as_json.stdout)
+    assert first.stop() == 0
+
+    second = ServeProcess(tmp_path / "data", env)
+    serve.append(second)
+    second.wait_started()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{second.url}/api/rooms/{room['id']}") as r:
+            facts = await r.json()
+    assert facts == {
+        "id": room["id"],
+        "title": "Friday circle",
+        "guidelines": "",
+        "passcode_required": False,
+        "waiting_room": False,
+    }
+
+    ann, bob = await Member(second.url).connect(), await Member(second.url).connect()
+    try:
+        await ann.join(room["id"], "Ann", host_key=room["host_key"])
+        await bob.join(room["id"], "Bob", media="text")
+        await ann.wait_for("participant:joined")
+        await bob.call("chat:send", {"text": "hello from a terminal"})
+        assert (await ann.wait_for("chat:message"))["text"] == "hello from a terminal"
+        await bob.call("hand:raise")
+        await ann.wait_for("room:updated", lambda r: r["hands"] == [bob.id])
+        assert (await ann.call("signal", {"to": bob.id, "candidate": {"candidate": ""}}))["ok"] is False
+    finally:
+        await ann.close()
+        await bob.close()
+    assert second.stop() == 0
+
+
+async def test_bad_settings_fail_with_a_clear_message(tmp_path: Path) -> None:
+    result = await asyncio.to_thread(circle, "serve", "--port", "eighty", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "port" in result.stderr
