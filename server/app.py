@@ -73,7 +73,15 @@ def create_app(settings: Settings) -> web.Application:
     add_api_routes(app)
     add_web_routes(app, settings)
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_tell_clients)
     return app
+
+
+async def _tell_clients(app: web.Application) -> None:
+    """Before connections are cut: tell each client, so it reconnects and resumes elsewhere."""
+    circle = app[CIRCLE_KEY]
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(circle.signaling.close_all(), circle.settings.shutdown_grace_s)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -87,8 +95,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     clock.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await clock
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(circle.signaling.close_all(), circle.settings.shutdown_grace_s)
     await circle.store.close()
     log.info("instance %s stopped", circle.instance_id)
 

@@ -89,7 +89,7 @@ async def test_serve_prints_url_and_a_generated_admin_token_once_and_stops_clean
 async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meeting(
     serve: list[ServeProcess], tmp_path: Path
 ) -> None:
-    env = {"CIRCLE_ADMIN_TOKEN": "terminal-token-123456"}
+    env = {"CIRCLE_ADMIN_TOKEN": "terminal-token-123456", "CIRCLE_SHUTDOWN_GRACE_S": "1"}
     first = ServeProcess(tmp_path / "data", env)
     serve.append(first)
     first.wait_started()
@@ -151,10 +151,12 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         await bob.call("hand:raise")
         await ann.wait_for("room:updated", lambda r: r["hands"] == [bob.id])
         assert (await ann.call("signal", {"to": bob.id, "candidate": {"candidate": ""}}))["ok"] is False
+        assert await asyncio.to_thread(second.stop) == 0
+        await ann.wait_for("server:closing")
+        await ann.wait_disconnected()
     finally:
         await ann.close()
         await bob.close()
-    assert second.stop() == 0
 
 
 async def test_bad_settings_fail_with_a_clear_message(tmp_path: Path) -> None:
