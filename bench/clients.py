@@ -1,0 +1,215 @@
+"""The client side: one process drives a share of the room's members with python-socketio `AsyncClient`s
+over the websocket transport.
+
+Each member joins; then, phase by phase (each started by the orchestrator once every process has finished
+the one before), every member sends its messages and every process records, for each `chat:message` it
+receives, the time from send to receipt. The send time travels in the message text, read with
+`time.monotonic_ns()`: CLOCK_MONOTONIC, one clock for every process on the machine, so send and receive
+times compare across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any
+
+import socketio
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int  # across all processes
+    url: str
+    instance: int  # which server instance it is connected to
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    messages: int  # per member
+    rate_per_s: float  # per member; 0: the next message as soon as the last one is acknowledged
+    measured: bool = True
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    worker: int
+    members: tuple[Member, ...]
+    room: str
+    total_members: int
+    phases: tuple[Phase, ...]
+    timeout_s: float
+
+
+@dataclass
+class PhaseResult:
+    worker: int
+    phase: int
+    members: int
+    expected: int
+    received: int
+    lat_local_ns: bytes  # array('q'): sender on the same instance as the receiver
+    lat_remote_ns: bytes  # array('q'): sender on another instance
+    first_send_ns: int
+    last_recv_ns: int
+    cpu_ns: int  # this process's CPU time during the phase
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+class _Tally:
+    """The receipts of one process in the current phase, kept as cheaply as the handler can."""
+
+    def __init__(self) -> None:
+        self.phase = "-1"
+        self.expected = 0
+        self.received = 0
+        self.stray = 0
+        self.last_recv_ns = 0
+        self.lat_local = array("q")
+        self.lat_remote = array("q")
+        self.done = asyncio.Event()
+
+    def begin(self, phase: int, expected: int) -> None:
+        self.phase, self.expected, self.received, self.stray = str(phase), expected, 0, 0
+        self.last_recv_ns = 0
+        self.lat_local, self.lat_remote = array("q"), array("q")
+        self.done = asyncio.Event()
+        if expected == 0:
+            self.done.set()
+
+    def handler(self, instance: int) -> Any:
+        mine = str(instance)
+
+        async def on_chat(message: dict[str, Any]) -> None:
+            now = time.monotonic_ns()
+            phase, sender_instance, sent, _ = message["text"].split(" ", 3)
+            if phase != self.phase:
+                self.stray += 1
+                return
+            (self.lat_local if sender_instance == mine else self.lat_remote).append(now - int(sent))
+            self.received += 1
+            self.last_recv_ns = now
+            if self.received == self.expected:
+                self.done.set()
+
+        return on_chat
+
+
+async def _send_all(
+    client: socketio.AsyncClient,
+    member: Member,
+    phase: int,
+    spec: Phase,
+    offset_s: float,
+    errors: Counter[str],
+    sends: list[int],
+) -> None:
+    interval = 1.0 / spec.rate_per_s if spec.rate_per_s > 0 else 0.0
+    start = time.monotonic() + offset_s * interval
+    for seq in range(spec.messages):
+        if interval:
+            delay = start + seq * interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        sent = time.monotonic_ns()
+        sends.append(sent)
+        text = f"{phase} {member.instance} {sent} {member.index}:{seq}"
+        try:
+            ack = await client.call("chat:send", {"text": text}, timeout=30)
+        except socketio.exceptions.TimeoutError:
+            errors["ack_timeout"] += 1
+            continue
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            code = ack.get("error", {}).get("code", "bad_ack") if isinstance(ack, dict) else "bad_ack"
+            errors[str(code)] += 1
+
+
+async def _connect(member: Member, room: str, tally: _Tally) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    client.on("chat:message", tally.handler(member.instance))
+    await client.connect(member.url, transports=["websocket"], wait_timeout=10)
+    ack = await client.call(
+        "join", {"room": room, "name": f"Member {member.index}", "media": "text"}, timeout=10
+    )
+    if not (isinstance(ack, dict) and ack.get("ok")):
+        raise RuntimeError(f"member {member.index} could not join: {ack!r}")
+    return client
+
+
+async def _run(spec: WorkerSpec, status: Queue[Any], starts: list[Event], release: Event) -> None:
+    tally = _Tally()
+    clients: list[socketio.AsyncClient] = []
+    try:
+        # Join one at a time: the join order is then the same from run to run.
+        for member in spec.members:
+            clients.append(await _connect(member, spec.room, tally))
+        status.put(("joined", spec.worker, None))
+        for k, phase in enumerate(spec.phases):
+            await _wait(starts[k], spec.timeout_s, f"'{phase.name}' start")
+            status.put(("done", spec.worker, await _phase(spec, k, phase, clients, tally)))
+        # Stay connected until every process is done: a disconnect would cost the server CPU time inside
+        # the measured window of a process still receiving.
+        await _wait(release, spec.timeout_s, "release")
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+
+async def _phase(
+    spec: WorkerSpec, k: int, phase: Phase, clients: list[socketio.AsyncClient], tally: _Tally
+) -> PhaseResult:
+    n = len(spec.members)
+    tally.begin(k, phase.messages * spec.total_members * n)
+    errors: Counter[str] = Counter()
+    sends: list[int] = []
+    cpu0 = time.process_time_ns()
+    await asyncio.gather(
+        *(
+            # Paced members are spread evenly over the interval, not all at its start.
+            _send_all(c, m, k, phase, m.index / spec.total_members, errors, sends)
+            for c, m in zip(clients, spec.members, strict=True)
+        )
+    )
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(tally.done.wait(), spec.timeout_s)
+    cpu = time.process_time_ns() - cpu0
+    if tally.received < tally.expected:
+        errors["missing_deliveries"] += tally.expected - tally.received
+    if tally.stray:
+        errors["stray_deliveries"] += tally.stray
+    return PhaseResult(
+        worker=spec.worker,
+        phase=k,
+        members=n,
+        expected=tally.expected,
+        received=tally.received,
+        lat_local_ns=tally.lat_local.tobytes(),
+        lat_remote_ns=tally.lat_remote.tobytes(),
+        first_send_ns=min(sends, default=0),
+        last_recv_ns=tally.last_recv_ns,
+        cpu_ns=cpu,
+        errors=dict(errors),
+    )
+
+
+async def _wait(event: Event, timeout_s: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(None, event.wait, timeout_s):
+        raise RuntimeError(f"no {what} signal within {timeout_s:.0f} s")
+
+
+def worker_main(spec: WorkerSpec, status: Queue[Any], starts: list[Event], release: Event) -> None:
+    """Entry point of a client process. Reports ("joined" | "done" | "error", worker, detail)."""
+    try:
+        asyncio.run(_run(spec, status, starts, release))
+    except BaseException as exc:  # noqa: B036 - the orchestrator must hear of any failure
+        status.put(("error", spec.worker, f"{type(exc).__name__}: {exc}"))
+        raise SystemExit(1) from exc
