@@ -51,7 +51,7 @@ export class TileGrid {
     if (p.media === "text") badges.push(["text only", ""]);
     if (p.media !== "text" && !p.audio) badges.push(["muted", ""]);
     if (p.hand !== null && p.hand !== undefined) {
-      badges.push([handPosition ? `✋ ${handPosition}` : "✋", "hand"]);
+      badges.push([handPosition ? `hand up · ${handPosition}` : "hand up", "hand"]);
     }
     if (p.away) badges.push(["away", ""]);
     const signature = JSON.stringify(badges);

@@ -1,0 +1,187 @@
+"""Driving one person's browser tab through Circle, the way that person would: by the controls'
+accessible names. A probe installed before the page's own scripts counts what the page asked of
+the browser (getUserMedia calls, RTCPeerConnections, websockets, CSP violations)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, expect
+
+PROBE = """
+(() => {
+  const probe = { gum: 0, pcs: [], sockets: [], csp: [] };
+  Object.defineProperty(window, "__probe", { value: probe });
+  const NativePC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePC {
+    constructor(...args) { super(...args); probe.pcs.push(this); }
+  };
+  const devices = navigator.mediaDevices;
+  if (devices) {
+    const gum = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = (...args) => { probe.gum += 1; return gum(...args); };
+  }
+  const NativeWS = window.WebSocket;
+  window.WebSocket = class extends NativeWS {
+    constructor(...args) { super(...args); probe.sockets.push(this); }
+  };
+  document.addEventListener("securitypolicyviolation", (e) => {
+    probe.csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+  });
+})();
+"""
+
+MODES = {"av": "Camera and microphone", "audio": "Audio only", "text": "Text only"}
+
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 360, "height": 760}
+
+
+@dataclass(eq=False)
+class Person:
+    name: str
+    context: BrowserContext
+    page: Page
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls, browser: Browser, url: str, name: str, viewport: dict[str, int] | None = None
+    ) -> Person:
+        context = await browser.new_context(viewport=viewport or DESKTOP)
+        await context.add_init_script(PROBE)
+        page = await context.new_page()
+        person = cls(name, context, page)
+
+        async def on_dialog(dialog: Dialog) -> None:
+            person.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda error: person.errors.append(str(error)))
+        await page.goto(url)
+        return person
+
+    async def join(
+        self,
+        media: str = "av",
+        *,
+        passcode: str | None = None,
+        agree: bool = True,
+        expect_meeting: bool = True,
+    ) -> None:
+        page = self.page
+        await page.get_by_label("Your name").fill(self.name)
+        await page.get_by_role("radio", name=MODES[media]).check()
+        if passcode is not None:
+            await page.get_by_label("Passcode").fill(passcode)
+        agreement = page.get_by_label("I agree to the group guidelines")
+        if agree and await agreement.is_visible():
+            await agreement.check()
+        await page.get_by_role("button", name="Join", exact=True).click()
+        if expect_meeting:
+            await expect(self.participants).to_be_visible(timeout=15000)
+
+    # -- what the person sees --------------------------------------------------------------
+
+    @property
+    def participants(self) -> Locator:
+        return self.page.get_by_role("list", name="Participants")
+
+    def participant(self, name: str) -> Locator:
+        pattern = re.compile(rf"^\s*{re.escape(name)}( \(you\))?( —|\s*$|\s)")
+        return self.participants.get_by_role("listitem").filter(has_text=pattern)
+
+    @property
+    def chat_log(self) -> Locator:
+        return self.page.get_by_role("log", name="Chat")
+
+    def tile(self, name: str) -> Locator:
+        return self.page.locator("figure.tile").filter(
+            has=self.page.locator("figcaption .name", has_text=re.compile(rf"^{re.escape(name)}( \(you\))?$"))
+        )
+
+    async def self_id(self) -> str:
+        value = await self.page.locator("figure.tile.self").get_attribute("data-participant")
+        assert value
+        return value
+
+    # -- what the person does --------------------------------------------------------------
+
+    async def say(self, text: str, to: str | None = None) -> None:
+        page = self.page
+        if to is not None:
+            await page.get_by_label("Send to").select_option(label=f"{to} (private)")
+        else:
+            await page.get_by_label("Send to").select_option(label="Everyone")
+        await page.get_by_role("textbox", name="Message").fill(text)
+        await page.get_by_role("button", name="Send", exact=True).click()
+        await expect(self.chat_log).to_contain_text(text)
+
+    # -- probes ----------------------------------------------------------------------------
+
+    async def probe(self) -> dict[str, Any]:
+        return dict(
+            await self.page.evaluate(
+                "() => ({gum: __probe.gum, pcs: __probe.pcs.length, csp: __probe.csp})"
+            )
+        )
+
+    async def video_frames(self, name: str) -> tuple[int, int]:
+        """(videoWidth, decoded frames) of the video in `name`'s tile."""
+        video = self.tile(name).locator("video")
+        width, frames = await video.evaluate(
+            "v => [v.videoWidth, v.getVideoPlaybackQuality().totalVideoFrames]"
+        )
+        return int(width), int(frames)
+
+    async def wait_for_video_from(self, name: str, timeout_s: float = 20) -> None:
+        """`name`'s video is decoded here and its frames keep advancing."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        first: tuple[int, int] | None = None
+        while asyncio.get_running_loop().time() < deadline:
+            width, frames = await self.video_frames(name)
+            if width > 0 and frames > 0:
+                if first is None:
+                    first = (width, frames)
+                elif frames > first[1] + 5:
+                    return
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"{self.name} sees no moving video from {name}: last {first}")
+
+    async def audio_packets_received(self) -> int:
+        return int(
+            await self.page.evaluate(
+                """async () => {
+                  let total = 0;
+                  for (const pc of __probe.pcs) {
+                    if (pc.connectionState === "closed") continue;
+                    const stats = await pc.getStats();
+                    stats.forEach((s) => {
+                      if (s.type === "inbound-rtp" && s.kind === "audio") total += s.packetsReceived || 0;
+                    });
+                  }
+                  return total;
+                }"""
+            )
+        )
+
+    async def wait_for_audio(self, timeout_s: float = 20) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        first = await self.audio_packets_received()
+        while asyncio.get_running_loop().time() < deadline:
+            if await self.audio_packets_received() > first + 10 and first >= 0:
+                return
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"{self.name} receives no audio")
+
+    async def drop_connection(self) -> None:
+        """Cut the live socket, as a flaky network would."""
+        await self.page.evaluate("() => __probe.sockets.forEach((s) => s.close())")
+
+    async def close(self) -> None:
+        await self.context.close()
