@@ -1,0 +1,278 @@
+"""`circle chat` as a person at a terminal uses it: a real subprocess, typing lines on stdin and
+reading what it prints, in a room with real socket.io members.
+
+A TCP proxy between the terminal client and the server stands in for a flaky network, so the
+resume path (same participant, missed chat fetched with chat:history) runs for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.client import Member
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Terminal:
+    """`python -m server chat ...` with a pipe for stdin and everything it prints kept."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.output: list[str] = []
+        self._changed = asyncio.Event()
+        self._reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def start(cls, url: str, name: str, *extra: str) -> Terminal:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server", "chat", url, "--name", name, *extra,
+            cwd=REPO, env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        return cls(proc)
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        async for raw in self.proc.stdout:
+            self.output.append(raw.decode("utf-8", "replace").rstrip("\n"))
+            self._changed.set()
+        self._changed.set()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.output)
+
+    async def expect(self, pattern: str, timeout: float = 10.0) -> str:
+        """Wait until a printed line matches `pattern` (a regex); return that line."""
+        regex = re.compile(pattern)
+
+        async def seen() -> str:
+            while True:
+                for line in self.output:
+                    if regex.search(line):
+                        return line
+                if self._reader.done():
+                    raise AssertionError(f"exited before printing {pattern!r}:\n{self.text}")
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(seen(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"never printed {pattern!r}:\n{self.text}") from None
+
+    async def type(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def wait(self, timeout: float = 10.0) -> int:
+        code = await asyncio.wait_for(self.proc.wait(), timeout)
+        await self._reader
+        return code
+
+    async def kill(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+        self._reader.cancel()
+
+
+class FlakyLink:
+    """A TCP proxy to the server that can cut every connection and refuse new ones for a while."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.up = True
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.writers.update({writer, up_writer})
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.writers.difference_update({writer, up_writer})
+
+    def cut(self) -> None:
+        self.up = False
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.writers.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    async def close(self) -> None:
+        self.cut()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+@pytest.fixture
+async def terminals():
+    started: list[Terminal] = []
+
+    async def start(url: str, name: str, *extra: str) -> Terminal:
+        terminal = await Terminal.start(url, name, *extra)
+        started.append(terminal)
+        return terminal
+
+    yield start
+    for terminal in started:
+        await terminal.kill()
+
+
+async def test_terminal_member_reads_and_writes_the_meeting(circle_server, members, terminals) -> None:
+    room = await circle_server.create_room(
+        title="Tuesday evening circle", guidelines="What is said here stays here.\nYou can always pass."
+    )
+    sam: Member = await members()
+    await sam.join(room["id"], "Sam", "av", accept_guidelines=True)
+
+    jo = await terminals(room["member_url"], "Jo")
+    await jo.expect(r"What is said here stays here\.")
+    await jo.expect(r"By joining you accept these group guidelines\.")
+    await jo.expect(r"^  Sam — camera and microphone$")
+    await jo.expect(r"^  Jo \(you\) — text only$")
+    joined = await sam.wait_for("participant:joined", lambda p: p["name"] == "Jo")
+    assert joined["media"] == "text"
+
+    # Chat both ways.
+    await sam.call("chat:send", {"text": "Welcome, Jo."})
+    await jo.expect(r"\] Sam: Welcome, Jo\.$")
+    await jo.type("Thanks, glad to be here.")
+    message = await sam.wait_for("chat:message", lambda m: m["from"]["name"] == "Jo")
+    assert message["text"] == "Thanks, glad to be here."
+
+    # Presence as it happens.
+    ana: Member = await members()
+    await ana.join(room["id"], "Ana", "audio", accept_guidelines=True)
+    await jo.expect(r"^\* Ana — audio only joined\.$")
+    await ana.call("hand:raise")
+    await jo.expect(r"^\* Ana raised their hand\.$")
+    await ana.call("media:speaking", {"speaking": True})
+    await jo.expect(r"^\* Ana is speaking\.$")
+
+    # /hand, /who and /msg.
+    await jo.type("/hand")
+    await jo.expect(r"^Your hand is raised\.$")
+    update = await sam.wait_for("participant:updated", lambda p: p["name"] == "Jo" and p["hand"])
+    assert update["hand"] is not None
+    await jo.type("/who")
+    await jo.expect(r"Jo \(you\) — text only, hand raised, 2nd in queue")
+    await jo.type("/msg Sam just for you")
+    private = await sam.wait_for("chat:message", lambda m: m["text"] == "just for you")
+    assert private["to"] == sam.id
+    await jo.expect(r"\(private\) you → Sam: just for you$")
+    await sam.call("chat:send", {"text": "and back to you", "to": joined["id"]})
+    await jo.expect(r"\(private\) Sam → you: and back to you$")
+    await ana.call("chat:send", {"text": "after the private ones"})
+    await ana.wait_for("chat:message", lambda m: m["text"] == "after the private ones")
+    assert not any(m["text"] == "just for you" for m in ana.of("chat:message"))
+
+    # /quit leaves at once.
+    await jo.type("/quit")
+    assert await jo.wait() == 0
+    left = await sam.wait_for("participant:left", lambda e: e["id"] == joined["id"])
+    assert left["reason"] == "left"
+
+
+async def test_terminal_output_is_safe_from_escape_sequences(circle_server, members, terminals) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    sam: Member = await members()
+    await sam.join(room["id"], "Sam", "text")
+    jo = await terminals(room["member_url"], "Jo")
+    await jo.expect(r"Type /help")
+    await sam.call("chat:send", {"text": "tab\there"})
+    await jo.expect(r"Sam: tab\there$")
+    ack = await sam.call("chat:send", {"text": "bell\x07 and \x1b[2J clear"})
+    if ack["ok"]:  # the server may refuse control characters; if not, the terminal defuses them
+        line = await jo.expect(r"Sam: bell")
+        assert "\x1b" not in line and "\x07" not in line
+
+
+async def test_terminal_member_resumes_after_a_dropped_connection(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    sam: Member = await members()
+    await sam.join(room["id"], "Sam", "text")
+    link = FlakyLink(urlsplit(circle_server.url).port or 0)
+    port = await link.start()
+    try:
+        jo = await terminals(f"http://127.0.0.1:{port}/r/{room['id']}", "Jo")
+        await jo.expect(r"Type /help")
+        joined = await sam.wait_for("participant:joined", lambda p: p["name"] == "Jo")
+
+        link.cut()
+        await jo.expect(r"Connection lost; reconnecting")
+        await sam.wait_for("participant:updated", lambda p: p["id"] == joined["id"] and p["away"])
+        await sam.call("chat:send", {"text": "said while Jo was away"})
+        await asyncio.sleep(0.5)
+        link.restore()
+
+        await jo.expect(r"Reconnected\.")
+        await jo.expect(r"\] Sam: said while Jo was away$")
+        await sam.wait_for("participant:updated", lambda p: p["id"] == joined["id"] and not p["away"])
+        assert not sam.of("participant:left"), "the resume must keep the same participant"
+        await jo.type("back again")
+        message = await sam.wait_for("chat:message", lambda m: m["text"] == "back again")
+        assert message["from"]["id"] == joined["id"]
+    finally:
+        await link.close()
+
+
+async def test_terminal_member_waits_to_be_admitted_and_hears_refusals(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(title="Newcomers", waiting_room=True, passcode="4321")
+    host: Member = await members()
+    await host.join(room["id"], "Maya", "text", host_key=room["host_key"])
+
+    wrong = await terminals(room["member_url"], "Bo", "--passcode", "0000")
+    await wrong.expect(r"That passcode didn't match")
+    assert await wrong.wait() == 1
+
+    jo = await terminals(room["member_url"], "Jo", "--passcode", "4321")
+    await jo.expect(r"The facilitator will let you in shortly")
+    waiting = await host.wait_for("lobby:waiting", lambda p: p["name"] == "Jo")
+    assert (await host.call("mod:admit", {"id": waiting["id"]}))["ok"]
+    await jo.expect(r"^  Maya — facilitator, text only$")
+    await jo.type("hello from the terminal")
+    await host.wait_for("chat:message", lambda m: m["text"] == "hello from the terminal")
+
+    missing = await terminals(f"{circle_server.url}/r/no-such-room", "Lee")
+    await missing.expect(r"There is no meeting at this link")
+    assert await missing.wait() == 1
