@@ -267,10 +267,11 @@ def _raise_hand(state: RoomState, cmd: c.RaiseHand, now: int) -> tuple[RoomState
 
 @_rule(c.LowerHand)
 def _lower_hand(state: RoomState, cmd: c.LowerHand, now: int) -> tuple[RoomState, Outcome]:
-    p = _joined(state, cmd.id)
-    if p.hand is None:
-        return state, Outcome()
-    return _set_hand(state, p, None)
+    return _lower(state, _joined(state, cmd.id))
+
+
+def _lower(state: RoomState, p: Participant) -> tuple[RoomState, Outcome]:
+    return (state, Outcome()) if p.hand is None else _set_hand(state, p, None)
 
 
 # -- facilitation ----------------------------------------------------------------------------------
@@ -400,10 +401,7 @@ def _next_speaker(state: RoomState, cmd: c.NextSpeaker, now: int) -> tuple[RoomS
 @_rule(c.LowerHandOf)
 def _lower_hand_of(state: RoomState, cmd: c.LowerHandOf, now: int) -> tuple[RoomState, Outcome]:
     _facilitator(state, cmd.by)
-    p = _target(state, cmd.id)
-    if p.hand is None:
-        return state, Outcome()
-    return _set_hand(state, p, None)
+    return _lower(state, _target(state, cmd.id))
 
 
 @_rule(c.SetRole)
