@@ -43,8 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 
-pytestmark = pytest.mark.browser
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -1,0 +1,39 @@
+"""The facilitator's side of the events a member can receive: being muted, being removed, and the
+meeting ending, each said plainly on the member's screen."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.browser.people import Person
+
+
+async def test_member_is_told_when_muted_removed_or_the_meeting_ends(
+    circle_server, browser: Browser
+) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    maya = await Person.open(browser, room["facilitator_url"], "Maya")
+    await maya.join("text")
+    sam = await Person.open(browser, room["member_url"], "Sam")
+    await sam.join("audio")
+    lee = await Person.open(browser, room["member_url"], "Lee")
+    await lee.join("text")
+
+    # Audio only: no camera control, a microphone control.
+    await expect(sam.page.get_by_role("button", name="Turn camera off")).to_have_count(0)
+    await maya.page.get_by_role("button", name="Mute Sam").click()
+    await expect(sam.page.get_by_role("button", name="Unmute microphone")).to_be_visible()
+    await expect(sam.page.get_by_role("alert")).to_contain_text("A facilitator turned off your microphone")
+    await expect(maya.participant("Sam")).to_contain_text("muted")
+
+    await maya.page.get_by_role("button", name="Remove Lee from the meeting").click()
+    await expect(lee.page.get_by_role("heading", name="You were removed from the meeting")).to_be_visible()
+    await expect(maya.participant("Lee")).to_have_count(0)
+
+    end = maya.page.get_by_role("button", name="End meeting for everyone")
+    await end.click()
+    await maya.page.get_by_role("button", name="Press again to end the meeting").click()
+    await expect(sam.page.get_by_role("heading", name="The meeting has ended")).to_be_visible()
+    for person in (maya, sam, lee):
+        assert person.dialogs == []
+        assert person.errors == [], person.errors
