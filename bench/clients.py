@@ -64,40 +64,43 @@ class PhaseResult:
 
 
 class _Tally:
-    """The receipts of one process in the current phase, kept as cheaply as the handler can."""
+    """The receipts of one process in one phase, kept as cheaply as the handler can."""
 
-    def __init__(self) -> None:
-        self.phase = "-1"
-        self.expected = 0
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
         self.received = 0
-        self.stray = 0
         self.last_recv_ns = 0
         self.lat_local = array("q")
         self.lat_remote = array("q")
         self.done = asyncio.Event()
-
-    def begin(self, phase: int, expected: int) -> None:
-        self.phase, self.expected, self.received, self.stray = str(phase), expected, 0, 0
-        self.last_recv_ns = 0
-        self.lat_local, self.lat_remote = array("q"), array("q")
-        self.done = asyncio.Event()
         if expected == 0:
             self.done.set()
 
+
+class _Receiver:
+    """Files each `chat:message` under its phase. Other processes may start a phase (and their
+    messages arrive here) a moment before this one hears the start signal: nothing is lost then."""
+
+    def __init__(self, tallies: dict[str, _Tally]) -> None:
+        self.tallies = tallies
+        self.stray = 0
+
     def handler(self, instance: int) -> Any:
         mine = str(instance)
+        tallies = self.tallies
 
         async def on_chat(message: dict[str, Any]) -> None:
             now = time.monotonic_ns()
             phase, sender_instance, sent, _ = message["text"].split(" ", 3)
-            if phase != self.phase:
+            tally = tallies.get(phase)
+            if tally is None:
                 self.stray += 1
                 return
-            (self.lat_local if sender_instance == mine else self.lat_remote).append(now - int(sent))
-            self.received += 1
-            self.last_recv_ns = now
-            if self.received == self.expected:
-                self.done.set()
+            (tally.lat_local if sender_instance == mine else tally.lat_remote).append(now - int(sent))
+            tally.received += 1
+            tally.last_recv_ns = now
+            if tally.received == tally.expected:
+                tally.done.set()
 
         return on_chat
 
@@ -131,9 +134,9 @@ async def _send_all(
             errors[str(code)] += 1
 
 
-async def _connect(member: Member, room: str, tally: _Tally) -> socketio.AsyncClient:
+async def _connect(member: Member, room: str, receiver: _Receiver) -> socketio.AsyncClient:
     client = socketio.AsyncClient(reconnection=False)
-    client.on("chat:message", tally.handler(member.instance))
+    client.on("chat:message", receiver.handler(member.instance))
     await client.connect(member.url, transports=["websocket"], wait_timeout=10)
     ack = await client.call(
         "join", {"room": room, "name": f"Member {member.index}", "media": "text"}, timeout=10
@@ -144,16 +147,21 @@ async def _connect(member: Member, room: str, tally: _Tally) -> socketio.AsyncCl
 
 
 async def _run(spec: WorkerSpec, status: Queue[Any], starts: list[Event], release: Event) -> None:
-    tally = _Tally()
+    n = len(spec.members)
+    tallies = {str(k): _Tally(phase.messages * spec.total_members * n) for k, phase in enumerate(spec.phases)}
+    receiver = _Receiver(tallies)
     clients: list[socketio.AsyncClient] = []
     try:
         # Join one at a time: the join order is then the same from run to run.
         for member in spec.members:
-            clients.append(await _connect(member, spec.room, tally))
+            clients.append(await _connect(member, spec.room, receiver))
         status.put(("joined", spec.worker, None))
         for k, phase in enumerate(spec.phases):
             await _wait(starts[k], spec.timeout_s, f"'{phase.name}' start")
-            status.put(("done", spec.worker, await _phase(spec, k, phase, clients, tally)))
+            result = await _phase(spec, k, phase, clients, tallies[str(k)])
+            if receiver.stray:
+                result.errors["stray_deliveries"] = receiver.stray
+            status.put(("done", spec.worker, result))
         # Stay connected until every process is done: a disconnect would cost the server CPU time inside
         # the measured window of a process still receiving.
         await _wait(release, spec.timeout_s, "release")
@@ -166,8 +174,6 @@ async def _run(spec: WorkerSpec, status: Queue[Any], starts: list[Event], releas
 async def _phase(
     spec: WorkerSpec, k: int, phase: Phase, clients: list[socketio.AsyncClient], tally: _Tally
 ) -> PhaseResult:
-    n = len(spec.members)
-    tally.begin(k, phase.messages * spec.total_members * n)
     errors: Counter[str] = Counter()
     sends: list[int] = []
     cpu0 = time.process_time_ns()
@@ -183,12 +189,10 @@ async def _phase(
     cpu = time.process_time_ns() - cpu0
     if tally.received < tally.expected:
         errors["missing_deliveries"] += tally.expected - tally.received
-    if tally.stray:
-        errors["stray_deliveries"] += tally.stray
     return PhaseResult(
         worker=spec.worker,
         phase=k,
-        members=n,
+        members=len(spec.members),
         expected=tally.expected,
         received=tally.received,
         lat_local_ns=tally.lat_local.tobytes(),

@@ -52,6 +52,15 @@ def cpu_ns(pid: int) -> int:
     return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // CLK_TCK
 
 
+def machine_busy_ns() -> int:
+    """CPU time the whole machine has spent busy (every core, every process), in ns."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    # guest time is already counted in user time
+    return (sum(ticks[:8]) - idle) * 1_000_000_000 // CLK_TCK
+
+
 @dataclass
 class Process:
     """A child process whose output goes to a log file."""

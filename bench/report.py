@@ -59,6 +59,7 @@ class Measurement:
     latency_remote: Latency  # sender on another instance
     client_cpu_us_per_delivery: float
     errors: dict[str, int] = field(default_factory=dict)
+    other_cores: float = 0.0  # CPU other programs on the machine used meanwhile, in cores
 
     @property
     def complete(self) -> bool:
@@ -114,6 +115,7 @@ def median_measurement(runs: list[Measurement]) -> Measurement:
         latency_remote=med_lat([r.latency_remote for r in runs]),
         client_cpu_us_per_delivery=med(r.client_cpu_us_per_delivery for r in runs),
         errors=errors,
+        other_cores=med(r.other_cores for r in runs),
     )
 
 
@@ -133,6 +135,7 @@ def table(rows: list[Measurement]) -> str:
         "p50 ms",
         "p99 ms",
         "client CPU µs/deliv",
+        "other load",
         "server CPU (cores)",
     )
     left = {0, 1, len(header) - 1}
@@ -151,6 +154,7 @@ def table(rows: list[Measurement]) -> str:
                 _fmt(m.latency.p50_ms, 1),
                 _fmt(m.latency.p99_ms, 1),
                 _fmt(m.client_cpu_us_per_delivery, 1),
+                _fmt(m.other_cores, 2),
                 util,
             )
         )

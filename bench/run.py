@@ -199,12 +199,19 @@ def measure(deployment: Deployment, cfg: Config) -> list[Measurement]:
         measured = deployment.cpu_processes()
         for k, phase in enumerate(plan):
             cpu0 = {p.name: p.cpu_ns() for p in measured}
+            busy0, t0 = procs.machine_busy_ns(), time.monotonic_ns()
             starts[k].set()
             done: dict[int, PhaseResult] = _collect(status, workers, "done", 2 * cfg.timeout_s, deployment)
             cpu1 = {p.name: p.cpu_ns() for p in measured}
+            busy1, t1 = procs.machine_busy_ns(), time.monotonic_ns()
             if phase.measured:
                 cpu = {name: cpu1[name] - cpu0[name] for name in cpu0}
-                out.append(_measurement(deployment, cfg, phase, list(done.values()), cpu))
+                m = _measurement(deployment, cfg, phase, list(done.values()), cpu)
+                # Whatever else kept the machine busy meanwhile (other programs): the figures are only
+                # as good as the machine was quiet.
+                ours = sum(cpu.values()) + sum(r.cpu_ns for r in done.values())
+                m.other_cores = max(0, busy1 - busy0 - ours) / max(t1 - t0, 1)
+                out.append(m)
     finally:
         release.set()
         for w in workers:
@@ -291,7 +298,8 @@ def run(
                     say(
                         f"{label} {m.phase}: {m.delivered:,} deliveries in {m.wall_s:.2f} s, "
                         f"{m.cpu_us_per_delivery:.1f} server CPU µs/delivery, "
-                        f"p50 {m.latency.p50_ms:.1f} ms, p99 {m.latency.p99_ms:.1f} ms"
+                        f"p50 {m.latency.p50_ms:.1f} ms, p99 {m.latency.p99_ms:.1f} ms, "
+                        f"other load {m.other_cores:.2f} cores"
                     )
     order = [(t, ph.name) for ph in phases(cfg) if ph.measured for t in cfg.targets]
     medians = [median_measurement(runs[key]) for key in order if key in runs]
@@ -432,7 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("CPU µs/deliv: server-side CPU time (every instance, and Redis) per delivered chat:message;")
     print("server CPU: cores each server-side process kept busy during the phase;")
-    print("latency: from just before chat:send to receipt of chat:message, every receiver, one clock.")
+    print("latency: from just before chat:send to receipt of chat:message, every receiver, one clock;")
+    print("other load: cores busy with other programs meanwhile (should be near 0 for clean figures).")
+    noisy = [m for m in medians if m.other_cores > 0.25]
+    if noisy:
+        print(
+            f"WARNING: other programs kept up to {max(m.other_cores for m in noisy):.2f} cores busy during "
+            "the runs; latency and deliveries/s suffer first, CPU per delivery least."
+        )
     comps = comparisons(medians)
     if comps:
         print()
