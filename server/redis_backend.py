@@ -1,0 +1,152 @@
+"""Running as one of several instances: the store and the socket.io bus on one Redis.
+
+`make_redis_backends` is what `server.backends` calls when `redis_url` is set. Both halves share one
+`RedisLink`, the single place that decides what a Redis call may cost:
+
+- every call is bounded by `redis_timeout_s`, so a frozen Redis yields `StoreUnavailable`, never a hang;
+- after a failure, calls fail at once until a backoff has passed (doubling, capped at a few seconds),
+  so a dead Redis is not hammered and members get `unavailable` without waiting for a timeout each;
+- when a call succeeds again, the link tells whoever asked (the store re-announces this instance, the
+  bus replays what it could not publish).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import socketio
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from server.settings import Settings
+from server.store import Store, StoreUnavailable
+
+T = TypeVar("T")
+
+log = logging.getLogger("circle.redis")
+
+# Failures that mean "Redis is not there right now" (down, restarting, loading, failing over, frozen);
+# anything else Redis answers (a script error, say) is a bug and surfaces as one.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ReadOnlyError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+BACKOFF_MIN_S = 0.05
+BACKOFF_MAX_S = 2.0
+
+
+class Backoff:
+    """Doubling delays with jitter, from `BACKOFF_MIN_S` up to `BACKOFF_MAX_S`."""
+
+    def __init__(self, low: float = BACKOFF_MIN_S, high: float = BACKOFF_MAX_S) -> None:
+        self.low, self.high = low, high
+        self._next = low
+
+    def reset(self) -> None:
+        self._next = self.low
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self.high, self._next * 2)
+        return delay * random.uniform(0.75, 1.0)
+
+
+class RedisLink:
+    """One Redis connection pool and the rules every call through it obeys (see the module docstring)."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        # One immediate retry lets a pooled connection that Redis closed (a restart) be replaced
+        # without failing the call; the overall bound still holds through `asyncio.wait_for`.
+        # Typed loosely: redis-py's annotations make every reply a union of bytes, str and awaitables.
+        self.redis: Any = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._backoff = Backoff()
+        self._down = False
+        self._retry_at = 0.0
+        self.recovered_at: float | None = None
+        self._on_recovery: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def up(self) -> bool:
+        return not self._down
+
+    def on_recovery(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` (in its own task) each time Redis answers again after a failure."""
+        self._on_recovery.append(callback)
+
+    async def call(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """`fn(redis)` within `timeout_s`, or `StoreUnavailable`."""
+        if self._down and time.monotonic() < self._retry_at:
+            raise StoreUnavailable("redis is down")
+        try:
+            result = await asyncio.wait_for(fn(self.redis), self.timeout_s)
+        except UNREACHABLE as exc:
+            self.failed(exc)
+            raise StoreUnavailable("redis did not answer") from exc
+        self.succeeded()
+        return result
+
+    def failed(self, exc: BaseException) -> None:
+        if not self._down:
+            log.warning("redis unreachable (%s); answering unavailable until it returns", type(exc).__name__)
+        self._down = True
+        self._retry_at = time.monotonic() + self._backoff.next()
+
+    def succeeded(self) -> None:
+        if not self._down:
+            return
+        self._down = False
+        self._backoff.reset()
+        self.recovered_at = time.monotonic()
+        log.warning("redis reachable again")
+        for callback in self._on_recovery:
+            task = asyncio.get_running_loop().create_task(self._run(callback))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _run(callback: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await callback()
+        except StoreUnavailable:
+            pass  # down again; the next recovery runs it again
+        except Exception:
+            log.exception("recovery step failed")
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.redis.aclose()
+
+
+def make_redis_backends(settings: Settings, instance_id: str) -> tuple[Store, socketio.AsyncManager]:
+    """The Redis store and the Redis socket.io client manager of one instance."""
+    from server.redis_bus import RedisBus
+    from server.redis_store import RedisStore
+
+    assert settings.redis_url
+    link = RedisLink(settings.redis_url, settings.redis_timeout_s)
+    # A relayed offer or ICE candidate is only useful now: replaying it later would confuse the
+    # negotiation it belonged to, so a failed `signal` is answered `unavailable` and not kept.
+    bus = RedisBus(link, stale_events=frozenset({"signal"}), heartbeat_s=settings.heartbeat_s)
+    store = RedisStore(link, instance_id, settings.instance_ttl_s, bus=bus)
+    return store, bus

@@ -1,0 +1,357 @@
+"""The store of a cluster: room definitions, live room state, chat and presence in one Redis.
+
+Everything written is msgpack of the plain dicts from `rooms.codec` (never pickle). Keys:
+
+- `circle:room:{id}`: the room definition (kept; it needs Redis persistence to survive a Redis restart);
+- `circle:state:{id}`: a hash of the live state `s`, a revision `r` that every write bumps, and `n`,
+  how many people are in the room;
+- `circle:live`: ids of rooms the sweeper must look at (people in them, or chat waiting to expire);
+- `circle:chat:{id}`: a Stream of chat messages, entry id `{seq}-0`, trimmed to the room's
+  `max_messages`, with an expiry of the room's `retention_s` while the room is empty;
+  `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
+- `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
+  `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
+- `circle:signing-key`: the resume-token key shared by instances that were given none.
+
+Writes are optimistic: read, compute in Python, then a Lua script writes only if nothing changed since
+the read (the revision, or the chat seq), else the whole step runs again. The pure function given to
+`transact`, and the `make` given to `append_chat`, may therefore run more than once; each run gets the
+state, or the id, that its result is written with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Protocol, TypeVar
+
+import msgpack
+
+from rooms import ChatMessage, RoomDefinition, RoomState
+from rooms.codec import (
+    chat_from_dict,
+    chat_to_dict,
+    room_from_dict,
+    room_to_dict,
+    state_from_dict,
+    state_to_dict,
+)
+from rooms.model import chat_id
+from server.auth import new_secret
+from server.redis_backend import RedisLink
+from server.store import StoreUnavailable
+
+T = TypeVar("T")
+
+PREFIX = "circle:"
+LIVE = f"{PREFIX}live"
+EPOCH = f"{PREFIX}epoch"
+SIGNING_KEY = f"{PREFIX}signing-key"
+
+# Optimistic writes give up after this many conflicts in a row; with the jittered pause between
+# attempts, fifty members acting on one room at the same instant all get through well before it.
+MAX_ATTEMPTS = 100
+
+_WRITE_STATE = """
+local rev = redis.call('HGET', KEYS[1], 'r')
+if (rev or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'r', (tonumber(rev) or 0) + 1, 'n', ARGV[3], 's', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+if ARGV[3] ~= '0' then
+  redis.call('PERSIST', KEYS[3])
+elseif tonumber(ARGV[5]) > 0 then
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
+end
+return 1
+"""
+
+_APPEND_CHAT = """
+local seq = redis.call('GET', KEYS[1])
+if (seq or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], ARGV[2] .. '-0', 'm', ARGV[4])
+return 1
+"""
+
+# Only a room nobody is in loses its chat: a sweeper that read the room empty just before someone
+# joined and spoke must not wipe what they said.
+_CLEAR_CHAT = """
+local n = redis.call('HGET', KEYS[1], 'n')
+if n and n ~= '0' then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+"""
+
+_HEARTBEAT = """
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+local t = redis.call('TIME')
+redis.call('SET', KEYS[2], t[1] * 1000 + math.floor(t[2] / 1000), 'NX')
+return 1
+"""
+
+# A heartbeat that is missing because this Redis lost it (restarted empty) says nothing about the
+# instance, so nobody is declared dead until `epoch` is at least one TTL old: time enough for every
+# live instance to announce itself again.
+_DEAD_INSTANCES = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  redis.call('SET', KEYS[1], now)
+  return {}
+end
+if now - tonumber(epoch) < tonumber(ARGV[1]) then return {} end
+local dead = {}
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then table.insert(dead, i - 1) end
+end
+return dead
+"""
+
+
+class _Bus(Protocol):
+    async def close(self) -> None: ...
+
+
+def _pack(value: dict[str, Any]) -> bytes:
+    return bytes(msgpack.packb(value, use_bin_type=True))
+
+
+def _unpack(blob: bytes) -> dict[str, Any]:
+    value = msgpack.unpackb(blob, raw=False)
+    assert isinstance(value, dict)
+    return value
+
+
+def _is_chat_id(text: str) -> bool:
+    return len(text) == len(chat_id(0)) and text.isascii() and text.isdigit()
+
+
+class RedisStore:
+    """The `Store` of a cluster (see the module docstring for the layout)."""
+
+    def __init__(
+        self, link: RedisLink, instance_id: str, instance_ttl_s: float, bus: _Bus | None = None
+    ) -> None:
+        self._link = link
+        self._instance_id = instance_id
+        self._ttl_s = instance_ttl_s
+        self._bus = bus
+        # Definitions never change once created, so each instance reads one at most once.
+        self._rooms: dict[str, RoomDefinition] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
+        r = link.redis
+        self._write_state = r.register_script(_WRITE_STATE)
+        self._append_chat = r.register_script(_APPEND_CHAT)
+        self._clear_chat = r.register_script(_CLEAR_CHAT)
+        self._heartbeat = r.register_script(_HEARTBEAT)
+        self._dead_instances = r.register_script(_DEAD_INSTANCES)
+        link.on_recovery(self._announce)
+
+    # -- life -----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # Announce at once (the clock beats only after start-up), but do not refuse to start while
+        # Redis is away: the instance serves what it can and catches up when Redis returns.
+        try:
+            await self._announce()
+        except StoreUnavailable:
+            pass
+
+    async def close(self) -> None:
+        if self._bus is not None:
+            await self._bus.close()
+        try:
+            # Stopping cleanly: the survivors need not wait a TTL to know.
+            await self._link.call(lambda r: r.delete(self._instance_key(self._instance_id)))
+        except StoreUnavailable:
+            pass
+        await self._link.close()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._link.call(lambda r: r.ping()))
+        except StoreUnavailable:
+            return False
+
+    async def signing_key(self, configured: str | None) -> str:
+        if configured:
+            return configured
+        candidate = new_secret(32)
+
+        async def shared(r: Any) -> bytes:
+            await r.set(SIGNING_KEY, candidate, nx=True)
+            return bytes(await r.get(SIGNING_KEY))
+
+        return (await self._link.call(shared)).decode()
+
+    # -- rooms ----------------------------------------------------------------------------------------
+
+    async def create_room(self, room: RoomDefinition) -> None:
+        await self._link.call(lambda r: r.set(self._room_key(room.id), _pack(room_to_dict(room))))
+        self._rooms[room.id] = room
+
+    async def get_room(self, room_id: str) -> RoomDefinition | None:
+        room = self._rooms.get(room_id)
+        if room is not None:
+            return room
+        blob = await self._link.call(lambda r: r.get(self._room_key(room_id)))
+        if blob is None:
+            return None
+        room = self._rooms[room_id] = room_from_dict(_unpack(blob))
+        return room
+
+    async def load(self, room_id: str) -> RoomState | None:
+        blob = await self._link.call(lambda r: r.hget(self._state_key(room_id), "s"))
+        return state_from_dict(_unpack(blob)) if blob is not None else None
+
+    async def transact(
+        self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
+    ) -> tuple[RoomState, T]:
+        key = self._state_key(room.id)
+        async with self._serial(key):
+            return await self._transact(room, key, fn, now)
+
+    async def _transact(
+        self, room: RoomDefinition, key: str, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
+    ) -> tuple[RoomState, T]:
+        for attempt in range(MAX_ATTEMPTS):
+            rev, blob = await self._link.call(lambda r: r.hmget(key, "r", "s"))
+            old = state_from_dict(_unpack(blob)) if blob is not None else RoomState.fresh(room, now)
+            new, result = fn(old)
+            if new is old:
+                return new, result
+            people = len(new.participants) + len(new.waiting)
+            args = [rev or b"", _pack(state_to_dict(new)), people, room.id, new.room.retention_s]
+            keys = [key, LIVE, self._chat_key(room.id)]
+            if await self._link.call(_script(self._write_state, keys, args)):
+                return new, result
+            await _pause(attempt)
+        raise StoreUnavailable("too many conflicting writes")
+
+    async def live_rooms(self) -> list[str]:
+        ids = await self._link.call(lambda r: r.smembers(LIVE))
+        return sorted(i.decode() for i in ids)
+
+    # -- chat -----------------------------------------------------------------------------------------
+
+    async def append_chat(
+        self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
+    ) -> ChatMessage:
+        keys = [self._chat_seq_key(room_id), self._chat_key(room_id)]
+        async with self._serial(keys[0]):
+            return await self._append(keys, make, max_messages)
+
+    async def _append(
+        self, keys: list[str], make: Callable[[str], ChatMessage], max_messages: int
+    ) -> ChatMessage:
+        for attempt in range(MAX_ATTEMPTS):
+            seq = await self._link.call(lambda r: r.get(keys[0]))
+            n = int(seq or 0) + 1
+            message = make(chat_id(n))
+            args = [seq or b"", n, max_messages, _pack(chat_to_dict(message))]
+            if await self._link.call(_script(self._append_chat, keys, args)):
+                return message
+            await _pause(attempt)
+        raise StoreUnavailable("too many conflicting writes")
+
+    async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
+        key = self._chat_key(room_id)
+        if after is not None and _is_chat_id(after):
+            # Entries are `{seq}-0`, so `{seq}-1` is the first id after message `seq`.
+            start = f"{int(after)}-1"
+            entries = await self._link.call(lambda r: r.xrange(key, min=start))
+            return [self._message(e) for e in entries]
+        entries = await self._link.call(lambda r: r.xrange(key))
+        messages = [self._message(e) for e in entries]
+        return [m for m in messages if after is None or m.id > after]
+
+    async def recent_chat(self, room_id: str, limit: int) -> list[ChatMessage]:
+        if limit <= 0:
+            return []
+        entries = await self._link.call(lambda r: r.xrevrange(self._chat_key(room_id), count=limit))
+        return [self._message(e) for e in reversed(entries)]
+
+    async def clear_chat(self, room_id: str) -> None:
+        keys = [self._state_key(room_id), self._chat_key(room_id), LIVE]
+        await self._link.call(_script(self._clear_chat, keys, [room_id]))
+
+    # -- presence -------------------------------------------------------------------------------------
+
+    async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
+        keys = [self._instance_key(instance_id), EPOCH]
+        await self._link.call(_script(self._heartbeat, keys, [max(1, int(ttl_s * 1000))]))
+
+    async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
+        names = sorted(set(instances))
+        if not names:
+            return frozenset()
+        # This instance could not see Redis a moment ago, so neither, perhaps, could the others:
+        # give each a full TTL to beat again before taking its silence for death.
+        recovered = self._link.recovered_at
+        if recovered is not None and time.monotonic() - recovered < self._ttl_s:
+            return frozenset()
+        keys = [EPOCH, *(self._instance_key(n) for n in names)]
+        ttl_ms = int(self._ttl_s * 1000)
+        dead = await self._link.call(_script(self._dead_instances, keys, [ttl_ms]))
+        return frozenset(names[int(i) - 1] for i in dead)
+
+    @contextlib.asynccontextmanager
+    async def _serial(self, key: str) -> AsyncIterator[None]:
+        """One write per key at a time from this instance. Optimistic writes stay correct without it,
+        but fifty members acting at once on one instance would otherwise mostly collide with each
+        other, and the retries would cost more than the waiting does."""
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._lock_users[key] = self._lock_users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[key] -= 1
+            if not self._lock_users[key]:
+                del self._lock_users[key], self._locks[key]
+
+    async def _announce(self) -> None:
+        await self.heartbeat(self._instance_id, self._ttl_s)
+
+    # -- keys -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _room_key(room_id: str) -> str:
+        return f"{PREFIX}room:{room_id}"
+
+    @staticmethod
+    def _state_key(room_id: str) -> str:
+        return f"{PREFIX}state:{room_id}"
+
+    @staticmethod
+    def _chat_key(room_id: str) -> str:
+        return f"{PREFIX}chat:{room_id}"
+
+    @staticmethod
+    def _chat_seq_key(room_id: str) -> str:
+        return f"{PREFIX}chat-seq:{room_id}"
+
+    @staticmethod
+    def _instance_key(instance_id: str) -> str:
+        return f"{PREFIX}instance:{instance_id}"
+
+    @staticmethod
+    def _message(entry: tuple[bytes, dict[bytes, bytes]]) -> ChatMessage:
+        return chat_from_dict(_unpack(entry[1][b"m"]))
+
+
+def _script(script: Any, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:
+    return lambda r: script(keys=keys, args=args)
+
+
+async def _pause(attempt: int) -> None:
+    """A short random pause between conflicting attempts, so that writers spread out."""
+    await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2**attempt)))

@@ -1,0 +1,253 @@
+"""The `Store` contract, held by both implementations: memory (one instance) and Redis (a cluster).
+
+Each test runs against both. `stores` gives two handles on one store: for memory the same object
+twice (one process), for Redis two stores with their own connections, as two instances have; what
+one writes, the other must read, and writes through both at once must not lose each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rooms import ChatMessage, RoomDefinition, RoomState, apply
+from rooms import commands as cmd
+from rooms.model import Media
+from server.memory_store import MemoryStore
+from server.redis_backend import RedisLink
+from server.redis_store import RedisStore
+from server.store import Store
+from tests.support.servers import RedisServer
+
+TTL_S = 0.5
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, Store, Store]]:
+    if request.param == "memory":
+        memory = MemoryStore(tmp_path)
+        await memory.start()
+        yield "memory", memory, memory
+        await memory.close()
+        return
+    redis_server: RedisServer = request.getfixturevalue("redis_server")
+    redis_server.flush()
+    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", TTL_S)
+    two = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", TTL_S)
+    await one.start()
+    await two.start()
+    yield "redis", one, two
+    await one.close()
+    await two.close()
+
+
+def a_room(room_id: str = "r1", **extra: object) -> RoomDefinition:
+    return RoomDefinition(id=room_id, title="Tuesday circle", host_key_hash="h" * 64, **extra)  # type: ignore[arg-type]
+
+
+def joining(n: int) -> cmd.Join:
+    return cmd.Join(
+        new_id=f"p{n:03d}",
+        name=f"Member {n}",
+        media=Media.TEXT,
+        instance="i-one",
+        conn=f"c{n}",
+        is_host=False,
+        passcode_ok=False,
+        accepted_guidelines=True,
+        resume_of=None,
+        browser_key_hash=None,
+    )
+
+
+def message(text: str, to: str | None = None) -> object:
+    def make(message_id: str) -> ChatMessage:
+        return ChatMessage(message_id, "p001", "Ann", text, 1_700_000_000_000, to)
+
+    return make
+
+
+async def append(store: Store, room_id: str, text: str, max_messages: int = 500) -> ChatMessage:
+    return await store.append_chat(room_id, message(text), max_messages)  # type: ignore[arg-type]
+
+
+# -- room definitions ----------------------------------------------------------------------------------
+
+
+async def test_a_created_room_reads_back_equal_on_every_instance(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    room = a_room(guidelines="Listen without fixing.", passcode_hash="x", retention_s=30)
+    await one.create_room(room)
+    assert await two.get_room(room.id) == room
+    assert await two.get_room("nope") is None
+
+
+# -- live state --------------------------------------------------------------------------------------
+
+
+async def test_a_room_without_a_meeting_has_no_state(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    assert await one.load("r1") is None
+
+
+async def test_a_committed_state_is_what_every_instance_loads(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    state, outcome = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert outcome.result["id"] == "p001"
+    assert await two.load(room.id) == state
+    assert room.id in await two.live_rooms()
+
+
+async def test_a_state_returned_unchanged_is_not_written(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    room = a_room()
+    state, result = await one.transact(room, lambda s: (s, "looked"), 1000)
+    assert result == "looked" and state.is_empty
+    assert await one.load(room.id) is None
+
+
+async def test_a_failing_change_commits_nothing(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    room = a_room()
+    first, _ = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+
+    def refuse(s: RoomState) -> tuple[RoomState, None]:
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError):
+        await one.transact(room, refuse, 2000)
+    assert await one.load(room.id) == first
+
+
+async def test_concurrent_changes_through_two_instances_lose_no_update(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    room = a_room(max_participants=200)
+
+    async def join(n: int) -> None:
+        store = one if n % 2 else two
+        await store.transact(room, lambda s: apply(s, joining(n), 1000 + n), 1000 + n)
+
+    await asyncio.gather(*(join(n) for n in range(60)))
+    state = await one.load(room.id)
+    assert state is not None
+    assert sorted(state.participants) == sorted(f"p{n:03d}" for n in range(60))
+    assert state.version == 60
+
+
+async def test_a_change_sees_the_latest_state_even_when_retried(stores: tuple[str, Store, Store]) -> None:
+    """`fn` may run more than once; whatever it returns last is computed from what is committed."""
+    _, one, two = stores
+    room = a_room()
+
+    def add_ban(n: int) -> object:
+        return lambda s: (replace(s, bans=s.bans | {f"id:x{n}"}, version=s.version + 1), n)
+
+    await asyncio.gather(*(((one if n % 2 else two).transact(room, add_ban(n), 1)) for n in range(40)))  # type: ignore[arg-type]
+    state = await two.load(room.id)
+    assert state is not None and state.bans == {f"id:x{n}" for n in range(40)}
+
+
+# -- chat ----------------------------------------------------------------------------------------------
+
+
+async def test_chat_ids_sort_as_plain_strings_in_append_order(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    ids = [(await append(one, "r1", f"m{n}")).id for n in range(25)]
+    assert ids == sorted(ids) and len(set(ids)) == 25
+    assert [m.id for m in await one.chat_after("r1", None)] == ids
+
+
+async def test_history_after_an_id_is_everything_later_in_order(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    sent = [await append(one, "r1", f"m{n}") for n in range(12)]
+    later = await two.chat_after("r1", sent[8].id)
+    assert [m.text for m in later] == ["m9", "m10", "m11"]
+    assert later == sent[9:]
+    assert await two.chat_after("r1", sent[-1].id) == []
+    assert await two.chat_after("other-room", None) == []
+
+
+async def test_history_keeps_private_messages_with_their_recipient(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    sent = await one.append_chat("r1", message("just for you", to="p002"), 10)  # type: ignore[arg-type]
+    (got,) = await two.chat_after("r1", None)
+    assert got == sent and got.to == "p002"
+
+
+async def test_chat_is_trimmed_to_the_rooms_maximum(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    for n in range(15):
+        await append(one, "r1", f"m{n}", max_messages=10)
+    assert [m.text for m in await one.chat_after("r1", None)] == [f"m{n}" for n in range(5, 15)]
+
+
+async def test_recent_chat_is_the_last_messages_in_order(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    for n in range(7):
+        await append(one, "r1", f"m{n}")
+    assert [m.text for m in await one.recent_chat("r1", 3)] == ["m4", "m5", "m6"]
+    assert await one.recent_chat("r1", 0) == []
+
+
+async def test_cleared_chat_is_gone_and_later_ids_still_sort_after(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    before = await append(one, "r1", "before")
+    await two.clear_chat("r1")
+    assert await one.chat_after("r1", None) == []
+    after = await append(one, "r1", "after")
+    assert after.id > before.id
+    assert [m.text for m in await two.chat_after("r1", before.id)] == ["after"]
+
+
+async def test_concurrent_messages_from_two_instances_get_distinct_ordered_ids(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    sent = await asyncio.gather(*(append(one if n % 2 else two, "r1", f"m{n}") for n in range(50)))
+    history = await one.chat_after("r1", None)
+    assert len({m.id for m in sent}) == 50
+    assert [m.id for m in history] == sorted(m.id for m in sent)
+    assert {m.text for m in history} == {f"m{n}" for n in range(50)}
+
+
+# -- presence and shared secrets ---------------------------------------------------------------------
+
+
+async def test_an_instance_that_beats_is_never_dead(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    await one.heartbeat("i-one", TTL_S)
+    await asyncio.sleep(TTL_S * 1.5)
+    await one.heartbeat("i-one", TTL_S)
+    assert "i-one" not in await two.dead_instances({"i-one"})
+
+
+async def test_an_instance_that_stops_beating_is_dead_after_its_ttl(stores: tuple[str, Store, Store]) -> None:
+    kind, one, two = stores
+    if kind == "memory":
+        pytest.skip("a single instance has no other instance to lose")
+    await one.heartbeat("i-gone", TTL_S / 2)
+    await two.heartbeat("i-two", TTL_S * 4)
+    assert await two.dead_instances({"i-gone", "i-two"}) == frozenset()
+    await asyncio.sleep(TTL_S * 1.2)
+    assert await two.dead_instances({"i-gone", "i-two", "i-never"}) == {"i-gone", "i-never"}
+
+
+async def test_the_configured_signing_key_wins(stores: tuple[str, Store, Store]) -> None:
+    _, one, _ = stores
+    assert await one.signing_key("configured-key") == "configured-key"
+
+
+async def test_instances_without_a_configured_key_share_one(stores: tuple[str, Store, Store]) -> None:
+    kind, one, two = stores
+    if kind == "memory":
+        pytest.skip("a single instance has no one to share its key with")
+    key = await one.signing_key(None)
+    assert len(key) >= 32 and await two.signing_key(None) == key
