@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the server (embedded defaults: no other service)")
     _add_setting_flags(serve)
+    serve.add_argument("--redis", dest="redis_url", metavar="URL", help="same as --redis-url")
     serve.set_defaults(func=_serve)
 
     rooms = sub.add_parser("rooms", help="manage rooms").add_subparsers(dest="rooms_command", required=True)
