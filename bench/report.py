@@ -129,26 +129,26 @@ def table(rows: list[Measurement]) -> str:
         "phase",
         "inst",
         "delivered",
-        "wall s",
         "deliveries/s",
         "CPU µs/deliv",
         "p50 ms",
         "p99 ms",
         "client CPU µs/deliv",
         "other load",
-        "server CPU (cores)",
+        "server cores busy",
     )
     left = {0, 1, len(header) - 1}
     lines: list[tuple[str, ...]] = [header]
     for m in rows:
-        util = " + ".join(f"{name} {share:.2f}" for name, share in m.utilisation().items())
+        util = " + ".join(
+            f"{'redis ' if name == 'redis' else ''}{share:.2f}" for name, share in m.utilisation().items()
+        )
         lines.append(
             (
                 m.target,
                 m.phase,
                 str(m.instances),
                 f"{m.delivered:,}/{m.expected:,}",
-                _fmt(m.wall_s, 2),
                 _fmt(m.deliveries_per_s, 0),
                 _fmt(m.cpu_us_per_delivery, 1),
                 _fmt(m.latency.p50_ms, 1),
@@ -221,4 +221,6 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, float) and value != value:
         return None
+    if isinstance(value, Path):
+        return str(value)
     return value

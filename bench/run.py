@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import procs
+from bench import procs, profile
 from bench.clients import Member, Phase, PhaseResult, WorkerSpec, worker_main
 from bench.procs import BenchError, HttpServer, Process
 from bench.report import Comparison, Latency, Measurement, lat_array, median_measurement, table, write_json
@@ -53,6 +53,7 @@ class Config:
     repeat: int
     timeout_s: float
     targets: tuple[str, ...]
+    profile_dir: Path | None = None  # py-spy the Python server processes during the burst phase
 
 
 @dataclass
@@ -169,7 +170,7 @@ def phases(cfg: Config) -> tuple[Phase, ...]:
     return tuple(out)
 
 
-def measure(deployment: Deployment, cfg: Config) -> list[Measurement]:
+def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
     """Run every phase against one deployment; one measurement per measured phase."""
     n_inst = len(deployment.servers)
     members = [Member(i, deployment.servers[i % n_inst].url, i % n_inst) for i in range(cfg.members)]
@@ -199,9 +200,23 @@ def measure(deployment: Deployment, cfg: Config) -> list[Measurement]:
         measured = deployment.cpu_processes()
         for k, phase in enumerate(plan):
             cpu0 = {p.name: p.cpu_ns() for p in measured}
+            recordings = []
+            if cfg.profile_dir and phase.name == "burst":
+                recordings = [
+                    profile.start(
+                        s.process.name, s.process.pid, cfg.profile_dir / f"{tag}-{s.process.name}.txt"
+                    )
+                    for s in deployment.servers
+                ]
             busy0, t0 = procs.machine_busy_ns(), time.monotonic_ns()
             starts[k].set()
-            done: dict[int, PhaseResult] = _collect(status, workers, "done", 2 * cfg.timeout_s, deployment)
+            try:
+                done: dict[int, PhaseResult] = _collect(
+                    status, workers, "done", 2 * cfg.timeout_s, deployment
+                )
+            finally:
+                for recording in recordings:
+                    recording.stop()
             cpu1 = {p.name: p.cpu_ns() for p in measured}
             busy1, t1 = procs.machine_busy_ns(), time.monotonic_ns()
             if phase.measured:
@@ -287,7 +302,7 @@ def run(
                 label = f"[{round_ + 1}/{cfg.repeat}] {target}"
                 try:
                     with deploy(target, workdir / f"{target}-{round_}", cfg.members) as deployment:
-                        measured = measure(deployment, cfg)
+                        measured = measure(deployment, cfg, f"{target}-{round_ + 1}")
                 except BenchError as exc:
                     failures[target] = str(exc)
                     say(f"{label}: FAILED: {exc}")
@@ -363,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", choices=("single", "cluster"), help="only one part of the benchmark")
     parser.add_argument("--timeout", type=float, default=60.0, help="bound on each wait of a run, s")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record the server processes with py-spy during the burst phase (slows the run; needs py-spy)",
+    )
+    parser.add_argument(
         "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
     )
     return parser
@@ -394,7 +415,10 @@ def config_from(args: argparse.Namespace, say: Callable[[str], None]) -> Config:
         repeat=pick(args.repeat, 3, 1),
         timeout_s=args.timeout,
         targets=tuple(targets),
+        profile_dir=args.profile,
     )
+    if cfg.profile_dir and profile.py_spy_path() is None:
+        raise SystemExit("bench: --profile needs py-spy (.venv/bin/pip install py-spy)")
     if cfg.members < 2 or cfg.messages < 1 or cfg.repeat < 1 or cfg.client_procs < 1 or cfg.warmup < 0:
         raise SystemExit("bench: needs --members >= 2, --messages >= 1, --repeat >= 1, --client-procs >= 1")
     return cfg
@@ -439,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(medians))
     print()
     print("CPU µs/deliv: server-side CPU time (every instance, and Redis) per delivered chat:message;")
-    print("server CPU: cores each server-side process kept busy during the phase;")
+    print("server cores busy: cores each server-side process (instances, then Redis) kept busy;")
     print("latency: from just before chat:send to receipt of chat:message, every receiver, one clock;")
     print("other load: cores busy with other programs meanwhile (should be near 0 for clean figures).")
     noisy = [m for m in medians if m.other_cores > 0.25]
@@ -484,5 +508,14 @@ def main(argv: list[str] | None = None) -> int:
             "failures": failures,
         },
     )
+    if cfg.profile_dir:
+        print(
+            "\nProfiles of the burst phase, first run (py-spy, CPU samples only; its sampling slows the run):"
+        )
+        for target in cfg.targets:
+            for path in sorted(cfg.profile_dir.glob(f"{target}-1-*.txt")):
+                print(f"\n{path}:")
+                for line in profile.summarise(path):
+                    print(f"  {line}")
     print(f"\nresults written to {args.json}")
     return 1 if failures or incomplete else 0
