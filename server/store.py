@@ -4,7 +4,7 @@ Redis (for several instances). The contract tests in tests/integration run again
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from rooms import ChatMessage, RoomDefinition, RoomState
 
@@ -12,7 +12,12 @@ T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
-    """The backend (Redis) cannot be reached or did not answer in time."""
+    """The backend (Redis) cannot be reached or did not answer in time. `details` are sent to the
+    client with the `unavailable` error (`stored`: a chat message kept but not yet delivered)."""
+
+    def __init__(self, *args: object, **details: Any) -> None:
+        super().__init__(*args)
+        self.details = details
 
 
 class Store(Protocol):

@@ -26,6 +26,12 @@ def to_ack(exc: BaseException, event: str, conn: str) -> dict[str, Any]:
         return error_body(exc.code, exc.message, **exc.details)
     if isinstance(exc, StoreUnavailable):
         log.warning("backend unavailable during %s from %s", event, conn)
+        if "stored" in exc.details:
+            return error_body(
+                "unavailable",
+                "Your message is saved but may not have reached everyone yet; no need to send it again.",
+                **exc.details,
+            )
         return error_body("unavailable", "The server can't reach its storage right now. Please try again.")
     log.error("internal error on %s from %s", event, conn, exc_info=exc)
     return error_body("internal", "Something went wrong on the server. Please try again.")

@@ -31,7 +31,7 @@ from rooms import commands as cmd
 from rooms.model import Media, Role
 from server import auth
 from server.settings import Settings
-from server.store import Store
+from server.store import Store, StoreUnavailable
 from signaling import protocol as p
 from signaling.delivery import Delivery, participant_room, room_channel
 from signaling.errors import to_ack
@@ -326,7 +326,12 @@ class Signaling:
 
         message = await self.store.append_chat(state.room.id, make, state.room.max_messages)
         assert self.delivery is not None
-        await self.delivery.chat(state.room.id, message)
+        try:
+            await self.delivery.chat(state.room.id, message)
+        except StoreUnavailable as exc:
+            # Kept, but not yet sent to every instance: the sender must not send it again (it is in
+            # chat:history, and the bus delivers it to the others when the backend returns).
+            raise StoreUnavailable("chat kept, not delivered", stored=message.public()) from exc
         return {"message": message.public()}
 
     async def _chat_history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
