@@ -4,9 +4,10 @@
 `RedisLink`, the single place that decides what a Redis call may cost:
 
 - every call is bounded by `redis_timeout_s`, so a frozen Redis yields `StoreUnavailable`, never a hang;
-- after a failure, calls fail at once until a backoff has passed (doubling, capped at a few seconds),
-  so a dead Redis is not hammered and members get `unavailable` without waiting for a timeout each;
-- when a call succeeds again, the link tells whoever asked (the store re-announces this instance, the
+- after a failure, calls fail at once while a probe pings Redis with a backoff (doubling, capped at a
+  few seconds), so a dead Redis is not hammered and members get `unavailable` without waiting for a
+  timeout each;
+- when Redis answers again, the link tells whoever asked (the store re-announces this instance, the
   bus replays what it could not publish).
 """
 
@@ -24,7 +25,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
+from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.settings import Settings
@@ -34,12 +35,15 @@ T = TypeVar("T")
 
 log = logging.getLogger("circle.redis")
 
-# Failures that mean "Redis is not there right now" (down, restarting, loading, failing over, frozen);
-# anything else Redis answers (a script error, say) is a bug and surfaces as one.
+# Failures that mean "Redis will not serve us right now" (down, restarting, loading, failing over,
+# frozen, out of memory, or refusing this user a command): the client may retry later. Anything
+# else Redis answers (a script error, say) is a bug and surfaces as one.
 UNREACHABLE: tuple[type[BaseException], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     ReadOnlyError,
+    OutOfMemoryError,
+    NoPermissionError,
     OSError,
     asyncio.TimeoutError,
 )
@@ -80,7 +84,6 @@ class RedisLink:
         )
         self._backoff = Backoff()
         self._down = False
-        self._retry_at = 0.0
         self.recovered_at: float | None = None
         self._on_recovery: list[Callable[[], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -94,34 +97,54 @@ class RedisLink:
         self._on_recovery.append(callback)
 
     async def call(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        """`fn(redis)` within `timeout_s`, or `StoreUnavailable`."""
-        if self._down and time.monotonic() < self._retry_at:
+        """`fn(redis)` within `timeout_s`, or `StoreUnavailable`.
+
+        While Redis is down nothing is sent to it but the probe's PING: a write sent to a frozen Redis
+        may still be carried out when it wakes, long after its caller was told `unavailable`, so
+        writes are only sent once Redis has answered again."""
+        if self._down:
             raise StoreUnavailable("redis is down")
         try:
             result = await asyncio.wait_for(fn(self.redis), self.timeout_s)
         except UNREACHABLE as exc:
             self.failed(exc)
             raise StoreUnavailable("redis did not answer") from exc
-        self.succeeded()
         return result
 
     def failed(self, exc: BaseException) -> None:
-        if not self._down:
-            log.warning("redis unreachable (%s); answering unavailable until it returns", type(exc).__name__)
+        if self._down:
+            return
+        log.warning("redis unreachable (%s); answering unavailable until it returns", type(exc).__name__)
         self._down = True
-        self._retry_at = time.monotonic() + self._backoff.next()
+        # A link that failed again soon after it recovered keeps its longer backoff (Redis refusing
+        # some commands, say, would otherwise be probed and retried in a tight loop).
+        if self.recovered_at is None or time.monotonic() - self.recovered_at > BACKOFF_MAX_S:
+            self._backoff.reset()
+        self._spawn(self._probe())
+
+    async def _probe(self) -> None:
+        while self._down:
+            await asyncio.sleep(self._backoff.next())
+            try:
+                await asyncio.wait_for(self.redis.ping(), self.timeout_s)
+            except UNREACHABLE:
+                continue
+            self.succeeded()
 
     def succeeded(self) -> None:
+        """Redis answered again (the probe, or the bus's subscription)."""
         if not self._down:
             return
         self._down = False
-        self._backoff.reset()
         self.recovered_at = time.monotonic()
         log.warning("redis reachable again")
         for callback in self._on_recovery:
-            task = asyncio.get_running_loop().create_task(self._run(callback))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._run(callback))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @staticmethod
     async def _run(callback: Callable[[], Awaitable[None]]) -> None:

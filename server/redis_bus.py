@@ -131,8 +131,8 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                # Not a verdict on Redis for the whole instance: the store's own calls decide that.
                 self.subscribed.clear()
-                self._link.failed(exc)
                 delay = backoff.next()
                 log.warning("bus subscription lost (%s); retrying in %.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
