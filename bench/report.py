@@ -60,6 +60,13 @@ class Measurement:
     client_cpu_us_per_delivery: float
     errors: dict[str, int] = field(default_factory=dict)
     other_cores: float = 0.0  # CPU other programs on the machine used meanwhile, in cores
+    # The lowest CPU per delivery over repeated runs: other programs only ever add to it, so on a busy
+    # machine the best run is the closest to the cost itself.
+    cpu_us_best: float = float("nan")
+
+    def __post_init__(self) -> None:
+        if self.cpu_us_best != self.cpu_us_best:
+            self.cpu_us_best = self.cpu_us_per_delivery
 
     @property
     def complete(self) -> bool:
@@ -116,6 +123,7 @@ def median_measurement(runs: list[Measurement]) -> Measurement:
         client_cpu_us_per_delivery=med(r.client_cpu_us_per_delivery for r in runs),
         errors=errors,
         other_cores=med(r.other_cores for r in runs),
+        cpu_us_best=min(r.cpu_us_per_delivery for r in runs),
     )
 
 
@@ -130,7 +138,7 @@ def table(rows: list[Measurement]) -> str:
         "inst",
         "delivered",
         "deliveries/s",
-        "CPU µs/deliv",
+        "CPU µs/deliv (best)",
         "p50 ms",
         "p99 ms",
         "client CPU µs/deliv",
@@ -150,7 +158,7 @@ def table(rows: list[Measurement]) -> str:
                 str(m.instances),
                 f"{m.delivered:,}/{m.expected:,}",
                 _fmt(m.deliveries_per_s, 0),
-                _fmt(m.cpu_us_per_delivery, 1),
+                f"{_fmt(m.cpu_us_per_delivery, 1)} ({_fmt(m.cpu_us_best, 1)})",
                 _fmt(m.latency.p50_ms, 1),
                 _fmt(m.latency.p99_ms, 1),
                 _fmt(m.client_cpu_us_per_delivery, 1),
@@ -181,6 +189,7 @@ class Comparison:
     numerator: str
     denominator: str
     cpu: float
+    cpu_best: float
     p50: float
     p99: float
 
@@ -191,18 +200,20 @@ class Comparison:
             num.target,
             den.target,
             ratio(num.cpu_us_per_delivery, den.cpu_us_per_delivery),
+            ratio(num.cpu_us_best, den.cpu_us_best),
             ratio(num.latency.p50_ms, den.latency.p50_ms),
             ratio(num.latency.p99_ms, den.latency.p99_ms),
         )
 
     def line(self, aim: float | None = None) -> str:
+        figures = {"CPU": self.cpu, "p50": self.p50, "p99": self.p99}
         text = (
-            f"{self.name}: CPU per delivery {_fmt(self.cpu, 2)}x, "
+            f"{self.name}: CPU per delivery {_fmt(self.cpu, 2)}x (best runs {_fmt(self.cpu_best, 2)}x), "
             f"p50 latency {_fmt(self.p50, 2)}x, p99 latency {_fmt(self.p99, 2)}x"
         )
         if aim is not None:
-            worst = max(self.cpu, self.p50)
-            text += f"  (aim <= {aim}x: {'met' if worst <= aim else 'NOT met'})"
+            over = [name for name, value in figures.items() if not value <= aim]
+            text += f"  [aim {aim}x: {'met' if not over else 'over on ' + ', '.join(over)}]"
         return text
 
 
