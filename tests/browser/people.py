@@ -132,26 +132,47 @@ class Person:
         )
 
     async def video_frames(self, name: str) -> tuple[int, int]:
-        """(videoWidth, decoded frames) of the video in `name`'s tile."""
+        """(videoWidth, frames decoded) of the video showing in `name`'s tile.
+
+        Frames are counted by the decoder of the very track that the element shows (found among
+        the peer connections' receivers). The element's own counters are no use here: headless
+        Chromium may stop compositing a page that is not in front, which freezes them even while
+        the video plays."""
         video = self.tile(name).locator("video")
         width, frames = await video.evaluate(
-            "v => [v.videoWidth, v.getVideoPlaybackQuality().totalVideoFrames]"
+            """async (v) => {
+              const track = v.srcObject && v.srcObject.getVideoTracks()[0];
+              if (!track) return [0, 0];
+              for (const pc of __probe.pcs) {
+                if (pc.connectionState === "closed") continue;
+                if (!pc.getReceivers().some((r) => r.track === track)) continue;
+                let frames = 0;
+                (await pc.getStats(track)).forEach((s) => {
+                  if (s.type === "inbound-rtp") frames = s.framesDecoded || 0;
+                });
+                return [v.videoWidth, frames];
+              }
+              return [v.videoWidth, 0];
+            }"""
         )
         return int(width), int(frames)
 
     async def wait_for_video_from(self, name: str, timeout_s: float = 20) -> None:
-        """`name`'s video is decoded here and its frames keep advancing."""
-        deadline = asyncio.get_running_loop().time() + timeout_s
+        """`name`'s video shows here (videoWidth > 0) and its frames keep being decoded."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         first: tuple[int, int] | None = None
-        while asyncio.get_running_loop().time() < deadline:
-            width, frames = await self.video_frames(name)
+        last = (0, 0)
+        while loop.time() < deadline:
+            last = await self.video_frames(name)
+            width, frames = last
             if width > 0 and frames > 0:
                 if first is None:
-                    first = (width, frames)
-                elif frames > first[1] + 5:
+                    first = last
+                elif frames > first[1] + 10:
                     return
-            await asyncio.sleep(0.25)
-        raise AssertionError(f"{self.name} sees no moving video from {name}: last {first}")
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{self.name} sees no moving video from {name}: {first=} {last=}")
 
     async def audio_packets_received(self) -> int:
         return int(

@@ -49,6 +49,9 @@ async def test_two_on_video_and_one_by_text_hold_a_meeting(
     await asyncio.sleep(0.5)  # any late signalling would have created one by now
     assert (await jo.probe())["pcs"] == 0
 
+    # The text-only member sees who is speaking (the fake microphone beeps).
+    await expect(jo.participants).to_contain_text("speaking", timeout=25000)
+
     # Chat from each reaches the other two.
     lines = {maya: "Welcome, everyone.", sam: "Glad to be here.", jo: "Hi, I'm listening tonight."}
     for sender, line in lines.items():

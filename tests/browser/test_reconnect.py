@@ -61,3 +61,36 @@ async def test_dropped_connection_recovers_and_catches_up(circle_server, browser
     await bo.wait_for_video_from("Ana")
     await ana.say("Back again.")
     await expect(bo.chat_log).to_contain_text("Back again.")
+
+
+async def test_ice_restarts_from_both_sides_at_once_settle_and_media_flows(
+    circle_server, browser: Browser
+) -> None:
+    """Both ends restarting ICE together is an offer collision: perfect negotiation must settle it
+    (the polite side rolls back) and the connection must come back with new ICE credentials."""
+    room = await circle_server.create_room(title="Evening circle")
+    ana = await Person.open(browser, room["member_url"], "Ana")
+    await ana.join("av")
+    bo = await Person.open(browser, room["member_url"], "Bo")
+    await bo.join("av")
+    await ana.wait_for_video_from("Bo")
+    await bo.wait_for_video_from("Ana")
+
+    ufrag = "pc => /a=ice-ufrag:(\\S+)/.exec(pc.localDescription.sdp)[1]"
+    live = "__probe.pcs.filter((pc) => pc.connectionState !== 'closed')"
+    before = {p: await p.page.evaluate(f"() => {live}.map({ufrag})") for p in (ana, bo)}
+    await asyncio.gather(
+        *(p.page.evaluate(f"() => {live}.forEach((pc) => pc.restartIce())") for p in (ana, bo))
+    )
+    for person in (ana, bo):
+        await person.page.wait_for_function(
+            f"""(old) => {{
+              const pcs = {live};
+              return pcs.length === 1 && pcs[0].signalingState === "stable"
+                && pcs[0].connectionState === "connected" && !old.includes(({ufrag})(pcs[0]));
+            }}""",
+            arg=before[person],
+            timeout=15000,
+        )
+    await ana.wait_for_video_from("Bo")
+    await bo.wait_for_video_from("Ana")

@@ -19,6 +19,7 @@ export function factsOf(p, handPosition) {
   if (p.hand !== null && p.hand !== undefined) {
     facts.push(handPosition ? `hand raised, ${ordinal(handPosition)} in queue` : "hand raised");
   }
+  if (p.speaking && !p.away && p.media !== "text") facts.push("speaking");
   if (p.away) facts.push("away");
   return facts;
 }
