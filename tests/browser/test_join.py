@@ -69,6 +69,11 @@ async def test_waiting_room_member_is_let_in_by_the_facilitator(circle_server, b
     await expect(
         ana.page.get_by_role("heading", name="The facilitator will let you in shortly")
     ).to_be_visible()
+    # The waiting screen breathes gently, unless the person asked for less motion.
+    dot = ana.page.locator(".calm-dot")
+    assert await dot.evaluate("el => getComputedStyle(el).animationName") == "breathe"
+    await ana.page.emulate_media(reduced_motion="reduce")
+    assert await dot.evaluate("el => getComputedStyle(el).animationName") == "none"
     await host.page.get_by_role("button", name="Admit Ana").click()
     await expect(ana.participants).to_contain_text("Maya")
     await expect(host.participant("Ana")).to_have_count(1)
