@@ -92,9 +92,7 @@ def ordinal(n: int) -> str:
 
 
 class ChatClient:
-    def __init__(
-        self, link: MeetingLink, name: str, passcode: str | None, out: TextIO = sys.stdout
-    ) -> None:
+    def __init__(self, link: MeetingLink, name: str, passcode: str | None, out: TextIO = sys.stdout) -> None:
         self.link = link
         self.name = name
         self.passcode = passcode
@@ -442,7 +440,7 @@ class ChatClient:
             )
             return
         target = matches[0]
-        text = rest[len(str(target["name"])):].strip()
+        text = rest[len(str(target["name"])) :].strip()
         if not text:
             self.say(f"Usage: /msg {clean(str(target['name']))} your message")
             return
@@ -501,7 +499,9 @@ class ChatClient:
 
         try:
             await self.sio.connect(
-                self.link.base_url, socketio_path="socket.io", transports=["websocket"],
+                self.link.base_url,
+                socketio_path="socket.io",
+                transports=["websocket"],
                 wait_timeout=REQUEST_TIMEOUT_S,
             )
         except socketio.exceptions.ConnectionError as exc:

@@ -126,9 +126,7 @@ class Person:
 
     async def probe(self) -> dict[str, Any]:
         return dict(
-            await self.page.evaluate(
-                "() => ({gum: __probe.gum, pcs: __probe.pcs.length, csp: __probe.csp})"
-            )
+            await self.page.evaluate("() => ({gum: __probe.gum, pcs: __probe.pcs.length, csp: __probe.csp})")
         )
 
     async def video_frames(self, name: str) -> tuple[int, int]:

@@ -8,9 +8,7 @@ from playwright.async_api import Browser, expect
 from tests.browser.people import Person
 
 
-async def test_member_is_told_when_muted_removed_or_the_meeting_ends(
-    circle_server, browser: Browser
-) -> None:
+async def test_member_is_told_when_muted_removed_or_the_meeting_ends(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Evening circle")
     maya = await Person.open(browser, room["facilitator_url"], "Maya")
     await maya.join("text")

@@ -95,9 +95,7 @@ async def test_names_and_messages_render_as_plain_text(circle_server, browser: B
         assert (await person.probe())["csp"] == []
 
 
-async def test_a_member_can_join_and_chat_with_the_keyboard_alone(
-    circle_server, browser: Browser
-) -> None:
+async def test_a_member_can_join_and_chat_with_the_keyboard_alone(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Keyboard circle", guidelines=GUIDELINES)
     ana = await Person.open(browser, room["member_url"], "Ana")
     page = ana.page
@@ -144,8 +142,12 @@ async def test_a_member_can_join_and_chat_with_the_keyboard_alone(
 async def test_client_is_served_with_a_strict_content_security_policy(circle_server) -> None:
     room = await circle_server.create_room(title="Headers")
     async with aiohttp.ClientSession() as http:
-        for path in (f"/r/{room['id']}", "/static/js/main.js", "/static/css/circle.css",
-                     "/static/vendor/socket.io.esm.min.js"):
+        for path in (
+            f"/r/{room['id']}",
+            "/static/js/main.js",
+            "/static/css/circle.css",
+            "/static/vendor/socket.io.esm.min.js",
+        ):
             async with http.get(circle_server.url + path) as response:
                 assert response.status == 200, path
                 csp = response.headers["Content-Security-Policy"]
@@ -154,7 +156,11 @@ async def test_client_is_served_with_a_strict_content_security_policy(circle_ser
                 assert response.headers["Referrer-Policy"] == "no-referrer"
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
                 assert "camera=(self)" in response.headers["Permissions-Policy"]
-        for path in ("/static/package.json", "/static/node_modules/socket.io-client/package.json",
-                     "/static/../server/app.py", "/static/vendor/other.js"):
+        for path in (
+            "/static/package.json",
+            "/static/node_modules/socket.io-client/package.json",
+            "/static/../server/app.py",
+            "/static/vendor/other.js",
+        ):
             async with http.get(circle_server.url + path) as response:
                 assert response.status == 404, path

@@ -35,8 +35,16 @@ class Terminal:
     async def start(cls, url: str, name: str, *extra: str) -> Terminal:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", "chat", url, "--name", name, *extra,
-            cwd=REPO, env=env,
+            sys.executable,
+            "-m",
+            "server",
+            "chat",
+            url,
+            "--name",
+            name,
+            *extra,
+            cwd=REPO,
+            env=env,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -223,9 +231,7 @@ async def test_terminal_output_is_safe_from_escape_sequences(circle_server, memb
         assert "\x1b" not in line and "\x07" not in line
 
 
-async def test_terminal_member_resumes_after_a_dropped_connection(
-    circle_server, members, terminals
-) -> None:
+async def test_terminal_member_resumes_after_a_dropped_connection(circle_server, members, terminals) -> None:
     room = await circle_server.create_room(title="Evening circle")
     sam: Member = await members()
     await sam.join(room["id"], "Sam", "text")
