@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from array import array
 from collections import Counter
@@ -46,6 +47,7 @@ class WorkerSpec:
     total_members: int
     phases: tuple[Phase, ...]
     timeout_s: float
+    parent: int  # the orchestrator's pid: a worker whose parent has gone stops
 
 
 @dataclass
@@ -157,14 +159,14 @@ async def _run(spec: WorkerSpec, status: Queue[Any], starts: list[Event], releas
             clients.append(await _connect(member, spec.room, receiver))
         status.put(("joined", spec.worker, None))
         for k, phase in enumerate(spec.phases):
-            await _wait(starts[k], spec.timeout_s, f"'{phase.name}' start")
+            await _wait(starts[k], spec.timeout_s, f"'{phase.name}' start", spec.parent)
             result = await _phase(spec, k, phase, clients, tallies[str(k)])
             if receiver.stray:
                 result.errors["stray_deliveries"] = receiver.stray
             status.put(("done", spec.worker, result))
         # Stay connected until every process is done: a disconnect would cost the server CPU time inside
         # the measured window of a process still receiving.
-        await _wait(release, spec.timeout_s, "release")
+        await _wait(release, spec.timeout_s, "release", spec.parent)
     finally:
         for client in clients:
             with contextlib.suppress(Exception):
@@ -184,8 +186,11 @@ async def _phase(
             for c, m in zip(clients, spec.members, strict=True)
         )
     )
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(tally.done.wait(), spec.timeout_s)
+    deadline = time.monotonic() + spec.timeout_s
+    while not tally.done.is_set() and time.monotonic() < deadline:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.done.wait(), 0.5)
+        _check_parent(spec.parent)
     cpu = time.process_time_ns() - cpu0
     if tally.received < tally.expected:
         errors["missing_deliveries"] += tally.expected - tally.received
@@ -204,10 +209,19 @@ async def _phase(
     )
 
 
-async def _wait(event: Event, timeout_s: float, what: str) -> None:
+def _check_parent(parent: int) -> None:
+    if os.getppid() != parent:
+        raise RuntimeError("the benchmark has gone away")
+
+
+async def _wait(event: Event, timeout_s: float, what: str, parent: int) -> None:
+    """Wait for the orchestrator's signal; give up if it takes too long or the orchestrator is gone."""
     loop = asyncio.get_running_loop()
-    if not await loop.run_in_executor(None, event.wait, timeout_s):
-        raise RuntimeError(f"no {what} signal within {timeout_s:.0f} s")
+    deadline = time.monotonic() + timeout_s
+    while not await loop.run_in_executor(None, event.wait, 0.25):
+        _check_parent(parent)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no {what} signal within {timeout_s:.0f} s")
 
 
 def worker_main(spec: WorkerSpec, status: Queue[Any], starts: list[Event], release: Event) -> None:

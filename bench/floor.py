@@ -74,7 +74,7 @@ def make_app(redis_url: str | None) -> web.Application:
 
 
 async def serve(host: str, port: int, redis_url: str | None) -> None:
-    runner = web.AppRunner(make_app(redis_url), handle_signals=False, access_log=None)
+    runner = web.AppRunner(make_app(redis_url), handle_signals=False, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     print(f"floor listening on http://{host}:{port}", flush=True)

@@ -3,6 +3,8 @@ process on a free loopback port, and the CPU time each of them has used."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -61,6 +63,13 @@ def machine_busy_ns() -> int:
     return (sum(ticks[:8]) - idle) * 1_000_000_000 // CLK_TCK
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: be sent SIGTERM if the benchmark dies, so no server outlives it."""
+    PR_SET_PDEATHSIG = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @dataclass
 class Process:
     """A child process whose output goes to a log file."""
@@ -81,7 +90,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
 
     @property

@@ -188,6 +188,7 @@ def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
             total_members=cfg.members,
             phases=plan,
             timeout_s=cfg.timeout_s,
+            parent=os.getpid(),
         )
         for w in range(n_procs)
     ]
