@@ -172,4 +172,5 @@ def make_redis_backends(settings: Settings, instance_id: str) -> tuple[Store, so
     # negotiation it belonged to, so a failed `signal` is answered `unavailable` and not kept.
     bus = RedisBus(link, stale_events=frozenset({"signal"}), heartbeat_s=settings.heartbeat_s)
     store = RedisStore(link, instance_id, settings.instance_ttl_s, bus=bus)
+    bus.read_chat_from(lambda room_id: store.chat_after(room_id, None))
     return store, bus

@@ -10,7 +10,11 @@ msgpack (never pickle), and decides what happens when Redis is away:
   WebRTC offer is worthless later). Kept messages older than `OUTBOX_MAX_AGE_S` are dropped: by then
   a member has reconnected and fetched the chat history;
 - the subscription is re-established with a capped backoff, and watched with pings, so that a
-  connection that silently died (a half-open socket) is noticed.
+  connection that silently died (a half-open socket) is noticed;
+- pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the chat
+  said meanwhile is read back from the rooms' chat logs and delivered to this instance's members.
+  A chat message is delivered to an instance's sockets once, however it arrives (live, replayed,
+  or read back).
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import AsyncIterator
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgpack
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from rooms import ChatMessage
 from server.redis_backend import Backoff, RedisLink
 from server.store import StoreUnavailable
 
@@ -34,6 +39,15 @@ log = logging.getLogger("circle.redis")
 CHANNEL = "circle:bus"
 OUTBOX_MAX_MESSAGES = 10_000
 OUTBOX_MAX_AGE_S = 60.0
+CHAT_EVENT = "chat:message"
+# How many delivered chat messages are remembered to drop a second copy; far more than a gap holds.
+REMEMBERED_CHAT = 5_000
+# Read back chat this much older than the moment the subscription was found lost: the time it took
+# to notice, and clocks of different machines that disagree a little.
+GAP_MARGIN_S = 2.0
+
+History = Callable[[str], Awaitable[list[ChatMessage]]]
+ChatKey = tuple[str, str, int]
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -66,7 +80,15 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
         self._outbox: deque[tuple[float, bytes]] = deque()
         self._outbox_lock = asyncio.Lock()
         self.subscribed = asyncio.Event()
-        link.on_recovery(self.flush)
+        self._wake = asyncio.Event()
+        self._delivered: OrderedDict[ChatKey, None] = OrderedDict()
+        self._history: History | None = None
+        self._catching_up: set[asyncio.Task[None]] = set()
+        link.on_recovery(self._redis_is_back)
+
+    def read_chat_from(self, history: History) -> None:
+        """Where to read back a room's chat after a gap: `history(room_id)`, oldest first."""
+        self._history = history
 
     # -- publishing -----------------------------------------------------------------------------------
 
@@ -94,6 +116,15 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
             log.warning("bus outbox full: dropped the oldest event")
         self._outbox.append((time.monotonic(), payload))
 
+    @property
+    def hears_cluster(self) -> bool:
+        """False while this instance's sockets would miss what other instances send them."""
+        return getattr(self, "thread", None) is None or self.subscribed.is_set()
+
+    async def _redis_is_back(self) -> None:
+        self._wake.set()  # resubscribe now rather than at the end of the backoff
+        await self.flush()
+
     async def flush(self) -> None:
         """Publish what failed earlier, oldest first; stop at the first failure."""
         if not self._outbox:
@@ -119,26 +150,43 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
 
     async def _listen(self) -> AsyncIterator[dict[str, Any]]:
         backoff = Backoff()
+        gap_since: float | None = None
         while True:
-            pubsub = self._link.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._link.redis.pubsub()
             try:
-                await asyncio.wait_for(pubsub.subscribe(self.channel), self._link.timeout_s)
+                await asyncio.wait_for(self._subscribe(pubsub), self._link.timeout_s)
                 backoff.reset()
                 self.subscribed.set()
                 self._link.succeeded()
+                if gap_since is not None:
+                    self._catch_up(gap_since)
+                    gap_since = None
                 async for message in self._messages(pubsub):
                     yield message
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # Not a verdict on Redis for the whole instance: the store's own calls decide that.
+                if gap_since is None and self.subscribed.is_set():
+                    noticed_after = self._ping_every_s + self._link.timeout_s
+                    gap_since = time.time() - noticed_after - GAP_MARGIN_S
                 self.subscribed.clear()
                 delay = backoff.next()
                 log.warning("bus subscription lost (%s); retrying in %.1fs", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+    async def _subscribe(self, pubsub: Any) -> None:
+        """Subscribe, and wait until Redis confirms it (a refusal only shows in its answer)."""
+        await pubsub.subscribe(self.channel)
+        while True:
+            message = await pubsub.get_message(timeout=self._link.timeout_s)
+            if message is not None and message["type"] == "subscribe":
+                return
 
     async def _messages(self, pubsub: Any) -> AsyncIterator[dict[str, Any]]:
         """Messages from one subscription, until it stops answering pings."""
@@ -161,7 +209,70 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
             if now - heard > self._ping_every_s + self._link.timeout_s:
                 raise ConnectionError("bus subscription stopped answering")
 
+    # -- chat across gaps -----------------------------------------------------------------------------
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("event") == CHAT_EVENT:
+            data = message.get("data")
+            if isinstance(data, list) and data and not self._first_delivery(data[0]):
+                return
+        await super()._handle_emit(message)
+
+    def _first_delivery(self, chat: Any) -> bool:
+        try:
+            key: ChatKey = (str(chat["from"]["id"]), str(chat["id"]), int(chat["at"]))
+        except (KeyError, TypeError, ValueError):
+            return True
+        if key in self._delivered:
+            return False
+        self._delivered[key] = None
+        if len(self._delivered) > REMEMBERED_CHAT:
+            self._delivered.popitem(last=False)
+        return True
+
+    def _catch_up(self, since: float) -> None:
+        task = asyncio.ensure_future(self._logged(self._read_back(since)))
+        self._catching_up.add(task)
+        task.add_done_callback(self._catching_up.discard)
+
+    @staticmethod
+    async def _logged(work: Awaitable[None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not deliver the chat missed during a gap")
+
+    async def _read_back(self, since: float) -> None:
+        """Deliver to local sockets the chat said since `since` (Unix seconds) that they missed."""
+        if self._history is None:
+            return
+        since_ms = int(since * 1000)
+        channels = list(self.rooms.get("/", {}))
+        backoff = Backoff()
+        for channel in channels:
+            if not isinstance(channel, str) or not channel.startswith("room:"):
+                continue
+            room_id = channel.removeprefix("room:")
+            while True:
+                try:
+                    messages = await self._history(room_id)
+                    break
+                except StoreUnavailable:
+                    await asyncio.sleep(backoff.next())
+            missed = [m for m in messages if m.at >= since_ms and self._first_delivery(m.public())]
+            for m in missed:
+                audience: str | list[str] = channel
+                if m.to is not None:
+                    audience = [f"p:{m.sender_id}", f"p:{m.to}"]
+                await self.emit(CHAT_EVENT, m.public(), namespace="/", room=audience, ignore_queue=True)
+            if missed:
+                log.info("bus delivered %d chat messages missed during a gap", len(missed))
+
     async def close(self) -> None:
+        for task in list(self._catching_up):
+            task.cancel()
         thread = getattr(self, "thread", None)
         if thread is not None:
             thread.cancel()

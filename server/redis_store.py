@@ -114,6 +114,9 @@ return dead
 
 
 class _Bus(Protocol):
+    @property
+    def hears_cluster(self) -> bool: ...
+
     async def close(self) -> None: ...
 
 
@@ -141,8 +144,6 @@ class RedisStore:
         self._instance_id = instance_id
         self._ttl_s = instance_ttl_s
         self._bus = bus
-        # Definitions never change once created, so each instance reads one at most once.
-        self._rooms: dict[str, RoomDefinition] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         r = link.redis
@@ -174,10 +175,13 @@ class RedisStore:
         await self._link.close()
 
     async def ping(self) -> bool:
+        """Redis answers, and this instance's subscription to the others is in place (without it,
+        its members would miss what is said on other instances)."""
         try:
-            return bool(await self._link.call(lambda r: r.ping()))
+            answered = bool(await self._link.call(lambda r: r.ping()))
         except StoreUnavailable:
             return False
+        return answered and (self._bus is None or self._bus.hears_cluster)
 
     async def signing_key(self, configured: str | None) -> str:
         if configured:
@@ -194,17 +198,12 @@ class RedisStore:
 
     async def create_room(self, room: RoomDefinition) -> None:
         await self._link.call(lambda r: r.set(self._room_key(room.id), _pack(room_to_dict(room))))
-        self._rooms[room.id] = room
 
     async def get_room(self, room_id: str) -> RoomDefinition | None:
-        room = self._rooms.get(room_id)
-        if room is not None:
-            return room
+        # Not cached: after a Redis restart without persistence every instance must agree that the
+        # room is gone, rather than some serving it from memory.
         blob = await self._link.call(lambda r: r.get(self._room_key(room_id)))
-        if blob is None:
-            return None
-        room = self._rooms[room_id] = room_from_dict(_unpack(blob))
-        return room
+        return room_from_dict(_unpack(blob)) if blob is not None else None
 
     async def load(self, room_id: str) -> RoomState | None:
         blob = await self._link.call(lambda r: r.hget(self._state_key(room_id), "s"))
