@@ -30,7 +30,16 @@ from typing import Any
 from bench import procs, profile
 from bench.clients import Member, Phase, PhaseResult, WorkerSpec, worker_main
 from bench.procs import BenchError, HttpServer, Process
-from bench.report import Comparison, Latency, Measurement, lat_array, median_measurement, table, write_json
+from bench.report import (
+    QUIET_CORES,
+    Comparison,
+    Latency,
+    Measurement,
+    lat_array,
+    median_measurement,
+    table,
+    write_json,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 AIM = 1.5
@@ -463,16 +472,19 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(medians))
     print()
-    print("CPU µs/deliv: server-side CPU time (every instance, and Redis) per delivered chat:message,")
-    print("  median of the runs (and the best run: other programs only ever add to it);")
+    print("CPU µs/deliv: server-side CPU time (every instance, and Redis) per delivered chat:message;")
     print("server cores busy: cores each server-side process (instances, then Redis) kept busy;")
     print("latency: from just before chat:send to receipt of chat:message, every receiver, one clock;")
-    print("other load: cores busy with other programs meanwhile (should be near 0 for clean figures).")
-    noisy = [m for m in medians if m.other_cores > 0.25]
+    print("other load: cores busy with other programs meanwhile (should be near 0 for clean figures);")
+    print(
+        f"runs: of the runs, how many the figures are the median of: those with other load <= {QUIET_CORES}"
+        " cores, when there is one."
+    )
+    noisy = [m for m in medians if m.other_cores > QUIET_CORES]
     if noisy:
         print(
             f"WARNING: other programs kept up to {max(m.other_cores for m in noisy):.2f} cores busy during "
-            "the runs; latency and deliveries/s suffer first, CPU per delivery least."
+            "every run of some targets: their figures are disturbed (try --repeat 5, or a quieter moment)."
         )
     comps = comparisons(medians)
     if comps:
