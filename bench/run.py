@@ -62,7 +62,7 @@ class Config:
     repeat: int
     timeout_s: float
     targets: tuple[str, ...]
-    profile_dir: Path | None = None  # py-spy the Python server processes during the burst phase
+    profile_dir: Path | None = None  # py-spy the Python server processes during the measured phases
 
 
 @dataclass
@@ -211,12 +211,14 @@ def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
         for k, phase in enumerate(plan):
             cpu0 = {p.name: p.cpu_ns() for p in measured}
             recordings = []
-            if cfg.profile_dir and phase.name == "burst":
+            if cfg.profile_dir and phase.measured:
                 recordings = [
                     profile.start(
-                        s.process.name, s.process.pid, cfg.profile_dir / f"{tag}-{s.process.name}.txt"
+                        x.process.name,
+                        x.process.pid,
+                        cfg.profile_dir / f"{tag}-{phase.name}-{x.process.name}.txt",
                     )
-                    for s in deployment.servers
+                    for x in deployment.servers
                 ]
             busy0, t0 = procs.machine_busy_ns(), time.monotonic_ns()
             starts[k].set()
@@ -391,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="record the server processes with py-spy during the burst phase (slows the run; needs py-spy)",
+        help="record the server processes with py-spy in each measured phase (slows the run; needs py-spy)",
     )
     parser.add_argument(
         "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
@@ -523,9 +525,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     if cfg.profile_dir:
-        print(
-            "\nProfiles of the burst phase, first run (py-spy, CPU samples only; its sampling slows the run):"
-        )
+        print("\nProfiles of the first run (py-spy; its sampling slows the run):")
         for target in cfg.targets:
             for path in sorted(cfg.profile_dir.glob(f"{target}-1-*.txt")):
                 print(f"\n{path}:")
