@@ -41,10 +41,13 @@ class Disconnect:
 
 @dataclass(frozen=True, slots=True)
 class Sweep:
-    """The clock: mark away everyone attached to a dead instance, remove whoever outstayed the grace."""
+    """The clock: mark away everyone attached to a dead instance, or to this `instance` through a
+    connection it no longer has (a drop it could not record), and remove whoever outstayed the grace."""
 
     grace_s: float
     dead_instances: frozenset[str] = frozenset()
+    instance: str | None = None
+    live_conns: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

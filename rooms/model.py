@@ -134,6 +134,7 @@ class RoomState:
             "speaker": self.speaker.public() if self.speaker else None,
             "guidelines": self.room.guidelines,
             "retention": {"seconds": self.room.retention_s, "max_messages": self.room.max_messages},
+            "version": self.version,
         }
 
     def room_public(self) -> dict[str, Any]:

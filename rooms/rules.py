@@ -217,7 +217,8 @@ def _sweep(state: RoomState, cmd: c.Sweep, now: int) -> tuple[RoomState, Outcome
     new = state
     events: list[Event] = []
     for p in (*state.participants.values(), *state.waiting.values()):
-        if not p.away and p.instance in cmd.dead_instances:
+        lost = p.instance == cmd.instance and p.conn not in cmd.live_conns
+        if not p.away and (p.instance in cmd.dead_instances or lost):
             q = replace(p, away=True, away_since=now, speaking=False)
             new = new.with_participant(q)
             events.append(_presence(new, q, "participant:updated", q.public()))

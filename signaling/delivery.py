@@ -8,6 +8,7 @@ right sockets wherever they are connected: `room:{id}` holds every admitted part
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import socketio
@@ -26,6 +27,13 @@ def participant_room(participant_id: str) -> str:
     return f"p:{participant_id}"
 
 
+# Events that describe the room's state carry its version: across instances two of them may arrive
+# out of order, and a client keeps, per participant (and for the room), only the newest.
+VERSIONED = frozenset(
+    {"participant:joined", "participant:left", "participant:updated", "room:updated", "lobby:waiting"}
+)
+
+
 class Delivery:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
@@ -36,6 +44,8 @@ class Delivery:
         room_id = state.room.id
         for event in outcome.events:
             audience = event.audience
+            if event.name in VERSIONED:
+                event = replace(event, payload={**event.payload, "version": state.version})
             if isinstance(audience, ToRoom):
                 skipped = state.participants.get(audience.skip) if audience.skip else None
                 await self.sio.emit(

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -237,6 +238,7 @@ class Signaling:
         if p_ is None:
             return
         payload["room"]["chat"] = await self._visible_recent(state, pid)
+        payload["room"]["version"] = state.version
         payload["resume_token"] = self.signer.resume_token(state.room.id, pid, p_.resume_gen)
         assert self.sio is not None
         await self.sio.enter_room(p_.conn, room_channel(state.room.id))
@@ -400,7 +402,8 @@ class Signaling:
     # -- the clock -----------------------------------------------------------------------------------
 
     async def sweep(self, cleared: set[tuple[str, int]]) -> None:
-        """Mark away those on dead instances, remove whoever outstayed the grace, expire chat."""
+        """Mark away those on dead instances or whose drop was never recorded, remove whoever outstayed
+        the grace, expire the chat of rooms empty for their retention."""
         now = now_ms()
         for room_id in await self.store.live_rooms():
             state = await self.store.load(room_id)
@@ -409,9 +412,9 @@ class Signaling:
             people = (*state.participants.values(), *state.waiting.values())
             if people:
                 dead = await self.store.dead_instances({x.instance for x in people})
-                if any(x.away or x.instance in dead for x in people):
-                    state, outcome = await self._apply(
-                        state.room, cmd.Sweep(self.settings.resume_grace_s, dead)
+                if any(x.away or x.instance in dead or self._lost(x) for x in people):
+                    state, outcome = await self.store.transact(
+                        state.room, partial(self._sweep_room, dead=dead, now=now), now
                     )
                     await self._deliver(state, outcome)
             if state.is_empty and state.emptied_at is not None:
@@ -419,6 +422,17 @@ class Signaling:
                 if key not in cleared and now - state.emptied_at >= state.room.retention_s * 1000:
                     await self.store.clear_chat(room_id)
                     cleared.add(key)
+
+    def _lost(self, x: Participant) -> bool:
+        """Attached here through a connection that is gone, its drop not recorded (the store was down
+        then, or this instance restarted under the same name)."""
+        return x.instance == self.instance_id and x.conn not in self.conns
+
+    def _sweep_room(self, state: RoomState, dead: frozenset[str], now: int) -> tuple[RoomState, Outcome]:
+        # The live connections are read after the state: whoever is in it connected before, so a
+        # newcomer is never mistaken for a lost connection.
+        live = frozenset(self.conns)
+        return apply(state, cmd.Sweep(self.settings.resume_grace_s, dead, self.instance_id, live), now)
 
     async def close_all(self) -> None:
         """Tell every local client the server is going away, then close their connections."""

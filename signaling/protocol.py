@@ -291,6 +291,8 @@ PARTICIPANT_FIELDS = (
     "speaking",
     "media_locked",
 )
+# Room-state events also carry the room's `version`: keep only the newest per participant / room.
+VERSIONED_PARTICIPANT_FIELDS = (*PARTICIPANT_FIELDS, "version")
 ROOM_FIELDS = (
     "id",
     "title",
@@ -303,21 +305,25 @@ ROOM_FIELDS = (
     "guidelines",
     "chat",
     "retention",
+    "version",
 )
 CHAT_FIELDS = ("id", "from", "text", "to", "at")
 
 SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "participant:joined": ("Someone joined (a Participant).", PARTICIPANT_FIELDS),
-    "participant:left": ("Someone left; reason is left, removed, disconnected or ended.", ("id", "reason")),
+    "participant:joined": ("Someone joined (a Participant).", VERSIONED_PARTICIPANT_FIELDS),
+    "participant:left": (
+        "Someone left; reason is left, removed, disconnected or ended.",
+        ("id", "reason", "version"),
+    ),
     "participant:updated": (
         "Mute state, hand, role, away or speaking changed (a Participant).",
-        PARTICIPANT_FIELDS,
+        VERSIONED_PARTICIPANT_FIELDS,
     ),
     "room:updated": (
         "Lock, waiting room, speaking queue or speaker changed.",
-        ("locked", "waiting_room", "hands", "speaker", "title"),
+        ("locked", "waiting_room", "hands", "speaker", "title", "version"),
     ),
-    "lobby:waiting": ("Someone is in the waiting room (facilitators only).", PARTICIPANT_FIELDS),
+    "lobby:waiting": ("Someone is in the waiting room (facilitators only).", VERSIONED_PARTICIPANT_FIELDS),
     "lobby:admitted": ("You were let in.", ("room", "resume_token")),
     "lobby:denied": ("You were not let in; reason is denied or ended.", ("reason",)),
     "room:ended": ("A facilitator ended the meeting.", ("by",)),

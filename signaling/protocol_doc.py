@@ -21,6 +21,11 @@ event takes an acknowledgement: `{{"ok": true, ...}}` or
 the `error` event. Unknown events, unknown fields, wrong types and fields over their length are
 answered `bad_request`; a frame over `max_frame_bytes` closes the connection.
 
+Room-state events (`participant:*`, `room:updated`, `lobby:waiting`) and the RoomSnapshot carry the
+room's `version`; with several instances two events may arrive out of order, so a client ignores an
+event older than the newest it has applied for the same participant (or for the room). A `chat:send`
+answered `unavailable` with a `stored` ChatMessage was kept and will reach everyone: do not resend it.
+
 Error codes: {
     ", ".join(
         f"`{c}`"

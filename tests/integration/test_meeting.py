@@ -40,7 +40,7 @@ async def test_leave_tells_the_others(circle_server: RunningServer, members: Con
     await bob.join(room["id"], "Bob")
     assert (await bob.call("leave"))["ok"]
     left = await ann.wait_for("participant:left")
-    assert left == {"id": bob.id, "reason": "left"}
+    assert (left["id"], left["reason"]) == (bob.id, "left")
 
 
 async def test_chat_reaches_everyone_including_text_only_members(
@@ -195,3 +195,19 @@ async def test_rtc_config_without_servers_is_an_empty_list(
     await ann.join(room["id"], "Ann")
     ack = await ann.call("rtc:config")
     assert ack == {"ok": True, "ice_servers": [], "mode": "mesh", "ice_transport_policy": "all"}
+
+
+async def test_room_state_events_carry_a_growing_version(
+    circle_server: RunningServer, members: Connect
+) -> None:
+    room = await circle_server.create_room()
+    ann, bob = await members(), await members()
+    first = await ann.join(room["id"], "Ann")
+    await bob.join(room["id"], "Bob")
+    await bob.call("hand:raise")
+    await bob.call("hand:lower")
+    await ann.wait_for("room:updated", lambda r: r["hands"] == [])
+    versions = [
+        data["version"] for name, data in ann.events if name in ("participant:joined", "room:updated")
+    ]
+    assert versions == sorted(versions) and versions[0] > first["room"]["version"]

@@ -102,3 +102,20 @@ async def test_a_token_for_another_room_does_not_resume(circle_server: RunningSe
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_drop_the_store_could_not_record_is_still_noticed(circle_server_factory: Factory) -> None:
+    server = await circle_server_factory(resume_grace_s=30)
+    room = await server.create_room()
+    ann, bob = await Member(server.url).connect(), await Member(server.url).connect()
+    try:
+        await ann.join(room["id"], "Ann")
+        await bob.join(room["id"], "Bob")
+        # As if the disconnect had happened while the store was unreachable: the connection is gone
+        # from this instance, but no Disconnect was ever committed.
+        server.circle.signaling.conns.pop(bob.sio.get_sid(), None)
+        away = await ann.wait_for("participant:updated", lambda p: p["id"] == bob.id and p["away"])
+        assert away["name"] == "Bob"
+    finally:
+        await ann.close()
+        await bob.close()
