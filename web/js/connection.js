@@ -75,6 +75,7 @@ export class Connection {
       const error = ack?.error ?? {};
       throw new RequestError(error.code || "internal", error.message, {
         retryAfterMs: error.retry_after_ms,
+        stored: error.stored,
       });
     }
     return ack;

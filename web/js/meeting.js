@@ -43,6 +43,8 @@ export class Meeting {
     this.speakingLastSent = 0;
     this.speakingTimer = null;
     this.serverClosedAt = 0;
+    this.versionFloor = 0;        // the room version of the last snapshot
+    this.versions = new Map();    // participant id (or "room") → newest version applied
 
     this.tiles = new TileGrid($("tiles"), { onSoundBlocked: () => ($("sound-banner").hidden = false) });
     this.chat = new ChatPanel({
@@ -54,7 +56,13 @@ export class Meeting {
       nameOf: (id) => this.participants.get(id)?.name ?? null,
       send: async (text, to) => {
         const payload = to ? { text, to } : { text };
-        return (await this.conn.request("chat:send", payload)).message;
+        try {
+          return (await this.conn.request("chat:send", payload)).message;
+        } catch (error) {
+          // Kept by the server and on its way to everyone: show it as sent, never send it twice.
+          if (error.stored) return error.stored;
+          throw error;
+        }
       },
     });
     this.host = new HostTools(this);
@@ -132,6 +140,8 @@ export class Meeting {
     this.waiting = new Map((room.waiting ?? []).map((p) => [p.id, p]));
     this.hands = room.hands ?? [];
     this.speaker = room.speaker ?? null;
+    this.versionFloor = room.version ?? 0;
+    this.versions = new Map();
     $("topbar-title").textContent = room.title;
     for (const id of [...this.tiles.tiles.keys()]) {
       if (!this.participants.has(id)) this.tiles.remove(id);
@@ -223,13 +233,15 @@ export class Meeting {
     this.conn.on("connect", () => this._connected());
     this.conn.on("disconnect", (reason) => this._disconnected(reason));
     on("participant:joined", (p) => {
+      if (this._isStale(p.id, p.version)) return;
       const known = this.participants.has(p.id);
       this.participants.set(p.id, p);
       this.waiting.delete(p.id);
       if (!known && p.id !== this.self?.id) announce(`${p.name} joined.`);
       this._render();
     });
-    on("participant:left", ({ id, reason }) => {
+    on("participant:left", ({ id, reason, version }) => {
+      if (this._isStale(id, version)) return;
       if (id === this.self?.id) {
         if (reason === "ended") this._end("The meeting has ended", "Thank you for being here.");
         else if (reason === "removed") this._end("You were removed from the meeting", "A facilitator removed you from this meeting.");
@@ -245,6 +257,7 @@ export class Meeting {
     });
     on("participant:updated", (p) => this._participantUpdated(p));
     on("room:updated", (update) => {
+      if (this._isStale("room", update.version)) return;
       if (update.hands) this.hands = update.hands;
       if ("speaker" in update) this._setSpeaker(update.speaker);
       if (update.title) this.title = update.title;
@@ -252,6 +265,7 @@ export class Meeting {
       this._render();
     });
     on("lobby:waiting", (p) => {
+      if (this._isStale(p.id, p.version)) return;
       this.waiting.set(p.id, p);
       announce(`${p.name} is waiting to be let in.`);
       this._render();
@@ -292,7 +306,18 @@ export class Meeting {
     on("error", (error) => console.warn("circle: server error", error.event, error.code));
   }
 
+  // With several server instances two room events can arrive out of order: every room-state event
+  // carries the room's version, and only the newest per participant (or for the room) is applied.
+  _isStale(key, version) {
+    if (typeof version !== "number") return false;
+    const newest = Math.max(this.versionFloor, this.versions.get(key) ?? 0);
+    if (version < newest) return true;
+    this.versions.set(key, version);
+    return false;
+  }
+
   _participantUpdated(p) {
+    if (this._isStale(p.id, p.version)) return;
     const before = this.participants.get(p.id);
     if (!before && this.state === "in") return;  // an update for someone we never saw join
     this.participants.set(p.id, p);
