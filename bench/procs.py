@@ -246,3 +246,29 @@ def start_redis(workdir: Path) -> tuple[Process, str]:
             time.sleep(0.05)
     proc.stop()
     raise BenchError("redis-server did not answer PING within 10 s")
+
+
+def redis_command_calls(url: str) -> dict[str, int]:
+    """How many times each command has been called on the Redis at `url` (INFO commandstats)."""
+    host, _, port = url.removeprefix("redis://").split("/")[0].partition(":")
+    with socket.create_connection((host, int(port or 6379)), timeout=5) as s:
+        s.sendall(b"INFO commandstats\r\n")
+        data = b""
+        while b"\r\n" not in data:
+            data += s.recv(65536)
+        header, _, body = data.partition(b"\r\n")
+        if not header.startswith(b"$"):
+            raise BenchError(f"unexpected answer from redis: {header[:80]!r}")
+        size = int(header[1:])
+        while len(body) < size:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    calls: dict[str, int] = {}
+    for line in body[:size].decode().splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, stats = line.removeprefix("cmdstat_").partition(":")
+            fields = dict(part.split("=", 1) for part in stats.split(","))
+            calls[name] = int(fields["calls"])
+    return calls

@@ -62,6 +62,11 @@ class Measurement:
     other_cores: float = 0.0  # CPU other programs on the machine used meanwhile, in cores
     runs_used: int = 1  # of repeated runs, those the figures are the median of
     runs: int = 1
+    redis_calls: dict[str, int] = field(default_factory=dict)  # commands Redis served during the phase
+
+    @property
+    def messages(self) -> int:
+        return self.members * self.messages_per_member
 
     @property
     def complete(self) -> bool:
@@ -127,6 +132,7 @@ def median_measurement(every: list[Measurement]) -> Measurement:
         other_cores=med(r.other_cores for r in runs),
         runs_used=len(runs),
         runs=len(every),
+        redis_calls={k: int(med(r.redis_calls.get(k, 0) for r in runs)) for k in first.redis_calls},
     )
 
 

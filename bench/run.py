@@ -73,6 +73,7 @@ class Deployment:
     servers: list[HttpServer]
     others: list[Process]  # measured too (Redis)
     room: str
+    redis_url: str | None = None
 
     def cpu_processes(self) -> list[Process]:
         return [s.process for s in self.servers] + self.others
@@ -135,7 +136,7 @@ def deploy(target: str, workdir: Path, members: int) -> Iterator[Deployment]:
                 servers.append(procs.start_circle(f"circle{i}", workdir, env, redis_url))
                 started.append(servers[-1].process)
             room = procs.create_circle_room(servers[0].url, token, "Benchmark circle", members)
-        yield Deployment(target, servers, others, room)
+        yield Deployment(target, servers, others, room, redis_url)
     finally:
         for proc in reversed(started):
             proc.stop()
@@ -209,7 +210,6 @@ def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
         _collect(status, workers, "joined", cfg.timeout_s, deployment)
         measured = deployment.cpu_processes()
         for k, phase in enumerate(plan):
-            cpu0 = {p.name: p.cpu_ns() for p in measured}
             recordings = []
             if cfg.profile_dir and phase.measured:
                 recordings = [
@@ -220,6 +220,8 @@ def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
                     )
                     for x in deployment.servers
                 ]
+            calls0 = procs.redis_command_calls(deployment.redis_url) if deployment.redis_url else {}
+            cpu0 = {p.name: p.cpu_ns() for p in measured}
             busy0, t0 = procs.machine_busy_ns(), time.monotonic_ns()
             starts[k].set()
             try:
@@ -231,6 +233,7 @@ def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
                     recording.stop()
             cpu1 = {p.name: p.cpu_ns() for p in measured}
             busy1, t1 = procs.machine_busy_ns(), time.monotonic_ns()
+            calls1 = procs.redis_command_calls(deployment.redis_url) if deployment.redis_url else {}
             if phase.measured:
                 cpu = {name: cpu1[name] - cpu0[name] for name in cpu0}
                 m = _measurement(deployment, cfg, phase, list(done.values()), cpu)
@@ -238,6 +241,9 @@ def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
                 # as good as the machine was quiet.
                 ours = sum(cpu.values()) + sum(r.cpu_ns for r in done.values())
                 m.other_cores = max(0, busy1 - busy0 - ours) / max(t1 - t0, 1)
+                # INFO itself is one call, made before the phase: the count is of the phase alone.
+                calls = {name: n - calls0.get(name, 0) - (name == "info") for name, n in calls1.items()}
+                m.redis_calls = {name: n for name, n in sorted(calls.items(), key=lambda x: -x[1]) if n > 0}
                 out.append(m)
     finally:
         release.set()
@@ -499,6 +505,17 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("Latency the Redis hop adds:")
         for line in hops:
+            print(f"  {line}")
+    redis_lines = [
+        f"{m.phase:5}  {m.target:12}  {sum(m.redis_calls.values()) / m.messages:.1f}: "
+        + ", ".join(f"{name} {n / m.messages:.2f}" for name, n in m.redis_calls.items())
+        for m in medians
+        if m.redis_calls
+    ]
+    if redis_lines:
+        print()
+        print("Redis commands per chat message (all instances):")
+        for line in redis_lines:
             print(f"  {line}")
     incomplete = [m for m in medians if not m.complete]
     for m in medians:
