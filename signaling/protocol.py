@@ -7,6 +7,7 @@ Decoding rejects unknown events, unknown fields, wrong types, and fields over th
 
 from __future__ import annotations
 
+import functools
 import types
 import unicodedata
 from dataclasses import MISSING, dataclass, field, fields
@@ -382,13 +383,18 @@ def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
     raise TypeError(f"unsupported field type {kind!r}")  # a bug in this module, not bad input
 
 
+@functools.cache
+def _shape(cls: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A message class's field types and fields; resolving type hints is slow, so once per class."""
+    return get_type_hints(cls), {f.name: f for f in fields(cls)}
+
+
 def decode_into(cls: type, data: Any, prefix: str = "") -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ProtocolError("bad_request", f"{prefix.rstrip('.') or 'The message'} must be an object.")
-    hints = get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
+    hints, known = _shape(cls)
     unknown = sorted(k for k in data if k not in known)
     if unknown:
         raise ProtocolError("bad_request", f"Unknown field: {prefix}{str(unknown[0])[:40]}.")
