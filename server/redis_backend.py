@@ -74,7 +74,7 @@ class RedisLink:
     def __init__(self, url: str, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         # One immediate retry lets a pooled connection that Redis closed (a restart) be replaced
-        # without failing the call; the overall bound still holds through `asyncio.wait_for`.
+        # without failing the call; the overall bound still holds through `call`'s timeout.
         # Typed loosely: redis-py's annotations make every reply a union of bytes, str and awaitables.
         self.redis: Any = aioredis.Redis.from_url(
             url,
@@ -105,7 +105,9 @@ class RedisLink:
         if self._down:
             raise StoreUnavailable("redis is down")
         try:
-            result = await asyncio.wait_for(fn(self.redis), self.timeout_s)
+            # A timeout scope, not `wait_for`: the same bound without a task per call.
+            async with asyncio.timeout(self.timeout_s):
+                result = await fn(self.redis)
         except UNREACHABLE as exc:
             self.failed(exc)
             raise StoreUnavailable("redis did not answer") from exc
