@@ -7,16 +7,18 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   how many people are in the room;
 - `circle:live`: ids of rooms the sweeper must look at (people in them, or chat waiting to expire);
 - `circle:chat:{id}`: a Stream of chat messages, entry id `{seq}-0`, trimmed to the room's
-  `max_messages`, with an expiry of the room's `retention_s` while the room is empty;
+  `max_messages`, with an expiry of the room's `retention_s` while the room is empty. An entry holds
+  the message without its id: the id is `chat_id(seq)`, read from the entry id;
   `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
 - `circle:signing-key`: the resume-token key shared by instances that were given none.
 
-Writes are optimistic: read, compute in Python, then a Lua script writes only if nothing changed since
-the read (the revision, or the chat seq), else the whole step runs again. The pure function given to
-`transact`, and the `make` given to `append_chat`, may therefore run more than once; each run gets the
-state, or the id, that its result is written with.
+State writes are optimistic: read, compute in Python, then a Lua script writes only if the revision is
+still the one read, else the whole step runs again; the pure function given to `transact` may therefore
+run more than once, and each run gets the state its result is written with. Appending chat cannot
+conflict: one script takes the next seq and adds the entry, so `make` runs once, before the id is known
+(with an empty id, which the store then replaces).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 import msgpack
@@ -68,12 +71,12 @@ end
 return 1
 """
 
+# Takes the next seq and adds the message under it: nothing to conflict with. `%d`, since Lua would
+# write a large number as `1e+14`.
 _APPEND_CHAT = """
-local seq = redis.call('GET', KEYS[1])
-if (seq or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], ARGV[2] .. '-0', 'm', ARGV[4])
-return 1
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', ARGV[2])
+return seq
 """
 
 # Only a room nobody is in loses its chat: a sweeper that read the room empty just before someone
@@ -242,22 +245,14 @@ class RedisStore:
     async def append_chat(
         self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
     ) -> ChatMessage:
+        # One script call that cannot conflict, so no retries and no queueing behind this
+        # instance's other appends to the room.
+        message = make("")
+        fields = chat_to_dict(message)
+        del fields["id"]
         keys = [self._chat_seq_key(room_id), self._chat_key(room_id)]
-        async with self._serial(keys[0]):
-            return await self._append(keys, make, max_messages)
-
-    async def _append(
-        self, keys: list[str], make: Callable[[str], ChatMessage], max_messages: int
-    ) -> ChatMessage:
-        for attempt in range(MAX_ATTEMPTS):
-            seq = await self._link.call(lambda r: r.get(keys[0]))
-            n = int(seq or 0) + 1
-            message = make(chat_id(n))
-            args = [seq or b"", n, max_messages, _pack(chat_to_dict(message))]
-            if await self._link.call(_script(self._append_chat, keys, args)):
-                return message
-            await _pause(attempt)
-        raise StoreUnavailable("too many conflicting writes")
+        seq = await self._link.call(_script(self._append_chat, keys, [max_messages, _pack(fields)]))
+        return replace(message, id=chat_id(int(seq)))
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = self._chat_key(room_id)
@@ -344,7 +339,9 @@ class RedisStore:
 
     @staticmethod
     def _message(entry: tuple[bytes, dict[bytes, bytes]]) -> ChatMessage:
-        return chat_from_dict(_unpack(entry[1][b"m"]))
+        fields = _unpack(entry[1][b"m"])
+        fields["id"] = chat_id(int(entry[0].partition(b"-")[0]))
+        return chat_from_dict(fields)
 
 
 def _script(script: Any, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:

@@ -56,7 +56,9 @@ class Store(Protocol):
     async def append_chat(
         self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
     ) -> ChatMessage:
-        """Append a message: `make(id)` builds it once the store has assigned the ordered id."""
+        """Append a message and return it with its ordered id. `make(id)` builds the message; a store
+        may call it before the id is assigned, with an empty id, and put the id into the returned
+        message's `id` afterwards, so `make` must use the id for nothing else."""
         ...
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
