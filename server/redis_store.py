@@ -3,8 +3,10 @@
 Everything written is msgpack of the plain dicts from `rooms.codec` (never pickle). Keys:
 
 - `circle:room:{id}`: the room definition (kept; it needs Redis persistence to survive a Redis restart);
-- `circle:state:{id}`: a hash of the live state `s`, a revision `r` that every write bumps, and `n`,
-  how many people are in the room;
+- `circle:state:{id}`: a hash of the live state `s`, its revision `r`, and `n`, how many people are in
+  the room. Every write sets a new revision: a random token, never a counter, since a counter would
+  repeat after Redis restarted empty or failed over to a replica that lagged, and a state cached
+  under the repeated revision would pass for current;
 - `circle:live`: ids of rooms the sweeper must look at (people in them, or chat waiting to expire);
 - `circle:chat:{id}`: a Stream of chat messages, entry id `{seq}-0`, trimmed to the room's
   `max_messages`, with an expiry of the room's `retention_s` while the room is empty. An entry holds
@@ -19,14 +21,21 @@ still the one read, else the whole step runs again; the pure function given to `
 run more than once, and each run gets the state its result is written with. Appending chat cannot
 conflict: one script takes the next seq and adds the entry, so `make` runs once, before the id is known
 (with an empty id, which the store then replaces).
+
+Each instance keeps the states it decoded last, by revision (`StateCache`): a read sends the revision
+it holds and gets the blob back only when Redis holds another, so the many reads that find the room
+unchanged (every chat message and signal reads it) cost a short reply and no decoding. Every read still
+asks Redis: a cached state is never served without Redis confirming its revision is current.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
@@ -58,10 +67,21 @@ SIGNING_KEY = f"{PREFIX}signing-key"
 # attempts, fifty members acting on one room at the same instant all get through well before it.
 MAX_ATTEMPTS = 100
 
+# How many rooms' decoded states an instance keeps; the least recently read go first.
+STATE_CACHE_ROOMS = 256
+
+# The state's revision and blob, or only the revision when it is the one the caller holds (ARGV[1]).
+_READ_STATE = """
+local rev = redis.call('HGET', KEYS[1], 'r')
+if not rev then return false end
+if rev == ARGV[1] then return {rev} end
+return {rev, redis.call('HGET', KEYS[1], 's')}
+"""
+
 _WRITE_STATE = """
 local rev = redis.call('HGET', KEYS[1], 'r')
 if (rev or '') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'r', (tonumber(rev) or 0) + 1, 'n', ARGV[3], 's', ARGV[2])
+redis.call('HSET', KEYS[1], 'r', ARGV[6], 'n', ARGV[3], 's', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[4])
 if ARGV[3] ~= '0' then
   redis.call('PERSIST', KEYS[3])
@@ -133,6 +153,37 @@ def _unpack(blob: bytes) -> dict[str, Any]:
     return value
 
 
+def _new_revision() -> bytes:
+    return os.urandom(9).hex().encode()
+
+
+class StateCache:
+    """Decoded room states with the revision each was read or written at, for at most `size` rooms
+    (the least recently used are dropped first)."""
+
+    def __init__(self, size: int = STATE_CACHE_ROOMS) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[bytes, RoomState]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> tuple[bytes, RoomState] | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: str, revision: bytes, state: RoomState) -> None:
+        self._entries[key] = (revision, state)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+
 def _is_chat_id(text: str) -> bool:
     return len(text) == len(chat_id(0)) and text.isascii() and text.isdigit()
 
@@ -149,7 +200,9 @@ class RedisStore:
         self._bus = bus
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
+        self._states = StateCache()
         r = link.redis
+        self._read_state = r.register_script(_READ_STATE)
         self._write_state = r.register_script(_WRITE_STATE)
         self._append_chat = r.register_script(_APPEND_CHAT)
         self._clear_chat = r.register_script(_CLEAR_CHAT)
@@ -209,8 +262,25 @@ class RedisStore:
         return room_from_dict(_unpack(blob)) if blob is not None else None
 
     async def load(self, room_id: str) -> RoomState | None:
-        blob = await self._link.call(lambda r: r.hget(self._state_key(room_id), "s"))
-        return state_from_dict(_unpack(blob)) if blob is not None else None
+        current = await self._read(self._state_key(room_id))
+        return current[1] if current is not None else None
+
+    async def _read(self, key: str) -> tuple[bytes, RoomState] | None:
+        """The state's revision and the state, decoded only if it is not the one cached (None: no state)."""
+        cached = self._states.get(key)
+        # A revision is never empty, so without a cached state Redis always sends the blob.
+        reply = await self._link.call(_script(self._read_state, [key], [cached[0] if cached else b""]))
+        if reply is None:
+            self._states.drop(key)
+            return None
+        if len(reply) == 1:
+            # Redis confirmed the revision sent, which is the one of the state read from the cache
+            # before the call (the cache may have changed meanwhile).
+            assert cached is not None and reply[0] == cached[0]
+            return cached
+        current = (reply[0], state_from_dict(_unpack(reply[1])))
+        self._states.put(key, *current)
+        return current
 
     async def transact(
         self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
@@ -223,15 +293,17 @@ class RedisStore:
         self, room: RoomDefinition, key: str, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
     ) -> tuple[RoomState, T]:
         for attempt in range(MAX_ATTEMPTS):
-            rev, blob = await self._link.call(lambda r: r.hmget(key, "r", "s"))
-            old = state_from_dict(_unpack(blob)) if blob is not None else RoomState.fresh(room, now)
+            current = await self._read(key)
+            rev, old = current if current is not None else (b"", RoomState.fresh(room, now))
             new, result = fn(old)
             if new is old:
                 return new, result
             people = len(new.participants) + len(new.waiting)
-            args = [rev or b"", _pack(state_to_dict(new)), people, room.id, new.room.retention_s]
+            new_rev = _new_revision()
+            args = [rev, _pack(state_to_dict(new)), people, room.id, new.room.retention_s, new_rev]
             keys = [key, LIVE, self._chat_key(room.id)]
             if await self._link.call(_script(self._write_state, keys, args)):
+                self._states.put(key, new_rev, new)
                 return new, result
             await _pause(attempt)
         raise StoreUnavailable("too many conflicting writes")

@@ -1,0 +1,108 @@
+"""What the Redis store adds to the `Store` contract: the per-instance cache of decoded room states never
+serves a state Redis no longer holds, stays bounded, and chat ids come from the stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from rooms import ChatMessage, RoomDefinition, apply
+from rooms import commands as cmd
+from rooms.model import Media, chat_id
+from server.redis_backend import RedisLink
+from server.redis_store import STATE_CACHE_ROOMS, RedisStore, StateCache
+from tests.support.servers import RedisServer
+
+
+@pytest.fixture
+async def two(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:
+    redis_server.flush()
+    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", 0.5)
+    other = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", 0.5)
+    yield one, other
+    await one.close()
+    await other.close()
+
+
+def a_room(room_id: str = "r1") -> RoomDefinition:
+    return RoomDefinition(id=room_id, title="Tuesday circle", host_key_hash="h" * 64)
+
+
+def joining(n: int) -> cmd.Join:
+    return cmd.Join(
+        new_id=f"p{n:03d}",
+        name=f"Member {n}",
+        media=Media.TEXT,
+        instance="i-one",
+        conn=f"c{n}",
+        is_host=False,
+        passcode_ok=False,
+        accepted_guidelines=True,
+        resume_of=None,
+        browser_key_hash=None,
+    )
+
+
+async def test_a_cached_state_gives_way_to_another_write(two: tuple[RedisStore, RedisStore]) -> None:
+    one, other = two
+    room = a_room()
+    await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert await one.load(room.id) == await other.load(room.id)
+    changed, _ = await other.transact(room, lambda s: apply(s, joining(2), 2000), 2000)
+    assert await one.load(room.id) == changed
+    # A change made through the cache is made to what Redis holds.
+    again, _ = await one.transact(room, lambda s: apply(s, joining(3), 3000), 3000)
+    assert sorted(again.participants) == ["p001", "p002", "p003"]
+    assert await other.load(room.id) == again
+
+
+async def test_no_cached_state_survives_redis_losing_everything(
+    two: tuple[RedisStore, RedisStore], redis_server: RedisServer
+) -> None:
+    """After a restart without persistence (or a failover to a replica that lagged), the same number of
+    writes must not make an instance take its cached state for current."""
+    one, other = two
+    room = a_room()
+    first, _ = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert await one.load(room.id) == first
+    redis_server.flush()
+    rewritten, _ = await other.transact(room, lambda s: apply(s, joining(7), 1000), 1000)
+    assert rewritten.version == first.version
+    assert await one.load(room.id) == rewritten
+
+
+def test_the_state_cache_keeps_the_most_recently_used_rooms() -> None:
+    cache = StateCache(size=2)
+    state = object()
+    cache.put("a", b"1", state)  # type: ignore[arg-type]
+    cache.put("b", b"1", state)  # type: ignore[arg-type]
+    assert cache.get("a") is not None
+    cache.put("c", b"1", state)  # type: ignore[arg-type]
+    assert len(cache) == 2 and cache.get("b") is None and cache.get("a") is not None
+    cache.drop("a")
+    assert cache.get("a") is None
+
+
+async def test_the_state_cache_is_bounded(two: tuple[RedisStore, RedisStore]) -> None:
+    one, _ = two
+    for n in range(STATE_CACHE_ROOMS + 5):
+        room = a_room(f"r{n}")
+        await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+        assert await one.load(room.id) is not None
+    assert len(one._states) == STATE_CACHE_ROOMS
+
+
+async def test_chat_ids_stay_plain_digits_past_the_range_of_lua_number_printing(
+    two: tuple[RedisStore, RedisStore],
+) -> None:
+    one, other = two
+    await one._link.call(lambda r: r.set(one._chat_seq_key("r1"), 10**15))
+
+    def make(message_id: str) -> ChatMessage:
+        return ChatMessage(message_id, "p001", "Ann", "hello", 1_700_000_000_000)
+
+    sent = await one.append_chat("r1", make, 10)
+    assert sent.id == chat_id(10**15 + 1) and len(sent.id) == 16
+    assert await other.chat_after("r1", None) == [sent]
+    assert await other.chat_after("r1", chat_id(10**15)) == [sent]
