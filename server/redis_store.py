@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import random
 import time
@@ -41,6 +42,7 @@ from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 import msgpack
+from redis.exceptions import NoScriptError
 
 from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.codec import (
@@ -201,13 +203,12 @@ class RedisStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self._states = StateCache()
-        r = link.redis
-        self._read_state = r.register_script(_READ_STATE)
-        self._write_state = r.register_script(_WRITE_STATE)
-        self._append_chat = r.register_script(_APPEND_CHAT)
-        self._clear_chat = r.register_script(_CLEAR_CHAT)
-        self._heartbeat = r.register_script(_HEARTBEAT)
-        self._dead_instances = r.register_script(_DEAD_INSTANCES)
+        self._read_state = _Lua(_READ_STATE)
+        self._write_state = _Lua(_WRITE_STATE)
+        self._append_chat = _Lua(_APPEND_CHAT)
+        self._clear_chat = _Lua(_CLEAR_CHAT)
+        self._heartbeat = _Lua(_HEARTBEAT)
+        self._dead_instances = _Lua(_DEAD_INSTANCES)
         link.on_recovery(self._announce)
 
     # -- life -----------------------------------------------------------------------------------------
@@ -416,8 +417,26 @@ class RedisStore:
         return chat_from_dict(fields)
 
 
-def _script(script: Any, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:
-    return lambda r: script(keys=keys, args=args)
+class _Lua:
+    """A Lua script, run by its SHA1 and sent again when Redis does not know it (after a restart).
+
+    redis-py's `register_script` does the same, with an import and a type check on every call; the
+    chat path runs two scripts per message."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, r: Any, keys: list[Any], args: list[Any]) -> Any:
+        try:
+            return await r.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await r.script_load(self.source)
+            return await r.evalsha(self.sha, len(keys), *keys, *args)
+
+
+def _script(script: _Lua, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:
+    return lambda r: script(r, keys, args)
 
 
 async def _pause(attempt: int) -> None:

@@ -106,3 +106,12 @@ async def test_chat_ids_stay_plain_digits_past_the_range_of_lua_number_printing(
     assert sent.id == chat_id(10**15 + 1) and len(sent.id) == 16
     assert await other.chat_after("r1", None) == [sent]
     assert await other.chat_after("r1", chat_id(10**15)) == [sent]
+
+
+async def test_scripts_are_sent_again_when_redis_forgot_them(two: tuple[RedisStore, RedisStore]) -> None:
+    one, other = two
+    room = a_room()
+    await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    await one._link.call(lambda r: r.script_flush())
+    state, _ = await one.transact(room, lambda s: apply(s, joining(2), 2000), 2000)
+    assert await other.load(room.id) == state
