@@ -75,10 +75,13 @@ class RedisLink:
         self.timeout_s = timeout_s
         # One immediate retry lets a pooled connection that Redis closed (a restart) be replaced
         # without failing the call; the overall bound still holds through `call`'s timeout.
+        # No socket timeout: every command is bounded as a whole, by `call` or by its caller's own
+        # timeout (the probe's and the bus's), and a socket timeout as well would cost a task per
+        # command sent and a timer per reply read (a quarter of a call's CPU). Connecting keeps one.
         # Typed loosely: redis-py's annotations make every reply a union of bytes, str and awaitables.
         self.redis: Any = aioredis.Redis.from_url(
             url,
-            socket_timeout=timeout_s,
+            socket_timeout=None,
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 1),
         )
