@@ -9,8 +9,8 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   under the repeated revision would pass for current;
 - `circle:live`: ids of rooms the sweeper must look at (people in them, or chat waiting to expire);
 - `circle:chat:{id}`: a Stream of chat messages, entry id `{seq}-0`, trimmed to the room's
-  `max_messages`, with an expiry of the room's `retention_s` while the room is empty. An entry holds
-  the message without its id: the id is `chat_id(seq)`, read from the entry id;
+  `max_messages`, with an expiry of the room's `retention_s` while the room is empty. A message's id
+  is `chat_id(seq)`, read from the entry id (the packed message holds it too, written by the script);
   `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
@@ -93,11 +93,14 @@ end
 return 1
 """
 
-# Takes the next seq and adds the message under it: nothing to conflict with. `%d`, since Lua would
-# write a large number as `1e+14`.
+# Takes the next seq and adds the message under it: nothing to conflict with. The packed message
+# (ARGV[2]) ends with its id, a placeholder of the id's width, which the script overwrites with the
+# real one, so that entries stay whole messages. `%d`, since Lua would write a large number as `1e+14`.
 _APPEND_CHAT = """
 local seq = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', ARGV[2])
+local id = string.format('%016d', seq)
+local m = string.sub(ARGV[2], 1, #ARGV[2] - #id) .. id
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', m)
 return seq
 """
 
@@ -153,6 +156,10 @@ def _unpack(blob: bytes) -> dict[str, Any]:
     value = msgpack.unpackb(blob, raw=False)
     assert isinstance(value, dict)
     return value
+
+
+# `chat_id` pads to the width the append script writes (`%016d`).
+_ID_PLACEHOLDER = chat_id(0)
 
 
 def _new_revision() -> bytes:
@@ -322,7 +329,9 @@ class RedisStore:
         # instance's other appends to the room.
         message = make("")
         fields = chat_to_dict(message)
+        # Last, so that it is the packed message's last bytes, for the script to overwrite.
         del fields["id"]
+        fields["id"] = _ID_PLACEHOLDER
         keys = [self._chat_seq_key(room_id), self._chat_key(room_id)]
         seq = await self._link.call(_script(self._append_chat, keys, [max_messages, _pack(fields)]))
         return replace(message, id=chat_id(int(seq)))

@@ -9,9 +9,10 @@ import pytest
 
 from rooms import ChatMessage, RoomDefinition, apply
 from rooms import commands as cmd
+from rooms.codec import chat_from_dict
 from rooms.model import Media, chat_id
 from server.redis_backend import RedisLink
-from server.redis_store import STATE_CACHE_ROOMS, RedisStore, StateCache
+from server.redis_store import STATE_CACHE_ROOMS, RedisStore, StateCache, _unpack
 from tests.support.servers import RedisServer
 
 
@@ -106,6 +107,21 @@ async def test_chat_ids_stay_plain_digits_past_the_range_of_lua_number_printing(
     assert sent.id == chat_id(10**15 + 1) and len(sent.id) == 16
     assert await other.chat_after("r1", None) == [sent]
     assert await other.chat_after("r1", chat_id(10**15)) == [sent]
+    # The stored entry is the whole message, id included, as the script wrote it.
+    ((_, fields),) = await one._link.call(lambda r: r.xrange(one._chat_key("r1")))
+    assert chat_from_dict(_unpack(fields[b"m"])) == sent
+
+
+async def test_a_stored_message_holds_its_id_and_every_field(two: tuple[RedisStore, RedisStore]) -> None:
+    one, _ = two
+
+    def make(message_id: str) -> ChatMessage:
+        return ChatMessage(message_id, "p001", "Ann", "just for you \u00e9", 1_700_000_000_000, "p002")
+
+    sent = [await one.append_chat("r1", make, 10) for _ in range(3)]
+    entries = await one._link.call(lambda r: r.xrange(one._chat_key("r1")))
+    assert [chat_from_dict(_unpack(fields[b"m"])) for _, fields in entries] == sent
+    assert [m.id for m in sent] == [chat_id(n) for n in (1, 2, 3)]
 
 
 async def test_scripts_are_sent_again_when_redis_forgot_them(two: tuple[RedisStore, RedisStore]) -> None:
