@@ -23,7 +23,8 @@ from server.backends import make_backends
 from server.settings import Settings
 from server.store import Store
 from server.webclient import add_web_routes
-from signaling.handlers import CircleSocketServer, Signaling, origin_checker
+from signaling.handlers import Signaling
+from signaling.socket import CircleSocketServer, origin_checker
 
 log = logging.getLogger("circle.server")
 

@@ -7,14 +7,12 @@ from one person stays in order and an offer is relayed before its ICE candidates
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import socketio
 
@@ -29,7 +27,7 @@ from rooms import (
     check_chat,
 )
 from rooms import commands as cmd
-from rooms.model import Media, Role
+from rooms.model import Media
 from server import auth
 from server.settings import Settings
 from server.store import Store, StoreUnavailable
@@ -37,30 +35,16 @@ from signaling import protocol as p
 from signaling.delivery import Delivery, participant_room, room_channel
 from signaling.errors import to_ack
 from signaling.ratelimit import TokenBucket
+from signaling.relay import ice_config, relay_signal
+from signaling.socket import (
+    after_ack,
+    current_sid,
+    mark_current,
+    wants_ack,
+)
+from signaling.to_command import to_command
 
 log = logging.getLogger("circle.signaling")
-
-_ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
-_current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_sid", default=None)
-# Work to do once the current event's acknowledgement has been sent (closing the sender's own connection).
-_after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
-    "after_ack", default=None
-)
-
-
-class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """socket.io's server, told whether each event came with an acknowledgement id, so that an
-    error for an event sent without one still reaches the client (as an `error` event)."""
-
-    async def _handle_event_internal(  # type: ignore[no-untyped-def]
-        self, server, sid, eio_sid, data, namespace, id
-    ):
-        _ack_requested.set(id is not None)
-        after: list[Callable[[], Awaitable[None]]] = []
-        _after_ack.set(after)
-        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
-        for job in after:
-            await job()
 
 
 @dataclass
@@ -76,36 +60,8 @@ class Conn:
     waiting: bool = False
 
 
-@dataclass
-class _Ctx:
-    conn: Conn
-    room: RoomDefinition
-    pid: str
-    now: int
-    outcome: Outcome = field(default_factory=Outcome)
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
-    """Browsers must come from this server's own origin (or one configured); clients that send no
-    Origin header at all (a terminal client) are allowed and bound by the same rules as everyone."""
-    extra = {o.rstrip("/") for o in settings.cors_allowed_origins}
-    if settings.public_url:
-        parts = urlsplit(settings.public_url)
-        extra.add(f"{parts.scheme}://{parts.netloc}")
-
-    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
-        if not origin:
-            return True
-        if origin.rstrip("/") in extra:
-            return True
-        host = environ.get("HTTP_HOST", "")
-        return bool(host) and urlsplit(origin).netloc == host
-
-    return allowed
 
 
 class Signaling:
@@ -154,8 +110,8 @@ class Signaling:
             log.exception("could not mark %s away", conn.participant_id)
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any] | None:
-        wants_ack = _ack_requested.get()
-        _current_sid.set(sid)
+        ack_wanted = wants_ack()
+        mark_current(sid)
         conn = self.conns.get(sid)
         try:
             if conn is None:
@@ -183,7 +139,7 @@ class Signaling:
         except BaseException as exc:  # noqa: B036 - every failure must become an answer
             shown = event if event in p.CLIENT_EVENTS else "unknown"
             ack = to_ack(exc, shown, sid)
-            if not wants_ack and self.sio is not None:
+            if not ack_wanted and self.sio is not None:
                 await self.sio.emit("error", {"error": ack["error"], "event": event[:64]}, to=sid)
             return ack
 
@@ -225,8 +181,8 @@ class Signaling:
         """Close a connection; the sender's own only after its acknowledgement has gone out."""
         assert self.sio is not None
         sio = self.sio
-        after = _after_ack.get()
-        if after is not None and sid in self.conns and _current_sid.get() == sid:
+        after = after_ack()
+        if after is not None and sid in self.conns and current_sid() == sid:
             after.append(lambda: sio.disconnect(sid))
         else:
             await sio.disconnect(sid)
@@ -352,50 +308,26 @@ class Signaling:
             raise Refusal("forbidden", "You are in the waiting room; a facilitator will let you in.")
         return pid, state
 
+    # -- everything else is a room command -----------------------------------------------------------
+
     # -- media ---------------------------------------------------------------------------------------
 
     async def _signal(self, conn: Conn, msg: p.Signal) -> dict[str, Any]:
         pid, state = await self._joined_state(conn)
-        if msg.description is None and msg.candidate is None:
-            raise Refusal("bad_request", "A signal needs a description or a candidate.")
-        target = state.participants.get(msg.to)
-        if target is None or msg.to == pid:
-            raise Refusal("not_found", "There is no such participant in your room.")
-        if target.media is Media.TEXT:
-            raise Refusal("bad_request", "That participant takes part by text only.")
-        payload: dict[str, Any] = {"from": pid}
-        if msg.description is not None:
-            payload["description"] = {"type": msg.description.type, "sdp": msg.description.sdp}
-        if msg.candidate is not None:
-            c = msg.candidate
-            payload["candidate"] = {
-                "candidate": c.candidate,
-                "sdpMid": c.sdpMid,
-                "sdpMLineIndex": c.sdpMLineIndex,
-                "usernameFragment": c.usernameFragment,
-            }
         assert self.sio is not None
-        await self.sio.emit("signal", payload, room=participant_room(msg.to))
+        await relay_signal(self.sio, state, pid, msg)
         return {}
 
     async def _rtc_config(self, conn: Conn, msg: p.RtcConfig) -> dict[str, Any]:
         pid, state = await self._joined_state(conn)
-        s = self.settings
-        servers: list[dict[str, Any]] = []
-        if s.stun_urls:
-            servers.append({"urls": list(s.stun_urls)})
-        if s.turn_urls and s.turn_secret:
-            username, credential = auth.turn_credentials(s.turn_secret, pid, s.turn_ttl_s)
-            servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
-        policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
-        return {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+        return ice_config(self.settings, state, pid)
 
     # -- everything else is a room command -----------------------------------------------------------
 
     async def _room_command(self, conn: Conn, msg: Any) -> dict[str, Any]:
         pid = conn.participant_id
         assert pid is not None
-        command = _to_command(pid, msg)
+        command = to_command(pid, msg)
         _, outcome = await self._command(conn, command)
         return dict(outcome.result)
 
@@ -446,39 +378,4 @@ class Signaling:
                 log.exception("could not close %s", sid)
 
 
-def _to_command(pid: str, msg: Any) -> cmd.Command:
-    match msg:
-        case p.MediaState(audio=audio, video=video):
-            return cmd.SetMedia(pid, audio, video)
-        case p.MediaSpeaking(speaking=speaking):
-            return cmd.SetSpeaking(pid, speaking)
-        case p.HandRaise():
-            return cmd.RaiseHand(pid)
-        case p.HandLower():
-            return cmd.LowerHand(pid)
-        case p.ModAdmit(id=target):
-            return cmd.Admit(pid, target)
-        case p.ModDeny(id=target):
-            return cmd.Deny(pid, target)
-        case p.ModMute(id=target, audio=audio, video=video):
-            return cmd.Mute(pid, target, audio, video)
-        case p.ModLockMedia(id=target, locked=locked):
-            return cmd.LockMedia(pid, target, locked)
-        case p.ModRemove(id=target, ban=ban):
-            return cmd.Remove(pid, target, ban)
-        case p.ModLock(locked=locked):
-            return cmd.Lock(pid, locked)
-        case p.ModWaitingRoom(enabled=enabled):
-            return cmd.SetWaitingRoom(pid, enabled)
-        case p.ModNextSpeaker(limit_s=limit_s):
-            return cmd.NextSpeaker(pid, limit_s)
-        case p.ModLowerHand(id=target):
-            return cmd.LowerHandOf(pid, target)
-        case p.ModRole(id=target, role=role):
-            return cmd.SetRole(pid, target, Role(role))
-        case p.ModEnd():
-            return cmd.End(pid)
-    raise p.ProtocolError("bad_request", "Unknown event.")
-
-
-__all__ = ["CircleSocketServer", "Conn", "Participant", "Signaling", "origin_checker"]
+__all__ = ["Conn", "Signaling"]

@@ -1,0 +1,76 @@
+"""socket.io's server, adapted: each event knows whether it came with an acknowledgement id, and
+work can wait until that acknowledgement has gone out. Also the Origin check for browsers.
+
+These rely on one private hook of python-socketio (`_handle_event_internal`); it is used here only.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import socketio
+
+from server.settings import Settings
+
+_ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
+_current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_sid", default=None)
+# Work to do once the current event's acknowledgement has been sent (closing the sender's own connection).
+_after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
+    "after_ack", default=None
+)
+
+
+class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """socket.io's server, told whether each event came with an acknowledgement id, so that an
+    error for an event sent without one still reaches the client (as an `error` event)."""
+
+    async def _handle_event_internal(  # type: ignore[no-untyped-def]
+        self, server, sid, eio_sid, data, namespace, id
+    ):
+        _ack_requested.set(id is not None)
+        after: list[Callable[[], Awaitable[None]]] = []
+        _after_ack.set(after)
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        for job in after:
+            await job()
+
+
+def wants_ack() -> bool:
+    """Whether the event being handled asked for an acknowledgement."""
+    return _ack_requested.get()
+
+
+def mark_current(sid: str) -> None:
+    _current_sid.set(sid)
+
+
+def current_sid() -> str | None:
+    """The connection whose event is being handled."""
+    return _current_sid.get()
+
+
+def after_ack() -> list[Callable[[], Awaitable[None]]] | None:
+    """Jobs to run once the current event's acknowledgement is sent (None outside an event)."""
+    return _after_ack.get()
+
+
+def origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Browsers must come from this server's own origin (or one configured); clients that send no
+    Origin header at all (a terminal client) are allowed and bound by the same rules as everyone."""
+    extra = {o.rstrip("/") for o in settings.cors_allowed_origins}
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        extra.add(f"{parts.scheme}://{parts.netloc}")
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if not origin:
+            return True
+        if origin.rstrip("/") in extra:
+            return True
+        host = environ.get("HTTP_HOST", "")
+        return bool(host) and urlsplit(origin).netloc == host
+
+    return allowed
