@@ -57,7 +57,6 @@ class Conn:
     join: TokenBucket
     room_id: str | None = None
     participant_id: str | None = None
-    waiting: bool = False
 
 
 def now_ms() -> int:
@@ -198,9 +197,6 @@ class Signaling:
         payload["resume_token"] = self.signer.resume_token(state.room.id, pid, p_.resume_gen)
         assert self.sio is not None
         await self.sio.enter_room(p_.conn, room_channel(state.room.id))
-        local = self.conns.get(p_.conn)
-        if local is not None:
-            local.waiting = False
 
     async def _visible_recent(self, state: RoomState, pid: str) -> list[dict[str, Any]]:
         recent = await self.store.recent_chat(state.room.id, self.settings.chat_snapshot_messages)
@@ -247,15 +243,15 @@ class Signaling:
         me = state.find(pid)
         assert me is not None
         conn.room_id, conn.participant_id = room.id, pid
-        conn.waiting = bool(outcome.result["waiting"])
+        waiting = bool(outcome.result["waiting"])
         assert self.sio is not None
         await self.sio.enter_room(conn.sid, participant_room(pid))
-        if not conn.waiting:
+        if not waiting:
             await self.sio.enter_room(conn.sid, room_channel(room.id))
         await self._deliver(state, outcome)
         token = self.signer.resume_token(room.id, pid, me.resume_gen)
-        log.info("join room=%s participant=%s waiting=%s", room.id, pid, conn.waiting)
-        if conn.waiting:
+        log.info("join room=%s participant=%s waiting=%s", room.id, pid, waiting)
+        if waiting:
             return {"waiting": True, "self": me.public(), "resume_token": token}
         snapshot = state.snapshot(me)
         snapshot["chat"] = await self._visible_recent(state, pid)
