@@ -289,18 +289,18 @@ class Signaling:
         return {"message": message.public()}
 
     async def _chat_history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
-        pid, state = await self._joined_state(conn, allow_waiting=False)
+        pid, state = await self._joined_state(conn)
         messages = await self.store.chat_after(state.room.id, msg.after)
         return {"messages": [m.public() for m in messages if m.visible_to(pid)]}
 
-    async def _joined_state(self, conn: Conn, allow_waiting: bool = False) -> tuple[str, RoomState]:
+    async def _joined_state(self, conn: Conn) -> tuple[str, RoomState]:
         if conn.participant_id is None or conn.room_id is None:
             raise Refusal("not_joined", "Join a room first.")
         state = await self.store.load(conn.room_id)
         pid = conn.participant_id
         if state is None or state.find(pid) is None:
             raise Refusal("not_joined", "You are no longer in this room.")
-        if pid in state.waiting and not allow_waiting:
+        if pid in state.waiting:
             raise Refusal("forbidden", "You are in the waiting room; a facilitator will let you in.")
         return pid, state
 
