@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,17 @@ async def members(circle_server: RunningServer) -> AsyncIterator[Callable[[], Aw
     yield connect
     for member in made:
         await member.close()
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Callable[[str], Awaitable[Member]]]:
+    """Real socket.io clients to any server URL; all are closed after the test."""
+    made: list[Member] = []
+
+    async def member(url: str) -> Member:
+        m = await Member(url).connect()
+        made.append(m)
+        return m
+
+    yield member
+    await asyncio.gather(*(m.close() for m in made), return_exceptions=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -17,20 +16,6 @@ from tests.support.client import Member
 from tests.support.servers import RedisServer
 
 Connect = Callable[[str], Awaitable[Member]]
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Connect]:
-    """Real socket.io clients; all are closed after the test."""
-    made: list[Member] = []
-
-    async def member(url: str) -> Member:
-        m = await Member(url).connect()
-        made.append(m)
-        return m
-
-    yield member
-    await asyncio.gather(*(m.close() for m in made), return_exceptions=True)
 
 
 def freeze(redis: RedisServer) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import msgpack
-import pytest
 from redis import asyncio as aioredis
 
 from server.redis_bus import CHANNEL
@@ -19,19 +18,6 @@ from tests.support.processes import FAST_SETTINGS, running_cluster
 from tests.support.servers import RedisServer
 
 Connect = Callable[[str], Awaitable[Member]]
-
-
-@pytest.fixture
-async def connect() -> AsyncIterator[Connect]:
-    made: list[Member] = []
-
-    async def member(url: str) -> Member:
-        m = await Member(url).connect()
-        made.append(m)
-        return m
-
-    yield member
-    await asyncio.gather(*(m.close() for m in made), return_exceptions=True)
 
 
 def roster(member: Member) -> set[str]:

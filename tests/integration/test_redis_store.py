@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rooms import ChatMessage, RoomDefinition, apply
-from rooms import commands as cmd
+from rooms import ChatMessage, apply
 from rooms.codec import chat_from_dict
-from rooms.model import Media, chat_id
+from rooms.model import chat_id
 from server.redis_backend import RedisLink
 from server.redis_store import STATE_CACHE_ROOMS, RedisStore, StateCache, _unpack
+from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
 
@@ -24,25 +24,6 @@ async def two(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, Redi
     yield one, other
     await one.close()
     await other.close()
-
-
-def a_room(room_id: str = "r1") -> RoomDefinition:
-    return RoomDefinition(id=room_id, title="Tuesday circle", host_key_hash="h" * 64)
-
-
-def joining(n: int) -> cmd.Join:
-    return cmd.Join(
-        new_id=f"p{n:03d}",
-        name=f"Member {n}",
-        media=Media.TEXT,
-        instance="i-one",
-        conn=f"c{n}",
-        is_host=False,
-        passcode_ok=False,
-        accepted_guidelines=True,
-        resume_of=None,
-        browser_key_hash=None,
-    )
 
 
 async def test_a_cached_state_gives_way_to_another_write(two: tuple[RedisStore, RedisStore]) -> None:

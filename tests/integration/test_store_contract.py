@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from rooms import ChatMessage, RoomDefinition, RoomState, apply
-from rooms import commands as cmd
-from rooms.model import Media
+from rooms import ChatMessage, RoomState, apply
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
 from server.store import Store
+from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
 TTL_S = 0.5
@@ -43,25 +42,6 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     yield "redis", one, two
     await one.close()
     await two.close()
-
-
-def a_room(room_id: str = "r1", **extra: object) -> RoomDefinition:
-    return RoomDefinition(id=room_id, title="Tuesday circle", host_key_hash="h" * 64, **extra)  # type: ignore[arg-type]
-
-
-def joining(n: int) -> cmd.Join:
-    return cmd.Join(
-        new_id=f"p{n:03d}",
-        name=f"Member {n}",
-        media=Media.TEXT,
-        instance="i-one",
-        conn=f"c{n}",
-        is_host=False,
-        passcode_ok=False,
-        accepted_guidelines=True,
-        resume_of=None,
-        browser_key_hash=None,
-    )
 
 
 def message(text: str, to: str | None = None) -> object:
