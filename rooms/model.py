@@ -137,6 +137,12 @@ class RoomState:
             "version": self.version,
         }
 
+    def sync(self) -> dict[str, Any]:
+        """The payload of `room:sync`: the room as it is now, for everyone (no waiting list, no chat)."""
+        snapshot = self.snapshot()
+        del snapshot["waiting"]
+        return snapshot
+
     def room_public(self) -> dict[str, Any]:
         """The payload of `room:updated`."""
         return {

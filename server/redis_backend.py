@@ -178,4 +178,10 @@ def make_redis_backends(settings: Settings, instance_id: str) -> tuple[Store, so
     bus = RedisBus(link, stale_events=frozenset({"signal"}), heartbeat_s=settings.heartbeat_s)
     store = RedisStore(link, instance_id, settings.instance_ttl_s, bus=bus)
     bus.read_chat_from(lambda room_id: store.chat_after(room_id, None))
+
+    async def room_now(room_id: str) -> dict[str, Any] | None:
+        state = await store.load(room_id)
+        return state.sync() if state is not None else None
+
+    bus.read_rooms_from(room_now)
     return store, bus

@@ -12,7 +12,8 @@ msgpack (never pickle), and decides what happens when Redis is away:
 - the subscription is re-established with a capped backoff, and watched with pings, so that a
   connection that silently died (a half-open socket) is noticed;
 - pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the chat
-  said meanwhile is read back from the rooms' chat logs and delivered to this instance's members.
+  said meanwhile is read back from the rooms' chat logs and delivered to this instance's members, and
+  each of their rooms is sent as it is now (`room:sync`), for the joins, leaves and hands missed.
   A chat message is delivered to an instance's sockets once, however it arrives (live, replayed,
   or read back).
 """
@@ -47,6 +48,7 @@ REMEMBERED_CHAT = 5_000
 GAP_MARGIN_S = 2.0
 
 History = Callable[[str], Awaitable[list[ChatMessage]]]
+RoomNow = Callable[[str], Awaitable[dict[str, Any] | None]]
 ChatKey = tuple[str, str, int]
 
 
@@ -83,12 +85,17 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
         self._wake = asyncio.Event()
         self._delivered: OrderedDict[ChatKey, None] = OrderedDict()
         self._history: History | None = None
+        self._room_now: RoomNow | None = None
         self._catching_up: set[asyncio.Task[None]] = set()
         link.on_recovery(self._redis_is_back)
 
     def read_chat_from(self, history: History) -> None:
         """Where to read back a room's chat after a gap: `history(room_id)`, oldest first."""
         self._history = history
+
+    def read_rooms_from(self, room_now: RoomNow) -> None:
+        """Where to read a room's present state after a gap: the `room:sync` payload, or None."""
+        self._room_now = room_now
 
     # -- publishing -----------------------------------------------------------------------------------
 
@@ -269,6 +276,10 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
                 await self.emit(CHAT_EVENT, m.public(), namespace="/", room=audience, ignore_queue=True)
             if missed:
                 log.info("bus delivered %d chat messages missed during a gap", len(missed))
+            if self._room_now is not None:
+                room = await self._room_now(room_id)
+                if room is not None:
+                    await self.emit("room:sync", room, namespace="/", room=channel, ignore_queue=True)
 
     async def close(self) -> None:
         for task in list(self._catching_up):

@@ -334,6 +334,11 @@ SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "signal": ("WebRTC signalling from another participant.", ("from", "description", "candidate")),
     "error": ("An error for an event sent without an acknowledgement.", ("error", "event")),
     "server:closing": ("This server is shutting down; reconnect and resume with your token.", ()),
+    "room:sync": (
+        "After this server lost touch with the others: the room as it is now (a RoomSnapshot without "
+        "`waiting` and `chat`); apply it if its version is newer than what you have.",
+        tuple(f for f in ROOM_FIELDS if f not in ("waiting", "chat")),
+    ),
 }
 
 

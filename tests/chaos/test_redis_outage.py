@@ -161,7 +161,8 @@ async def test_chat_said_while_an_instance_could_not_listen_still_reaches_its_me
     restricted_url: tuple[str, Any], tmp_path: Path, connect: Connect
 ) -> None:
     """Pub/sub keeps nothing for a subscriber that is away: an instance whose subscription broke
-    reads the chat it missed back from the log once it listens again, and delivers each message once."""
+    reads the chat it missed back from the log once it listens again, delivers each message once,
+    and sends its members the room as it is now."""
     url, admin = restricted_url
     with running_cluster(2, tmp_path, url, **FAST_SETTINGS) as cluster:
         room = cluster[0].create_room()
@@ -183,14 +184,20 @@ async def test_chat_said_while_an_instance_could_not_listen_still_reaches_its_me
         private = await ann.call("chat:send", {"text": "just to you", "to": bob.id})
         assert private["ok"]
         said.append(private["message"]["id"])
+        assert (await ann.call("hand:raise"))["ok"]
         await asyncio.sleep(0.5)
         assert [m["id"] for m in bob.of("chat:message")] == [first]
+        assert not bob.of("room:updated")
 
         await admin.execute_command("ACL", "SETUSER", "circle", "+subscribe")
         await eventually(lambda: all(s.get_json("/readyz")[0] == 200 for s in cluster), 6)
         await wait_until(lambda: len(bob.of("chat:message")) >= 1 + len(said), timeout=5)
         assert [m["id"] for m in bob.of("chat:message")] == [first, *said]
         assert bob.of("chat:message")[-1]["to"] == bob.id
+        # What changed in the room meanwhile arrives as the room as it is now.
+        synced = await bob.wait_for("room:sync", lambda r: r["hands"] == [ann.id], timeout=5)
+        assert [p["name"] for p in synced["participants"]] == ["Ann", "Bob"]
+        assert "waiting" not in synced and "chat" not in synced
 
         after = (await bob.call("chat:send", {"text": "sorry, I was gone"}))["message"]["id"]
         await ann.wait_for("chat:message", lambda m: m["id"] == after)

@@ -264,6 +264,7 @@ export class Meeting {
       this.locked = update.locked;
       this._render();
     });
+    on("room:sync", (room) => this._sync(room));
     on("lobby:waiting", (p) => {
       if (this._isStale(p.id, p.version)) return;
       this.waiting.set(p.id, p);
@@ -314,6 +315,35 @@ export class Meeting {
     if (version < newest) return true;
     this.versions.set(key, version);
     return false;
+  }
+
+  /**
+   * After this tab's server lost touch with the others for a moment, it sends the room as it is
+   * now: take from it whatever is newer than what this page has seen, person by person.
+   */
+  _sync(room) {
+    const version = room.version;
+    if (typeof version !== "number" || version < this.versionFloor) return;
+    const newer = (key) => (this.versions.get(key) ?? 0) > version;
+    const present = new Map(room.participants.map((p) => [p.id, p]));
+    for (const id of [...this.participants.keys()]) {
+      if (present.has(id) || newer(id) || id === this.self?.id) continue;
+      this.participants.delete(id);
+      this.mesh?.close(id);
+      this.tiles.remove(id);
+    }
+    for (const p of present.values()) {
+      if (newer(p.id)) continue;
+      this.participants.set(p.id, p);
+      if (p.id === this.self?.id) this.self = p;
+    }
+    if (!newer("room")) {
+      this.hands = room.hands ?? [];
+      this._setSpeaker(room.speaker ?? null);
+      this.locked = room.locked;
+      if (room.title) this.title = room.title;
+    }
+    this._render();
   }
 
   _participantUpdated(p) {
