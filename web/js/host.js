@@ -1,5 +1,5 @@
 // Facilitator tools: let people in from the waiting room, mute, lower a hand, remove, invite the
-// next speaker, end the meeting. Members never see these; the server refuses them anyway.
+// next speaker, lock the meeting, turn the waiting room on or off, end the meeting. Members never see these; the server refuses them anyway.
 
 import { $, announce, setMessage } from "./dom.js";
 
@@ -11,6 +11,18 @@ export class HostTools {
     this.endArmedUntil = 0;
     $("next-speaker").addEventListener("click", () => this._run("mod:next-speaker", {}));
     $("end-meeting").addEventListener("click", () => this._end());
+    $("lock-meeting").addEventListener("click", () => {
+      const locked = !this.meeting.locked;
+      this._run("mod:lock", { locked }, () =>
+        announce(locked ? "The meeting is locked: nobody new can join." : "The meeting is open again."),
+      );
+    });
+    $("waiting-room-toggle").addEventListener("click", () => {
+      const enabled = !this.meeting.waitingRoom;
+      this._run("mod:waiting-room", { enabled }, () =>
+        announce(enabled ? "New arrivals now wait to be let in." : "The waiting room is off; everyone waiting was let in."),
+      );
+    });
   }
 
   actions() {
@@ -33,6 +45,8 @@ export class HostTools {
 
   render() {
     $("host-tools").hidden = this.meeting.self?.role !== "facilitator";
+    $("lock-meeting").textContent = this.meeting.locked ? "Unlock meeting" : "Lock meeting";
+    $("waiting-room-toggle").textContent = this.meeting.waitingRoom ? "Turn waiting room off" : "Turn waiting room on";
   }
 
   async _run(event, payload, then = null) {

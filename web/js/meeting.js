@@ -140,6 +140,8 @@ export class Meeting {
     this.waiting = new Map((room.waiting ?? []).map((p) => [p.id, p]));
     this.hands = room.hands ?? [];
     this.speaker = room.speaker ?? null;
+    this.locked = Boolean(room.locked);
+    this.waitingRoom = Boolean(room.waiting_room);
     this.versionFloor = room.version ?? 0;
     this.versions = new Map();
     $("topbar-title").textContent = room.title;
@@ -262,6 +264,7 @@ export class Meeting {
       if ("speaker" in update) this._setSpeaker(update.speaker);
       if (update.title) this.title = update.title;
       this.locked = update.locked;
+      this.waitingRoom = update.waiting_room;
       this._render();
     });
     on("room:sync", (room) => this._sync(room));
@@ -341,6 +344,7 @@ export class Meeting {
       this.hands = room.hands ?? [];
       this._setSpeaker(room.speaker ?? null);
       this.locked = room.locked;
+      this.waitingRoom = room.waiting_room;
       if (room.title) this.title = room.title;
     }
     this._render();
