@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -149,4 +148,4 @@ async def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.0
         await asyncio.sleep(interval)
 
 
-__all__ = ["RedisServer", "RunningServer", "free_port", "start_server", "wait_until", "os"]
+__all__ = ["RedisServer", "RunningServer", "free_port", "start_server", "wait_until"]
