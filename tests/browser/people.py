@@ -13,7 +13,7 @@ from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page,
 
 PROBE = """
 (() => {
-  const probe = { gum: 0, pcs: [], sockets: [], csp: [] };
+  const probe = { gum: 0, pcs: [], sockets: [], csp: [], audio: [] };
   Object.defineProperty(window, "__probe", { value: probe });
   const NativePC = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends NativePC {
@@ -24,6 +24,10 @@ PROBE = """
     const gum = devices.getUserMedia.bind(devices);
     devices.getUserMedia = (...args) => { probe.gum += 1; return gum(...args); };
   }
+  const NativeAC = window.AudioContext;
+  window.AudioContext = class extends NativeAC {
+    constructor(...args) { super(...args); probe.audio.push(this); }
+  };
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
     constructor(...args) { super(...args); probe.sockets.push(this); }
@@ -126,7 +130,10 @@ class Person:
 
     async def probe(self) -> dict[str, Any]:
         return dict(
-            await self.page.evaluate("() => ({gum: __probe.gum, pcs: __probe.pcs.length, csp: __probe.csp})")
+            await self.page.evaluate(
+                "() => ({gum: __probe.gum, pcs: __probe.pcs.length, csp: __probe.csp,"
+                " audio: __probe.audio.map((c) => c.state)})"
+            )
         )
 
     async def video_frames(self, name: str) -> tuple[int, int]:

@@ -50,7 +50,10 @@ async def test_two_on_video_and_one_by_text_hold_a_meeting(
     assert (await jo.probe())["pcs"] == 0
 
     # The text-only member sees who is speaking (the fake microphone beeps).
-    await expect(jo.participants).to_contain_text("speaking", timeout=25000)
+    try:
+        await expect(jo.participants).to_contain_text("speaking", timeout=25000)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\naudio: {[await p.probe() for p in (maya, sam)]}") from None
 
     # Chat from each reaches the other two.
     lines = {maya: "Welcome, everyone.", sam: "Glad to be here.", jo: "Hi, I'm listening tonight."}

@@ -17,6 +17,9 @@ const CONSTRAINTS = {
 const SPEAKING_LEVEL = 0.02;
 const SPEAKING_HOLD_MS = 700;
 const METER_INTERVAL_MS = 100;
+// Loudness is the RMS of the loudest BLOCK_MS slice since the last tick: a syllable is louder
+// than the pauses around it, and averaging it with them would hide it.
+const BLOCK_MS = 20;
 
 export class LocalMedia {
   constructor(mode) {
@@ -94,23 +97,40 @@ export class LocalMedia {
     document.addEventListener("keydown", this._resume);
     const source = context.createMediaStreamSource(new MediaStream([track]));
     const analyser = context.createAnalyser();
-    analyser.fftSize = 1024;
+    // The analyser keeps the newest fftSize samples: enough to cover every sample since the last
+    // tick even when a busy page runs the timer late, so a short word between ticks is not missed.
+    analyser.fftSize = 8192;
     source.connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
+    const block = Math.max(1, Math.round((context.sampleRate * BLOCK_MS) / 1000));
+    let lastTick = performance.now();
     // A timer rather than requestAnimationFrame: it keeps running (throttled) in a background
     // tab, so others still see when a person who switched tabs speaks.
     this._timer = setInterval(() => {
-      analyser.getFloatTimeDomainData(samples);
-      let sum = 0;
-      for (const s of samples) sum += s * s;
-      const rms = track.enabled ? Math.sqrt(sum / samples.length) : 0;
       const now = performance.now();
-      if (rms >= SPEAKING_LEVEL) this._lastLoud = now;
-      this.level = Math.min(1, rms * 6);
+      const fresh = Math.min(samples.length, Math.ceil((context.sampleRate * (now - lastTick)) / 1000));
+      lastTick = now;
+      analyser.getFloatTimeDomainData(samples);
+      const loudest = track.enabled ? loudestBlock(samples, samples.length - fresh, block) : 0;
+      if (loudest >= SPEAKING_LEVEL) this._lastLoud = now;
+      this.level = Math.min(1, loudest * 6);
       this.speaking = track.enabled && now - this._lastLoud < SPEAKING_HOLD_MS;
       for (const listener of this._listeners) listener({ level: this.level, speaking: this.speaking });
     }, METER_INTERVAL_MS);
   }
+}
+
+/** RMS of the loudest `block`-sample slice that ends after samples[from]. Slices are cut from the
+ * newest sample back, so each is whole (the oldest may reach into samples already seen). */
+function loudestBlock(samples, from, block) {
+  let loudest = 0;
+  for (let end = samples.length; end > from; end -= block) {
+    const start = Math.max(0, end - block);
+    let sum = 0;
+    for (let i = start; i < end; i += 1) sum += samples[i] * samples[i];
+    loudest = Math.max(loudest, Math.sqrt(sum / (end - start)));
+  }
+  return loudest;
 }
 
 /** A sentence a person can act on, for a getUserMedia failure. */
