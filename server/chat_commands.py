@@ -1,0 +1,104 @@
+"""What a line typed into the terminal chat client does: a chat message, or a slash command."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from server.chat_session import ChatClient, RequestError
+from server.chat_view import clean
+
+HELP = (
+    "Type a message and press Enter to send it to everyone.\n"
+    "  /hand           raise or lower your hand\n"
+    "  /who            list the people here\n"
+    "  /msg NAME text  send a private message to one person\n"
+    "  /quit           leave the meeting\n"
+    "  /help           show this help"
+)
+
+
+async def handle_line(client: ChatClient, line: str) -> None:
+    """Act on one typed line: send it as chat, or run the slash command it names."""
+    text = line.rstrip("\r\n")
+    if not text.strip():
+        return
+    if text.startswith("/"):
+        command, _, rest = text[1:].partition(" ")
+        command = command.lower()
+        if command == "quit":
+            await client.leave()
+        elif command == "who":
+            client.print_roster()
+        elif command == "hand":
+            await toggle_hand(client)
+        elif command == "msg":
+            await private_message(client, rest)
+        elif command == "help":
+            client.say(HELP)
+        else:
+            client.say(f"Unknown command /{command}.\n{HELP}")
+        return
+    if client.state != "in":
+        client.say("You're not in the meeting yet; nothing was sent.")
+        return
+    await send_chat(client, text)
+
+
+async def send_chat(client: ChatClient, text: str, to: str | None = None) -> None:
+    payload: dict[str, Any] = {"text": text}
+    if to:
+        payload["to"] = to
+    try:
+        ack = await client.request("chat:send", payload)
+    except RequestError as exc:
+        if exc.code == "rate_limited":
+            client.say("You're sending messages quickly. Wait a moment, then send again.")
+        else:
+            client.say(f"Not sent: {exc.message or exc.code}")
+        return
+    if isinstance(ack.get("message"), dict):
+        client.print_chat(ack["message"])
+
+
+async def private_message(client: ChatClient, rest: str) -> None:
+    rest = rest.strip()
+
+    def starts_line(p: dict[str, Any]) -> bool:
+        name = str(p["name"])
+        head = rest[: len(name)]
+        return head.lower() == name.lower() and rest[len(name) : len(name) + 1] in ("", " ")
+
+    # Names may contain spaces: the longest name that starts the line wins.
+    room = client.room
+    candidates = [p for p in room.participants.values() if p["id"] != room.self_id and starts_line(p)]
+    longest = max((len(str(p["name"])) for p in candidates), default=0)
+    matches = [p for p in candidates if len(str(p["name"])) == longest]
+    if not matches:
+        client.say("Usage: /msg NAME text — NAME must be someone here (see /who).")
+        return
+    if len(matches) > 1:
+        client.say(
+            f"More than one person here is called {clean(str(matches[0]['name']))}, so the "
+            "message was not sent."
+        )
+        return
+    target = matches[0]
+    text = rest[len(str(target["name"])) :].strip()
+    if not text:
+        client.say(f"Usage: /msg {clean(str(target['name']))} your message")
+        return
+    await send_chat(client, text, to=target["id"])
+
+
+async def toggle_hand(client: ChatClient) -> None:
+    me = client.room.participants.get(client.room.self_id or "")
+    raised = bool(me and me.get("hand") is not None)
+    try:
+        await client.request("hand:lower" if raised else "hand:raise", {})
+    except RequestError as exc:
+        client.say(f"That didn't work: {exc.message or exc.code}")
+        return
+    if me is not None:
+        me["hand"] = None if raised else int(time.time() * 1000)
+    client.say("Your hand is lowered." if raised else "Your hand is raised.")

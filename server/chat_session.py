@@ -1,0 +1,343 @@
+"""The terminal chat client's time in a meeting: connect, join text-only, follow the room, leave.
+
+A dropped connection is resumed with the resume token, and chat said meanwhile is fetched with
+`chat:history {after}`, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+from urllib.parse import parse_qs, quote, urlsplit
+
+import aiohttp
+import socketio
+
+from server.chat_view import REFUSALS, RoomView, clean, meeting_preview
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_REMOVED = 3
+EXIT_INTERRUPTED = 130
+
+REQUEST_TIMEOUT_S = 10.0
+
+LineHandler = Callable[[str], Awaitable[None]]
+
+
+class RequestError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MeetingLink:
+    """What a member or facilitator link names: the server, the room and maybe a host key."""
+
+    base_url: str
+    room_id: str
+    host_key: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> MeetingLink:
+        parts = urlsplit(url.strip())
+        segments = [s for s in parts.path.split("/") if s]
+        if parts.scheme not in ("http", "https") or len(segments) != 2 or segments[0] != "r":
+            raise ValueError("expected a meeting link such as http://host:8080/r/ROOM")
+        host_key = parse_qs(parts.fragment).get("host", [None])[0]
+        return cls(f"{parts.scheme}://{parts.netloc}", segments[1], host_key)
+
+
+class ChatClient:
+    """One text-only participant in one meeting, printing what happens there to `out`."""
+
+    def __init__(self, link: MeetingLink, name: str, passcode: str | None, out: TextIO = sys.stdout) -> None:
+        self.link = link
+        self.name = name
+        self.passcode = passcode
+        self.out = out
+        self.sio = socketio.AsyncClient(
+            reconnection=True,
+            reconnection_delay=0.5,
+            reconnection_delay_max=4,
+            randomization_factor=0.3,
+        )
+        self.browser_key = secrets.token_hex(16)
+        self.resume_token: str | None = None
+        self.room = RoomView()
+        self.state = "connecting"  # → waiting | in → done
+        self.exit_code = EXIT_OK
+        self.done = asyncio.Event()
+        self.admitted = asyncio.Event()
+        self._bind()
+
+    # -- output ------------------------------------------------------------------------------
+
+    def say(self, line: str = "") -> None:
+        print(line, file=self.out, flush=True)
+
+    def notice(self, line: str) -> None:
+        self.say(f"* {line}")
+
+    def notices(self, lines: list[str]) -> None:
+        for line in lines:
+            self.notice(line)
+
+    def print_roster(self) -> None:
+        for line in self.room.roster():
+            self.say(line)
+
+    def print_chat(self, m: dict[str, Any]) -> None:
+        for line in self.room.chat(m):
+            self.say(line)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send `event` and return its ack; a refusal or an unanswered request raises RequestError."""
+        if not self.sio.connected:
+            raise RequestError("unavailable", "You're offline; reconnecting.")
+        try:
+            ack = await self.sio.call(event, payload, timeout=REQUEST_TIMEOUT_S)
+        except socketio.exceptions.TimeoutError as exc:
+            raise RequestError("unavailable", "The server did not answer in time.") from exc
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            error = (ack or {}).get("error", {}) if isinstance(ack, dict) else {}
+            raise RequestError(str(error.get("code", "internal")), str(error.get("message", "")))
+        return ack
+
+    async def send_join(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "room": self.link.room_id,
+            "name": self.name,
+            "media": "text",
+            "accept_guidelines": True,
+            "browser_key": self.browser_key,
+        }
+        if self.passcode:
+            payload["passcode"] = self.passcode
+        if self.link.host_key:
+            payload["host_key"] = self.link.host_key
+        if self.resume_token:
+            payload["resume_token"] = self.resume_token
+        return await self.request("join", payload)
+
+    # -- being in the room -------------------------------------------------------------------
+
+    def enter(self, room: dict[str, Any], resume_token: str) -> None:
+        self.state = "in"
+        self.resume_token = resume_token
+        self.room.load(room)
+        self.say(f"You're in “{clean(str(room.get('title', '')))}”.")
+        self.print_roster()
+        chat = room.get("chat", [])
+        if chat:
+            self.say("Chat so far:")
+            for m in chat:
+                self.print_chat(m)
+        self.say("Type /help for commands.")
+
+    def finish(self, message: str, code: int) -> None:
+        if self.state == "done":
+            return
+        self.state = "done"
+        self.say(message)
+        self.exit_code = code
+        self.done.set()
+
+    async def leave(self) -> None:
+        if self.sio.connected:
+            with contextlib.suppress(RequestError):
+                await self.request("leave", {})
+        self.finish("You left the meeting. Take care.", EXIT_OK)
+
+    # -- server events -----------------------------------------------------------------------
+
+    def _bind(self) -> None:
+        sio = self.sio
+        sio.on("connect", self._on_connect)
+        sio.on("disconnect", self._on_disconnect)
+        sio.on("chat:message", self._on_chat)
+        sio.on("participant:joined", self._on_joined)
+        sio.on("participant:left", self._on_left)
+        sio.on("participant:updated", self._on_updated)
+        sio.on("room:updated", self._on_room_updated)
+        sio.on("lobby:waiting", self._on_lobby_waiting)
+        sio.on("lobby:admitted", self._on_admitted)
+        sio.on("lobby:denied", self._on_denied)
+        sio.on("room:ended", self._on_ended)
+        sio.on("you:removed", self._on_removed)
+        sio.on("you:muted", self._on_muted)
+
+    async def _on_connect(self) -> None:
+        if self.state in ("in", "waiting"):
+            # Re-join from a task: an ack cannot arrive while this handler holds the connection.
+            asyncio.get_running_loop().create_task(self._resume())
+
+    async def _on_disconnect(self, *_: Any) -> None:
+        if self.state in ("in", "waiting"):
+            self.notice("Connection lost; reconnecting…")
+
+    async def _resume(self) -> None:
+        try:
+            ack = await self.send_join()
+        except RequestError as exc:
+            if exc.code in REFUSALS:
+                self.finish(f"You couldn't rejoin: {REFUSALS[exc.code]}", EXIT_REFUSED)
+            else:
+                self.notice(f"Rejoining failed ({exc.message or exc.code}); trying again…")
+                await asyncio.sleep(2)
+                if self.sio.connected and self.state != "done":
+                    await self._resume()
+            return
+        self.resume_token = ack.get("resume_token") or self.resume_token
+        if ack.get("waiting"):
+            self.state = "waiting"
+            self.notice("Back in the waiting room.")
+            return
+        self.state = "in"
+        self.room.self_id = ack["self"]["id"]
+        self.room.load(ack["room"])
+        self.notice("Reconnected.")
+        for m in ack["room"].get("chat", []):
+            self.print_chat(m)
+        try:
+            last_chat_id = self.room.last_chat_id
+            payload = {"after": last_chat_id} if last_chat_id else {}
+            history = await self.request("chat:history", payload)
+            for m in history.get("messages", []):
+                self.print_chat(m)
+        except RequestError as exc:
+            self.notice(f"Couldn't fetch the chat missed while offline ({exc.code}).")
+
+    async def _on_chat(self, m: dict[str, Any]) -> None:
+        self.print_chat(m)
+
+    async def _on_joined(self, p: dict[str, Any]) -> None:
+        self.notices(self.room.joined(p))
+
+    async def _on_left(self, data: dict[str, Any]) -> None:
+        pid = data.get("id")
+        if pid == self.room.self_id:
+            if data.get("reason") == "ended":
+                self.finish("The meeting has ended. Thank you for being here.", EXIT_OK)
+            elif data.get("reason") == "removed":
+                self.finish("A facilitator removed you from the meeting.", EXIT_REMOVED)
+            return
+        self.notices(self.room.left(pid, data.get("reason")))
+
+    async def _on_updated(self, p: dict[str, Any]) -> None:
+        self.notices(self.room.updated(p, time.monotonic()))
+
+    async def _on_room_updated(self, update: dict[str, Any]) -> None:
+        self.notices(self.room.room_updated(update))
+
+    async def _on_lobby_waiting(self, p: dict[str, Any]) -> None:
+        self.notice(f"{clean(str(p['name']))} is waiting to be let in.")
+
+    async def _on_admitted(self, data: dict[str, Any]) -> None:
+        if self.state != "waiting":
+            return
+        self.enter(data["room"], data["resume_token"])
+        self.admitted.set()
+
+    async def _on_denied(self, data: dict[str, Any]) -> None:
+        self.finish("The facilitator couldn't let you into this meeting this time.", EXIT_REFUSED)
+        self.admitted.set()
+
+    async def _on_ended(self, data: dict[str, Any]) -> None:
+        self.finish("The meeting has ended. Thank you for being here.", EXIT_OK)
+
+    async def _on_removed(self, data: dict[str, Any]) -> None:
+        suffix = " You can't rejoin it." if data.get("ban") else ""
+        self.finish(f"A facilitator removed you from the meeting.{suffix}", EXIT_REMOVED)
+
+    async def _on_muted(self, data: dict[str, Any]) -> None:
+        self.notice("A facilitator muted you.")
+
+    # -- the whole session -------------------------------------------------------------------
+
+    async def fetch_room(self) -> dict[str, Any] | None:
+        url = f"{self.link.base_url}/api/rooms/{quote(self.link.room_id, safe='')}"
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+        async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as response:
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            return dict(await response.json())
+
+    async def main(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
+        """Join, pass each typed line to `handle_line` until the session ends; return the exit code.
+
+        `None` on `lines` means the input ended, which leaves the meeting.
+        """
+        try:
+            room = await self.fetch_room()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self.say(f"Couldn't reach the meeting server at {self.link.base_url} ({type(exc).__name__}).")
+            return EXIT_REFUSED
+        if room is None:
+            self.say(REFUSALS["not_found"])
+            return EXIT_REFUSED
+        for line in meeting_preview(room):
+            self.say(line)
+        if room.get("passcode_required") and not self.passcode:
+            if not sys.stdin.isatty():
+                self.say("This meeting needs a passcode: run again with --passcode.")
+                return EXIT_USAGE
+            self.passcode = await asyncio.to_thread(getpass.getpass, "Passcode: ")
+
+        try:
+            await self.sio.connect(
+                self.link.base_url,
+                socketio_path="socket.io",
+                transports=["websocket"],
+                wait_timeout=REQUEST_TIMEOUT_S,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            self.say(f"Couldn't connect to the meeting server ({exc}).")
+            return EXIT_REFUSED
+        try:
+            return await self._session(lines, handle_line)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.sio.disconnect()
+
+    async def _session(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
+        try:
+            ack = await self.send_join()
+        except RequestError as exc:
+            self.say(REFUSALS.get(exc.code, f"Couldn't join: {exc.message or exc.code}"))
+            return EXIT_REFUSED
+        self.room.self_id = ack["self"]["id"]
+        self.resume_token = ack.get("resume_token")
+        if ack.get("waiting"):
+            self.state = "waiting"
+            self.say("You're in the waiting room. The facilitator will let you in shortly.")
+        else:
+            self.enter(ack["room"], ack["resume_token"])
+
+        done = asyncio.ensure_future(self.done.wait())
+        while not self.done.is_set():
+            next_line = asyncio.ensure_future(lines.get())
+            finished, _ = await asyncio.wait({next_line, done}, return_when=asyncio.FIRST_COMPLETED)
+            if next_line not in finished:
+                next_line.cancel()
+                break
+            line = next_line.result()
+            if line is None:  # end of input: leave as /quit would
+                await self.leave()
+                break
+            await handle_line(line)
+        done.cancel()
+        return self.exit_code
