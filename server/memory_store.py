@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections import deque
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -11,6 +13,7 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
 from server.auth import new_secret
 from server.roomdb import RoomDB
+from server.store import RESEND_WINDOW_S
 
 T = TypeVar("T")
 
@@ -21,6 +24,8 @@ class MemoryStore:
         self._db: RoomDB | None = None
         self._states: dict[str, RoomState] = {}
         self._chat: dict[str, deque[ChatMessage]] = {}
+        # Per room, "sender key" -> (when, message id), oldest first.
+        self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
         self._seq = 0
 
     async def start(self) -> None:
@@ -66,14 +71,34 @@ class MemoryStore:
         return list(self._states)
 
     async def append_chat(
-        self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None = None,
     ) -> ChatMessage:
-        self._seq += 1
         log = self._chat.get(room_id)
         if log is None or log.maxlen != max_messages:
             log = self._chat[room_id] = deque(log or (), maxlen=max_messages)
-        message = make(chat_id(self._seq))
+        sent = self._sent.setdefault(room_id, OrderedDict())
+        now = time.monotonic()
+        while sent and next(iter(sent.values()))[0] < now - RESEND_WINDOW_S:
+            sent.popitem(last=False)
+        message = make("")
+        if key is not None:
+            key = f"{message.sender_id} {key}"
+            if key in sent:
+                earlier = next((m for m in reversed(log) if m.id == sent[key][1]), None)
+                if earlier is not None:
+                    return earlier
+        self._seq += 1
+        message = replace(message, id=chat_id(self._seq))
         log.append(message)
+        if key is not None:
+            sent[key] = (now, message.id)
+            # A key can only find a message that is still retained.
+            while len(sent) > max_messages:
+                sent.popitem(last=False)
         return message
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
@@ -86,6 +111,7 @@ class MemoryStore:
 
     async def clear_chat(self, room_id: str) -> None:
         self._chat.pop(room_id, None)
+        self._sent.pop(room_id, None)
 
     async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
         return None

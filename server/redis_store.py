@@ -12,6 +12,8 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   `max_messages`, with an expiry of the room's `retention_s` while the room is empty. A message's id
   is `chat_id(seq)`, read from the entry id (the packed message holds it too, written by the script);
   `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
+  `circle:chat-key:{id}:{sender}:{key}`: the seq a sender's keyed message got, for
+  `RESEND_WINDOW_S`, so that sending it again returns it instead of appending a copy;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
 - `circle:signing-key`: the resume-token key shared by instances that were given none.
@@ -56,7 +58,7 @@ from rooms.codec import (
 from rooms.model import chat_id
 from server.auth import new_secret
 from server.redis_backend import RedisLink
-from server.store import StoreUnavailable
+from server.store import RESEND_WINDOW_S, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -96,12 +98,22 @@ return 1
 # Takes the next seq and adds the message under it: nothing to conflict with. The packed message
 # (ARGV[2]) ends with its id, a placeholder of the id's width, which the script overwrites with the
 # real one, so that entries stay whole messages. `%d`, since Lua would write a large number as `1e+14`.
+# With a key (ARGV[3], its lifetime in ms, not 0), a message already sent under it and still in the
+# Stream is returned as {seq, packed message} instead; a new one returns {seq}.
 _APPEND_CHAT = """
+if ARGV[3] ~= '0' then
+  local earlier = redis.call('GET', KEYS[3])
+  if earlier then
+    local found = redis.call('XRANGE', KEYS[2], earlier .. '-0', earlier .. '-0')
+    if #found > 0 then return {tonumber(earlier), found[1][2][2]} end
+  end
+end
 local seq = redis.call('INCR', KEYS[1])
 local id = string.format('%016d', seq)
 local m = string.sub(ARGV[2], 1, #ARGV[2] - #id) .. id
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', m)
-return seq
+if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], string.format('%d', seq), 'PX', ARGV[3]) end
+return {seq}
 """
 
 # Only a room nobody is in loses its chat: a sweeper that read the room empty just before someone
@@ -323,7 +335,11 @@ class RedisStore:
     # -- chat -----------------------------------------------------------------------------------------
 
     async def append_chat(
-        self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None = None,
     ) -> ChatMessage:
         # One script call that cannot conflict, so no retries and no queueing behind this
         # instance's other appends to the room.
@@ -332,9 +348,15 @@ class RedisStore:
         # Last, so that it is the packed message's last bytes, for the script to overwrite.
         del fields["id"]
         fields["id"] = _ID_PLACEHOLDER
-        keys = [self._chat_seq_key(room_id), self._chat_key(room_id)]
-        seq = await self._link.call(_script(self._append_chat, keys, [max_messages, _pack(fields)]))
-        return replace(message, id=chat_id(int(seq)))
+        keys = [self._chat_seq_key(room_id), self._chat_key(room_id), self._sent_key(room_id, message, key)]
+        lifetime_ms = RESEND_WINDOW_S * 1000 if key is not None else 0
+        reply = await self._link.call(
+            _script(self._append_chat, keys, [max_messages, _pack(fields), lifetime_ms])
+        )
+        seq = int(reply[0])
+        if len(reply) > 1:
+            return self._message((f"{seq}-0".encode(), {b"m": reply[1]}))
+        return replace(message, id=chat_id(seq))
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = self._chat_key(room_id)
@@ -414,6 +436,10 @@ class RedisStore:
     @staticmethod
     def _chat_seq_key(room_id: str) -> str:
         return f"{PREFIX}chat-seq:{room_id}"
+
+    @staticmethod
+    def _sent_key(room_id: str, message: ChatMessage, key: str | None) -> str:
+        return f"{PREFIX}chat-key:{room_id}:{message.sender_id}:{key or ''}"
 
     @staticmethod
     def _instance_key(instance_id: str) -> str:

@@ -10,6 +10,10 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 
 T = TypeVar("T")
 
+# How long a chat `key` is remembered. A resend follows a lost answer within seconds, or a
+# reconnect within the resume grace; this covers both with room to spare.
+RESEND_WINDOW_S = 600
+
 
 class StoreUnavailable(Exception):
     """The backend (Redis) cannot be reached or did not answer in time. `details` are sent to the
@@ -54,11 +58,19 @@ class Store(Protocol):
         ...
 
     async def append_chat(
-        self, room_id: str, make: Callable[[str], ChatMessage], max_messages: int
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None = None,
     ) -> ChatMessage:
         """Append a message and return it with its ordered id. `make(id)` builds the message; a store
         may call it before the id is assigned, with an empty id, and put the id into the returned
-        message's `id` afterwards, so `make` must use the id for nothing else."""
+        message's `id` afterwards, so `make` must use the id for nothing else.
+
+        With `key`: if the same sender appended a message under the same key in the last
+        RESEND_WINDOW_S and it is still retained, that message is returned and nothing is appended,
+        so a sender who never heard whether a send went through can send it again."""
         ...
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:

@@ -278,13 +278,14 @@ class Signaling:
         def make(message_id: str) -> ChatMessage:
             return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
 
-        message = await self.store.append_chat(state.room.id, make, state.room.max_messages)
+        message = await self.store.append_chat(state.room.id, make, state.room.max_messages, msg.key)
         assert self.delivery is not None
         try:
             await self.delivery.chat(state.room.id, message)
         except StoreUnavailable as exc:
             # Kept, but not yet sent to every instance: the sender must not send it again (it is in
-            # chat:history, and the bus delivers it to the others when the backend returns).
+            # chat:history, and the bus delivers it to the others when the backend returns). A
+            # repeat under its key is delivered again: clients drop a message id they already have.
             raise StoreUnavailable("chat kept, not delivered", stored=message.public()) from exc
         return {"message": message.public()}
 

@@ -100,6 +100,11 @@ class ChatSend:
     event: ClassVar[str] = "chat:send"
     text: str = required(min_len=1, max_len=CHAT_MAX, multiline=True)
     to: str | None = optional(max_len=64, doc="participant id for a private message")
+    key: str | None = optional(
+        max_len=64,
+        doc="chosen by the sender, new for each message; sending again with the same key returns the"
+        " message already sent instead of a copy (so a send whose answer was lost can be repeated)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,26 @@ async def test_private_chat_reaches_only_sender_and_recipient(
     assert [m["text"] for m in history["messages"]] == ["Can we talk after?", "public"]
 
 
+async def test_a_chat_message_sent_again_with_its_key_is_posted_once(
+    circle_server: RunningServer, members: Connect
+) -> None:
+    room = await circle_server.create_room()
+    ann, bob = await members(), await members()
+    await ann.join(room["id"], "Ann")
+    await bob.join(room["id"], "Bob")
+    payload = {"text": "Did this go through?", "key": "3f9c2a"}
+    first = (await ann.call("chat:send", payload))["message"]
+    again = (await ann.call("chat:send", payload))["message"]
+    assert again == first
+    other = (await bob.call("chat:send", payload))["message"]
+    assert other["id"] > first["id"], "another sender's key is not Ann's"
+    history = await bob.call("chat:history")
+    assert [(m["from"]["name"], m["id"]) for m in history["messages"]] == [
+        ("Ann", first["id"]),
+        ("Bob", other["id"]),
+    ]
+
+
 async def test_chat_ids_are_ordered_and_history_replays_exactly_what_was_missed(
     circle_server_factory: Callable[..., Awaitable[RunningServer]],
 ) -> None:

@@ -44,15 +44,23 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
     await two.close()
 
 
-def message(text: str, to: str | None = None) -> object:
+def message(text: str, to: str | None = None, sender: str = "p001") -> object:
     def make(message_id: str) -> ChatMessage:
-        return ChatMessage(message_id, "p001", "Ann", text, 1_700_000_000_000, to)
+        return ChatMessage(message_id, sender, "Ann", text, 1_700_000_000_000, to)
 
     return make
 
 
-async def append(store: Store, room_id: str, text: str, max_messages: int = 500) -> ChatMessage:
-    return await store.append_chat(room_id, message(text), max_messages)  # type: ignore[arg-type]
+async def append(
+    store: Store,
+    room_id: str,
+    text: str,
+    max_messages: int = 500,
+    key: str | None = None,
+    sender: str = "p001",
+) -> ChatMessage:
+    make = message(text, sender=sender)
+    return await store.append_chat(room_id, make, max_messages, key)  # type: ignore[arg-type]
 
 
 # -- room definitions ----------------------------------------------------------------------------------
@@ -196,6 +204,44 @@ async def test_concurrent_messages_from_two_instances_get_distinct_ordered_ids(
     assert len({m.id for m in sent}) == 50
     assert [m.id for m in history] == sorted(m.id for m in sent)
     assert {m.text for m in history} == {f"m{n}" for n in range(50)}
+
+
+async def test_a_message_sent_again_under_its_key_is_kept_once(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    first = await append(one, "r1", "I made it to thirty days.", key="k-1")
+    again = await append(two, "r1", "I made it to thirty days.", key="k-1")
+    assert again == first
+    assert await two.chat_after("r1", None) == [first]
+    assert (await append(one, "r1", "And again tomorrow.", key="k-2")).id > first.id
+
+
+async def test_a_key_is_its_senders_own(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    ann = await append(one, "r1", "hello", key="same")
+    bob = await append(two, "r1", "hello", key="same", sender="p002")
+    elsewhere = await append(two, "r2", "hello", key="same")
+    assert ann.id != bob.id
+    assert [m.sender_id for m in await one.chat_after("r1", None)] == ["p001", "p002"]
+    assert await one.chat_after("r2", None) == [elsewhere]
+
+
+async def test_concurrent_resends_under_one_key_keep_one_message(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    sent = await asyncio.gather(
+        *(append(one if n % 2 else two, "r1", "Is anyone else here?", key="k") for n in range(20))
+    )
+    assert len({m.id for m in sent}) == 1
+    assert len(await one.chat_after("r1", None)) == 1
+
+
+async def test_a_key_whose_message_was_trimmed_away_sends_anew(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    first = await append(one, "r1", "one", max_messages=2, key="k")
+    for text in ("two", "three"):
+        await append(one, "r1", text, max_messages=2)
+    again = await append(two, "r1", "one", max_messages=2, key="k")
+    assert again.id > first.id
+    assert [m.text for m in await two.chat_after("r1", None)] == ["three", "one"]
 
 
 # -- presence and shared secrets ---------------------------------------------------------------------

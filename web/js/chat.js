@@ -5,7 +5,7 @@
 import { h, setMessage, timeOf } from "./dom.js";
 
 export class ChatPanel {
-  /** send(text, to) -> Promise<ChatMessage>; nameOf(id) -> display name or null. */
+  /** send(text, to, key) -> Promise<ChatMessage>; nameOf(id) -> display name or null. */
   constructor({ log, form, textarea, select, error, send, nameOf }) {
     this.log = log;
     this.form = form;
@@ -19,6 +19,7 @@ export class ChatPanel {
     this.lastId = null;
     this.recipientsSignature = null;
     this.sending = false;
+    this.pending = null;
     this.empty = h("p", { class: "chat-empty" }, "No messages yet. You can say hello, or just listen.");
     this.log.appendChild(this.empty);
 
@@ -42,9 +43,15 @@ export class ChatPanel {
     const text = this.textarea.value.trim();
     if (!text || this.sending) return;
     const to = this.select.value || undefined;
+    // The same message sent again (after an error) keeps its key, so that if the first try did
+    // reach the server, the server answers with that message instead of posting it twice.
+    if (this.pending?.text !== text || this.pending?.to !== to) {
+      this.pending = { text, to, key: newKey() };
+    }
     this.sending = true;
     try {
-      const message = await this.send(text, to);
+      const message = await this.send(text, to, this.pending.key);
+      this.pending = null;
       this.textarea.value = "";
       setMessage(this.error, "");
       if (message) this.add(message);
@@ -118,6 +125,11 @@ export class ChatPanel {
     this.lastId = null;
     this.log.replaceChildren(this.empty);
   }
+}
+
+/** 96 random bits as hex (crypto.randomUUID needs a secure context; a text-only member may not have one). */
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function chatErrorText(error) {

@@ -54,8 +54,8 @@ export class Meeting {
       select: $("send-to"),
       error: $("chat-error"),
       nameOf: (id) => this.participants.get(id)?.name ?? null,
-      send: async (text, to) => {
-        const payload = to ? { text, to } : { text };
+      send: async (text, to, key) => {
+        const payload = to ? { text, to, key } : { text, key };
         try {
           return (await this.conn.request("chat:send", payload)).message;
         } catch (error) {
