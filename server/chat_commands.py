@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import time
 from typing import Any
 
 from server.chat_session import ChatClient, RequestError
 from server.chat_view import clean
+
+# Pauses between tries of a chat message while the server is unreachable: about half a minute in all.
+RESEND_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 HELP = (
     "Type a message and press Enter to send it to everyone.\n"
@@ -46,19 +51,32 @@ async def handle_line(client: ChatClient, line: str) -> None:
 
 
 async def send_chat(client: ChatClient, text: str, to: str | None = None) -> None:
-    payload: dict[str, Any] = {"text": text}
+    """Send, and while the server is unreachable keep trying under the same key: the server keeps
+    one copy even if an earlier try got through unheard. Lines typed meanwhile wait their turn, so
+    messages keep their order."""
+    payload: dict[str, Any] = {"text": text, "key": secrets.token_hex(12)}
     if to:
         payload["to"] = to
-    try:
-        ack = await client.request("chat:send", payload)
-    except RequestError as exc:
-        if exc.code == "rate_limited":
-            client.say("You're sending messages quickly. Wait a moment, then send again.")
-        else:
-            client.say(f"Not sent: {exc.message or exc.code}")
+    for pause in (*RESEND_PAUSES_S, None):
+        try:
+            ack = await client.request("chat:send", payload)
+        except RequestError as exc:
+            if exc.stored is not None:
+                client.print_chat(exc.stored)
+                return
+            if exc.code == "unavailable" and pause is not None:
+                if pause == RESEND_PAUSES_S[0]:
+                    client.say("Not sent yet (the server is unreachable); trying again…")
+                await asyncio.sleep(pause)
+                continue
+            if exc.code == "rate_limited":
+                client.say("You're sending messages quickly. Wait a moment, then send again.")
+            else:
+                client.say(f"Not sent: {exc.message or exc.code}")
+            return
+        if isinstance(ack.get("message"), dict):
+            client.print_chat(ack["message"])
         return
-    if isinstance(ack.get("message"), dict):
-        client.print_chat(ack["message"])
 
 
 async def private_message(client: ChatClient, rest: str) -> None:

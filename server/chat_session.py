@@ -34,10 +34,12 @@ LineHandler = Callable[[str], Awaitable[None]]
 
 
 class RequestError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, stored: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # A chat message the server kept although the request failed: it is sent.
+        self.stored = stored
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class ChatClient:
         self.exit_code = EXIT_OK
         self.done = asyncio.Event()
         self.admitted = asyncio.Event()
+        # From a dropped connection until the new one has rejoined: only `join` may be sent, since
+        # the server does not know this connection yet.
+        self.rejoining = False
         self._bind()
 
     # -- output ------------------------------------------------------------------------------
@@ -105,7 +110,7 @@ class ChatClient:
 
     async def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send `event` and return its ack; a refusal or an unanswered request raises RequestError."""
-        if not self.sio.connected:
+        if not self.sio.connected or (self.rejoining and event != "join"):
             raise RequestError("unavailable", "You're offline; reconnecting.")
         try:
             ack = await self.sio.call(event, payload, timeout=REQUEST_TIMEOUT_S)
@@ -113,7 +118,12 @@ class ChatClient:
             raise RequestError("unavailable", "The server did not answer in time.") from exc
         if not isinstance(ack, dict) or not ack.get("ok"):
             error = (ack or {}).get("error", {}) if isinstance(ack, dict) else {}
-            raise RequestError(str(error.get("code", "internal")), str(error.get("message", "")))
+            stored = error.get("stored")
+            raise RequestError(
+                str(error.get("code", "internal")),
+                str(error.get("message", "")),
+                stored if isinstance(stored, dict) else None,
+            )
         return ack
 
     async def send_join(self) -> dict[str, Any]:
@@ -186,6 +196,7 @@ class ChatClient:
 
     async def _on_disconnect(self, *_: Any) -> None:
         if self.state in ("in", "waiting"):
+            self.rejoining = True
             self.notice("Connection lost; reconnecting…")
 
     async def _resume(self) -> None:
@@ -201,6 +212,7 @@ class ChatClient:
                     await self._resume()
             return
         self.resume_token = ack.get("resume_token") or self.resume_token
+        self.rejoining = False
         if ack.get("waiting"):
             self.state = "waiting"
             self.notice("Back in the waiting room.")

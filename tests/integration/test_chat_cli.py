@@ -231,7 +231,9 @@ async def test_terminal_output_is_safe_from_escape_sequences(circle_server, memb
         assert "\x1b" not in line and "\x07" not in line
 
 
-async def test_terminal_member_resumes_after_a_dropped_connection(circle_server, members, terminals) -> None:
+async def test_terminal_member_resumes_and_sends_what_was_typed_offline_once(
+    circle_server, members, terminals
+) -> None:
     room = await circle_server.create_room(title="Evening circle")
     sam: Member = await members()
     await sam.join(room["id"], "Sam", "text")
@@ -246,16 +248,22 @@ async def test_terminal_member_resumes_after_a_dropped_connection(circle_server,
         await jo.expect(r"Connection lost; reconnecting")
         await sam.wait_for("participant:updated", lambda p: p["id"] == joined["id"] and p["away"])
         await sam.call("chat:send", {"text": "said while Jo was away"})
+        await jo.type("typed while offline")
+        await jo.expect(r"Not sent yet \(the server is unreachable\); trying again")
         await asyncio.sleep(0.5)
         link.restore()
 
         await jo.expect(r"Reconnected\.")
         await jo.expect(r"\] Sam: said while Jo was away$")
+        offline = await sam.wait_for("chat:message", lambda m: m["text"] == "typed while offline")
+        assert offline["from"]["id"] == joined["id"]
         await sam.wait_for("participant:updated", lambda p: p["id"] == joined["id"] and not p["away"])
         assert not sam.of("participant:left"), "the resume must keep the same participant"
         await jo.type("back again")
         message = await sam.wait_for("chat:message", lambda m: m["text"] == "back again")
         assert message["from"]["id"] == joined["id"]
+        texts = [m["text"] for m in sam.of("chat:message") if m["from"]["id"] == joined["id"]]
+        assert texts == ["typed while offline", "back again"], "sent once, in the order typed"
     finally:
         await link.close()
 
