@@ -1,19 +1,18 @@
-// The meeting: joins (or resumes), keeps the room's state from the server's events, and drives
-// the views (tiles, people, chat), the controls and the media mesh.
+// The meeting: joins (or resumes), rejoins after a dropped connection, leaves, and wires the
+// server's events and the page's controls to the room state, the call and the views (tiles,
+// people, chat).
 
-import { $, announce, setMessage } from "./dom.js";
+import { $, announce } from "./dom.js";
 import { Connection } from "./connection.js";
-import { Mesh } from "./mesh.js";
-import { LocalMedia, describeMediaError } from "./media.js";
+import { RoomState } from "./room.js";
+import { Call } from "./call.js";
+import { SelfControls } from "./controls.js";
 import { PeopleList } from "./people.js";
 import { TileGrid } from "./tiles.js";
 import { ChatPanel } from "./chat.js";
 import { HostTools } from "./host.js";
 import { browserKey, forgetSession, saveSession } from "./storage.js";
 import { joinErrorText } from "./join.js";
-
-// The server relays speaking changes to everyone; a few per second is plenty for an indicator.
-const SPEAKING_MIN_INTERVAL_MS = 250;
 
 const SCREENS = ["join-screen", "waiting-screen", "meeting-screen", "ended-screen"];
 
@@ -28,32 +27,47 @@ export class Meeting {
     this.conn = new Connection();
     this.state = "idle";  // idle → (waiting) → in → ended
     this.info = null;     // {name, media, passcode}
-    this.self = null;
-    this.participants = new Map();
-    this.waiting = new Map();
-    this.hands = [];
-    this.speaker = null;
     this.resumeToken = null;
-    this.localMedia = null;
-    this.mesh = null;
-    this.pendingSignals = [];
     this.offline = false;
-    this.speakingSent = false;
-    this.speakingWanted = false;
-    this.speakingLastSent = 0;
-    this.speakingTimer = null;
     this.serverClosedAt = 0;
-    this.versionFloor = 0;        // the room version of the last snapshot
-    this.versions = new Map();    // participant id (or "room") → newest version applied
 
+    this.room = new RoomState({
+      onGone: (id) => {
+        this.call.close(id);
+        this.tiles.remove(id);
+      },
+      onAway: (id) => this.call.close(id),
+      onSelfUpdated: (p) => {
+        this.call.localMedia?.setAudioEnabled(p.audio);
+        this.call.localMedia?.setVideoEnabled(p.video);
+      },
+      onSelfLeft: (reason) => {
+        if (reason === "ended") this._end("The meeting has ended", "Thank you for being here.");
+        else if (reason === "removed") this._end("You were removed from the meeting", "A facilitator removed you from this meeting.");
+      },
+      onChange: () => this._render(),
+    });
     this.tiles = new TileGrid($("tiles"), { onSoundBlocked: () => ($("sound-banner").hidden = false) });
+    this.call = new Call({
+      conn: this.conn,
+      room: this.room,
+      tiles: this.tiles,
+      onSpeaking: (speaking) => this.controls.reportSpeaking(speaking),
+    });
+    this.controls = new SelfControls({
+      conn: this.conn,
+      room: this.room,
+      call: this.call,
+      isIn: () => this.state === "in",
+      onChange: () => this._render(),
+    });
     this.chat = new ChatPanel({
       log: $("chat-log"),
       form: $("chat-form"),
       textarea: $("message"),
       select: $("send-to"),
       error: $("chat-error"),
-      nameOf: (id) => this.participants.get(id)?.name ?? null,
+      nameOf: (id) => this.room.participants.get(id)?.name ?? null,
       send: async (text, to, key) => {
         const payload = to ? { text, to, key } : { text, key };
         try {
@@ -72,10 +86,27 @@ export class Meeting {
       waitingPanel: $("waiting-panel"),
       waitingList: $("waiting-list"),
       actions: this.host.actions(),
-      isFacilitator: () => this.self?.role === "facilitator",
+      isFacilitator: () => this.room.self?.role === "facilitator",
     });
     this._bindSocket();
     this._bindControls();
+  }
+
+  // The facilitator tools read the room through the meeting.
+  get self() {
+    return this.room.self;
+  }
+
+  get waiting() {
+    return this.room.waiting;
+  }
+
+  get locked() {
+    return this.room.locked;
+  }
+
+  get waitingRoom() {
+    return this.room.waitingRoom;
   }
 
   // ---- joining -------------------------------------------------------------------------------
@@ -83,11 +114,11 @@ export class Meeting {
   /** Join from the join screen (or resume after a reload, with resumeToken). Throws RequestError. */
   async join({ name, media, passcode, localMedia, resumeToken }) {
     this.info = { name, media, passcode };
-    if (localMedia) this.localMedia = localMedia;
+    if (localMedia) this.call.localMedia = localMedia;
     await this.conn.open();
     const ack = await this._sendJoin(resumeToken);
     if (ack.waiting) {
-      this.self = ack.self;
+      this.room.self = ack.self;
       this.state = "waiting";
       this._remember(ack.resume_token);
       showScreen("waiting-screen");
@@ -121,7 +152,7 @@ export class Meeting {
     $("meeting-title").textContent = `Meeting: ${room.title}`;
     $("meeting-title").focus();
     announce(`You joined ${room.title}.`);
-    if (this.info.media !== "text") await this._startMedia();
+    if (this.info.media !== "text") await this.call.start(this.info.media);
   }
 
   _remember(resumeToken) {
@@ -134,92 +165,12 @@ export class Meeting {
   }
 
   _applySnapshot(room, selfId) {
-    this.title = room.title;
-    this.participants = new Map(room.participants.map((p) => [p.id, p]));
-    this.self = this.participants.get(selfId) ?? this.self;
-    this.waiting = new Map((room.waiting ?? []).map((p) => [p.id, p]));
-    this.hands = room.hands ?? [];
-    this.speaker = room.speaker ?? null;
-    this.locked = Boolean(room.locked);
-    this.waitingRoom = Boolean(room.waiting_room);
-    this.versionFloor = room.version ?? 0;
-    this.versions = new Map();
+    this.room.reset(room, selfId);
     $("topbar-title").textContent = room.title;
     for (const id of [...this.tiles.tiles.keys()]) {
-      if (!this.participants.has(id)) this.tiles.remove(id);
+      if (!this.room.participants.has(id)) this.tiles.remove(id);
     }
     this._render();
-  }
-
-  // ---- media ---------------------------------------------------------------------------------
-
-  async _startMedia() {
-    if (!this.localMedia) {
-      this.localMedia = new LocalMedia(this.info.media);
-      try {
-        await this.localMedia.start();
-      } catch (error) {
-        this.localMedia = null;
-        setMessage($("meeting-error"), describeMediaError(error, this.info.media));
-        return;
-      }
-    }
-    const media = this.localMedia;
-    media.setAudioEnabled(this.self.audio);
-    media.setVideoEnabled(this.self.video);
-    this.tiles.setStream(this.self.id, media.stream, { playAudio: false });
-    media.onLevel(({ speaking }) => {
-      this.tiles.setSpeaking(this.self.id, speaking);
-      this._reportSpeaking(speaking);
-    });
-    this.mesh = new Mesh({
-      selfId: this.self.id,
-      localMedia: media,
-      send: (to, payload) => {
-        this.conn.request("signal", { to, ...payload }).catch((error) => {
-          console.warn("circle: signal not delivered:", error.code);
-        });
-      },
-      onRemoteStream: (id, stream) => this.tiles.setStream(id, stream, { playAudio: true }),
-      onPeerState: () => {},
-      onPeerClosed: (id) => this.tiles.clearStream(id),
-    });
-    await this._refreshIceServers();
-    this._connectPeers();
-    for (const [from, message] of this.pendingSignals.splice(0)) this.mesh.handleSignal(from, message);
-  }
-
-  async _refreshIceServers() {
-    try {
-      const config = await this.conn.request("rtc:config", {});
-      this.mesh?.setIceServers(config.ice_servers, {
-        relayOnly: config.ice_transport_policy === "relay",
-      });
-    } catch (error) {
-      console.warn("circle: no ICE configuration:", error.code);
-    }
-  }
-
-  /** Offer to everyone with media who is here: we are the newcomer (or just came back). */
-  _connectPeers() {
-    if (!this.mesh) return;
-    this.mesh.closeAll();
-    for (const p of this.participants.values()) {
-      if (p.id !== this.self.id && p.media !== "text" && !p.away) this.mesh.connectTo(p.id);
-    }
-  }
-
-  _reportSpeaking(speaking) {
-    this.speakingWanted = speaking;
-    if (this.speakingTimer || speaking === this.speakingSent) return;
-    const wait = Math.max(0, this.speakingLastSent + SPEAKING_MIN_INTERVAL_MS - performance.now());
-    this.speakingTimer = setTimeout(() => {
-      this.speakingTimer = null;
-      if (this.speakingWanted === this.speakingSent || this.state !== "in" || !this.conn.connected) return;
-      this.speakingSent = this.speakingWanted;
-      this.speakingLastSent = performance.now();
-      this.conn.request("media:speaking", { speaking: this.speakingSent }).catch(() => {});
-    }, wait);
   }
 
   // ---- server events -------------------------------------------------------------------------
@@ -234,49 +185,15 @@ export class Meeting {
     });
     this.conn.on("connect", () => this._connected());
     this.conn.on("disconnect", (reason) => this._disconnected(reason));
-    on("participant:joined", (p) => {
-      if (this._isStale(p.id, p.version)) return;
-      const known = this.participants.has(p.id);
-      this.participants.set(p.id, p);
-      this.waiting.delete(p.id);
-      if (!known && p.id !== this.self?.id) announce(`${p.name} joined.`);
-      this._render();
-    });
-    on("participant:left", ({ id, reason, version }) => {
-      if (this._isStale(id, version)) return;
-      if (id === this.self?.id) {
-        if (reason === "ended") this._end("The meeting has ended", "Thank you for being here.");
-        else if (reason === "removed") this._end("You were removed from the meeting", "A facilitator removed you from this meeting.");
-        return;
-      }
-      const p = this.participants.get(id);
-      this.participants.delete(id);
-      this.waiting.delete(id);
-      this.mesh?.close(id);
-      this.tiles.remove(id);
-      if (p) announce(reason === "disconnected" ? `${p.name} lost their connection and left.` : `${p.name} left.`);
-      this._render();
-    });
-    on("participant:updated", (p) => this._participantUpdated(p));
-    on("room:updated", (update) => {
-      if (this._isStale("room", update.version)) return;
-      if (update.hands) this.hands = update.hands;
-      if ("speaker" in update) this._setSpeaker(update.speaker);
-      if (update.title) this.title = update.title;
-      this.locked = update.locked;
-      this.waitingRoom = update.waiting_room;
-      this._render();
-    });
-    on("room:sync", (room) => this._sync(room));
-    on("lobby:waiting", (p) => {
-      if (this._isStale(p.id, p.version)) return;
-      this.waiting.set(p.id, p);
-      announce(`${p.name} is waiting to be let in.`);
-      this._render();
-    });
+    on("participant:joined", (p) => this.room.participantJoined(p));
+    on("participant:left", (left) => this.room.participantLeft(left));
+    on("participant:updated", (p) => this.room.participantUpdated(p, { inMeeting: this.state === "in" }));
+    on("room:updated", (update) => this.room.roomUpdated(update));
+    on("room:sync", (room) => this.room.sync(room));
+    on("lobby:waiting", (p) => this.room.lobbyWaiting(p));
     on("lobby:admitted", ({ room, resume_token: token }) => {
       if (this.state !== "waiting") return;
-      this._enter(room, token, this.self.id);
+      this._enter(room, token, this.room.self.id);
     });
     on("lobby:denied", () => {
       this._end("You weren't let in this time", "The facilitator couldn't let you into this meeting. You're welcome to reach out to them.");
@@ -288,99 +205,13 @@ export class Meeting {
         ban ? "A facilitator removed you from this meeting, and you can't rejoin it." : "A facilitator removed you from this meeting.",
       );
     });
-    on("you:muted", ({ audio, video }) => {
-      if (audio) this.localMedia?.setAudioEnabled(false);
-      if (video) this.localMedia?.setVideoEnabled(false);
-      if (this.self) {
-        if (audio) this.self.audio = false;
-        if (video) this.self.video = false;
-      }
-      const what = audio && video ? "microphone and camera" : audio ? "microphone" : "camera";
-      const message = `A facilitator turned off your ${what}.${this.self?.media_locked ? "" : " You can turn it back on when you're ready."}`;
-      setMessage($("meeting-error"), message);
-      announce(message);
-      this._render();
-    });
+    on("you:muted", (muted) => this.controls.mutedByFacilitator(muted));
     on("chat:message", (message) => this.chat.add(message));
     on("signal", ({ from, ...message }) => {
       if (this.info?.media === "text") return;  // text-only members take part in no media
-      if (this.mesh) this.mesh.handleSignal(from, message);
-      else this.pendingSignals.push([from, message]);
+      this.call.signal(from, message);
     });
     on("error", (error) => console.warn("circle: server error", error.event, error.code));
-  }
-
-  // With several server instances two room events can arrive out of order: every room-state event
-  // carries the room's version, and only the newest per participant (or for the room) is applied.
-  _isStale(key, version) {
-    if (typeof version !== "number") return false;
-    const newest = Math.max(this.versionFloor, this.versions.get(key) ?? 0);
-    if (version < newest) return true;
-    this.versions.set(key, version);
-    return false;
-  }
-
-  /**
-   * After this tab's server lost touch with the others for a moment, it sends the room as it is
-   * now: take from it whatever is newer than what this page has seen, person by person.
-   */
-  _sync(room) {
-    const version = room.version;
-    if (typeof version !== "number" || version < this.versionFloor) return;
-    const newer = (key) => (this.versions.get(key) ?? 0) > version;
-    const present = new Map(room.participants.map((p) => [p.id, p]));
-    for (const id of [...this.participants.keys()]) {
-      if (present.has(id) || newer(id) || id === this.self?.id) continue;
-      this.participants.delete(id);
-      this.mesh?.close(id);
-      this.tiles.remove(id);
-    }
-    for (const p of present.values()) {
-      if (newer(p.id)) continue;
-      this.participants.set(p.id, p);
-      if (p.id === this.self?.id) this.self = p;
-    }
-    if (!newer("room")) {
-      this.hands = room.hands ?? [];
-      this._setSpeaker(room.speaker ?? null);
-      this.locked = room.locked;
-      this.waitingRoom = room.waiting_room;
-      if (room.title) this.title = room.title;
-    }
-    this._render();
-  }
-
-  _participantUpdated(p) {
-    if (this._isStale(p.id, p.version)) return;
-    const before = this.participants.get(p.id);
-    if (!before && this.state === "in") return;  // an update for someone we never saw join
-    this.participants.set(p.id, p);
-    if (p.id === this.self?.id) {
-      this.self = p;
-      this.localMedia?.setAudioEnabled(p.audio);
-      this.localMedia?.setVideoEnabled(p.video);
-    } else if (before) {
-      const raised = (before.hand === null || before.hand === undefined) && p.hand !== null && p.hand !== undefined;
-      if (raised) announce(`${p.name} raised their hand.`);
-      if (!before.away && p.away) {
-        announce(`${p.name} lost their connection. They may be back shortly.`);
-        // They will offer afresh when they return: the old connection is of no use.
-        this.mesh?.close(p.id);
-      } else if (before.away && !p.away) {
-        announce(`${p.name} is back.`);
-      }
-      if (before.role !== p.role && p.role === "facilitator") announce(`${p.name} is now a facilitator.`);
-    }
-    this._render();
-  }
-
-  _setSpeaker(speaker) {
-    const changed = speaker?.id !== this.speaker?.id;
-    this.speaker = speaker;
-    if (changed && speaker) {
-      const name = this.participants.get(speaker.id)?.name;
-      if (name) announce(speaker.id === this.self?.id ? "It's your turn to share." : `${name} is sharing now.`);
-    }
   }
 
   // ---- connection drops ----------------------------------------------------------------------
@@ -420,11 +251,7 @@ export class Meeting {
         this.chat.setSelf(ack.self.id);
         this.chat.addAll(ack.room.chat);
         await this._fetchMissedChat();
-        if (this.mesh) {
-          this.mesh.selfId = ack.self.id;
-          await this._refreshIceServers();
-          this._connectPeers();
-        }
+        await this.call.rejoined(ack.self.id);
       }
       this.offline = false;
       const status = $("connection-status");
@@ -452,12 +279,9 @@ export class Meeting {
     }
   }
 
-  // ---- controls ------------------------------------------------------------------------------
+  // ---- leaving -------------------------------------------------------------------------------
 
   _bindControls() {
-    $("toggle-mic").addEventListener("click", () => this._setMedia({ audio: !this.self.audio }));
-    $("toggle-cam").addEventListener("click", () => this._setMedia({ video: !this.self.video }));
-    $("toggle-hand").addEventListener("click", () => this._toggleHand());
     $("leave").addEventListener("click", () => this.leave());
     $("stop-waiting").addEventListener("click", () => this.leave());
     $("rejoin").addEventListener("click", () => location.reload());
@@ -465,50 +289,6 @@ export class Meeting {
       this.tiles.resumeSound();
       $("sound-banner").hidden = true;
     });
-  }
-
-  async _setMedia(change) {
-    if (!this.self || !this.localMedia) return;
-    const before = { audio: this.self.audio, video: this.self.video };
-    const wanted = { ...before, ...change };
-    if (this.self.media !== "av") wanted.video = false;
-    this.localMedia.setAudioEnabled(wanted.audio);
-    this.localMedia.setVideoEnabled(wanted.video);
-    Object.assign(this.self, wanted);
-    this._render();
-    try {
-      await this.conn.request("media:state", wanted);
-      setMessage($("meeting-error"), "");
-    } catch (error) {
-      this.localMedia.setAudioEnabled(before.audio);
-      this.localMedia.setVideoEnabled(before.video);
-      Object.assign(this.self, before);
-      this._render();
-      setMessage(
-        $("meeting-error"),
-        error.code === "forbidden"
-          ? "A facilitator has paused this for now. You'll be able to turn it back on later."
-          : "That didn't work because the connection dropped. Try again in a moment.",
-      );
-    }
-  }
-
-  async _toggleHand() {
-    if (!this.self) return;
-    const raising = this.self.hand === null || this.self.hand === undefined;
-    try {
-      await this.conn.request(raising ? "hand:raise" : "hand:lower", {});
-      // The server's participant:updated follows; reflect the change at once meanwhile.
-      if (this.self.hand === null || this.self.hand === undefined || !raising) {
-        this.self.hand = raising ? Date.now() : null;
-      }
-      if (!raising) this.hands = this.hands.filter((id) => id !== this.self.id);
-      else if (!this.hands.includes(this.self.id)) this.hands = [...this.hands, this.self.id];
-      announce(raising ? "Your hand is raised." : "Your hand is lowered.");
-      this._render();
-    } catch (error) {
-      setMessage($("meeting-error"), error.message || "That didn't work. Try again in a moment.");
-    }
   }
 
   /** Leave at once (no confirmation: leaving must always be easy). */
@@ -523,11 +303,8 @@ export class Meeting {
     if (this.state === "ended") return;
     this.state = "ended";
     forgetSession(this.roomId);
-    clearTimeout(this.speakingTimer);
-    this.mesh?.destroy();
-    this.mesh = null;
-    this.localMedia?.stop();
-    this.localMedia = null;
+    this.controls.stop();
+    this.call.stop();
     this.tiles.clearAll();
     this.conn.close();
     $("connection-status").textContent = "";
@@ -542,32 +319,20 @@ export class Meeting {
   // ---- rendering -----------------------------------------------------------------------------
 
   _render() {
-    if (!this.self) return;
-    const selfId = this.self.id;
-    this.people.render({ participants: this.participants, selfId, hands: this.hands });
-    this.people.renderWaiting(this.waiting);
-    for (const p of this.participants.values()) {
-      this.tiles.update(p, { isSelf: p.id === selfId, handPosition: this.hands.indexOf(p.id) + 1 });
+    const room = this.room;
+    if (!room.self) return;
+    const selfId = room.self.id;
+    this.people.render({ participants: room.participants, selfId, hands: room.hands });
+    this.people.renderWaiting(room.waiting);
+    for (const p of room.participants.values()) {
+      this.tiles.update(p, { isSelf: p.id === selfId, handPosition: room.hands.indexOf(p.id) + 1 });
     }
-    this.chat.updateRecipients(this.participants);
+    this.chat.updateRecipients(room.participants);
     this.host.render();
-
-    const self = this.self;
-    const mic = $("toggle-mic");
-    mic.hidden = self.media === "text";
-    mic.textContent = self.audio ? "Mute microphone" : "Unmute microphone";
-    mic.classList.toggle("engaged", !self.audio);
-    const cam = $("toggle-cam");
-    cam.hidden = self.media !== "av";
-    cam.textContent = self.video ? "Turn camera off" : "Turn camera on";
-    cam.classList.toggle("engaged", !self.video);
-    const hand = $("toggle-hand");
-    const raised = self.hand !== null && self.hand !== undefined;
-    hand.textContent = raised ? "Lower hand" : "Raise hand";
-    hand.classList.toggle("engaged", raised);
+    this.controls.render();
 
     const banner = $("speaker-banner");
-    const speaker = this.speaker && this.participants.get(this.speaker.id);
+    const speaker = room.speaker && room.participants.get(room.speaker.id);
     banner.hidden = !speaker;
     if (speaker) banner.textContent = speaker.id === selfId ? "It's your turn to share." : `${speaker.name} is sharing.`;
   }

@@ -1,0 +1,101 @@
+// This person's part in the call: their own camera and microphone, and the mesh of connections to
+// everyone else here with media. Signals that arrive before the mesh is up wait for it.
+
+import { $, setMessage } from "./dom.js";
+import { Mesh } from "./mesh.js";
+import { LocalMedia, describeMediaError } from "./media.js";
+
+export class Call {
+  /** room: the RoomState; onSpeaking(speaking): the local level meter's verdict, every tick. */
+  constructor({ conn, room, tiles, onSpeaking }) {
+    this.conn = conn;
+    this.room = room;
+    this.tiles = tiles;
+    this.onSpeaking = onSpeaking;
+    this.localMedia = null;
+    this.mesh = null;
+    this.pendingSignals = [];
+  }
+
+  /** Start the camera and/or microphone (unless the join screen already did) and connect. */
+  async start(mode) {
+    if (!this.localMedia) {
+      this.localMedia = new LocalMedia(mode);
+      try {
+        await this.localMedia.start();
+      } catch (error) {
+        this.localMedia = null;
+        setMessage($("meeting-error"), describeMediaError(error, mode));
+        return;
+      }
+    }
+    const media = this.localMedia;
+    const self = this.room.self;
+    media.setAudioEnabled(self.audio);
+    media.setVideoEnabled(self.video);
+    this.tiles.setStream(self.id, media.stream, { playAudio: false });
+    media.onLevel(({ speaking }) => {
+      this.tiles.setSpeaking(this.room.self.id, speaking);
+      this.onSpeaking(speaking);
+    });
+    this.mesh = new Mesh({
+      selfId: self.id,
+      localMedia: media,
+      send: (to, payload) => {
+        this.conn.request("signal", { to, ...payload }).catch((error) => {
+          console.warn("circle: signal not delivered:", error.code);
+        });
+      },
+      onRemoteStream: (id, stream) => this.tiles.setStream(id, stream, { playAudio: true }),
+      onPeerState: () => {},
+      onPeerClosed: (id) => this.tiles.clearStream(id),
+    });
+    await this._refreshIceServers();
+    this._connectPeers();
+    for (const [from, message] of this.pendingSignals.splice(0)) this.mesh.handleSignal(from, message);
+  }
+
+  /** Back after a dropped connection, perhaps under a new id: the old links are of no use. */
+  async rejoined(selfId) {
+    if (!this.mesh) return;
+    this.mesh.selfId = selfId;
+    await this._refreshIceServers();
+    this._connectPeers();
+  }
+
+  signal(from, message) {
+    if (this.mesh) this.mesh.handleSignal(from, message);
+    else this.pendingSignals.push([from, message]);
+  }
+
+  close(peerId) {
+    this.mesh?.close(peerId);
+  }
+
+  stop() {
+    this.mesh?.destroy();
+    this.mesh = null;
+    this.localMedia?.stop();
+    this.localMedia = null;
+  }
+
+  async _refreshIceServers() {
+    try {
+      const config = await this.conn.request("rtc:config", {});
+      this.mesh?.setIceServers(config.ice_servers, {
+        relayOnly: config.ice_transport_policy === "relay",
+      });
+    } catch (error) {
+      console.warn("circle: no ICE configuration:", error.code);
+    }
+  }
+
+  /** Offer to everyone with media who is here: we are the newcomer (or just came back). */
+  _connectPeers() {
+    if (!this.mesh) return;
+    this.mesh.closeAll();
+    for (const p of this.room.participants.values()) {
+      if (p.id !== this.room.self.id && p.media !== "text" && !p.away) this.mesh.connectTo(p.id);
+    }
+  }
+}
