@@ -78,11 +78,21 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+async def drain(app: web.Application) -> None:
+    """The first step of stopping: refuse new connections, tell each client, and let them move to
+    another instance while this one can still hear them go. It must run before aiohttp's own
+    shutdown, which stops reading from open connections before its `on_shutdown` hooks run."""
+    circle = app[CIRCLE_KEY]
+    grace = circle.settings.shutdown_grace_s
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(circle.signaling.close_all(drain_s=grace * 0.8), grace)
+
+
 async def _tell_clients(app: web.Application) -> None:
-    """Before connections are cut: tell each client, so it reconnects and resumes elsewhere."""
+    """For an app stopped without `drain` (embedded): tell and disconnect whoever is still here."""
     circle = app[CIRCLE_KEY]
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(circle.signaling.close_all(), circle.settings.shutdown_grace_s)
+        await asyncio.wait_for(circle.signaling.close_all(drain_s=0), circle.settings.shutdown_grace_s)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -139,10 +149,11 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     circle = request.app[CIRCLE_KEY]
     redis = await _redis_state(circle)
-    ready = redis != "down"
+    closing = circle.signaling.closing
+    ready = redis != "down" and not closing
     return web.json_response(
         {
-            "status": "ok" if ready else "unavailable",
+            "status": "closing" if closing else "ok" if ready else "unavailable",
             "instance": circle.instance_id,
             "redis": redis,
         },

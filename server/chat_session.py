@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import random
 import secrets
 import sys
 import time
@@ -188,6 +189,7 @@ class ChatClient:
         sio.on("room:ended", self._on_ended)
         sio.on("you:removed", self._on_removed)
         sio.on("you:muted", self._on_muted)
+        sio.on("server:closing", self._on_server_closing)
 
     async def _on_connect(self) -> None:
         if self.state in ("in", "waiting"):
@@ -195,9 +197,30 @@ class ChatClient:
             asyncio.get_running_loop().create_task(self._resume())
 
     async def _on_disconnect(self, *_: Any) -> None:
-        if self.state in ("in", "waiting"):
+        if self.state in ("in", "waiting") and not self.rejoining:
             self.rejoining = True
             self.notice("Connection lost; reconnecting…")
+
+    async def _on_server_closing(self, *_: Any) -> None:
+        if self.state in ("in", "waiting") and not self.rejoining:
+            self.rejoining = True
+            self.notice("The server is restarting; reconnecting…")
+            # From a task: this handler runs on the connection being closed.
+            asyncio.get_running_loop().create_task(self._reconnect_elsewhere())
+
+    async def _reconnect_elsewhere(self) -> None:
+        """Leave the closing server and connect again: behind a load balancer that reaches another
+        instance, where the resume token keeps this seat. socket.io would not reconnect on its own
+        after the server closed the connection."""
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+        pause = 0.2
+        while self.state in ("in", "waiting") and not self.sio.connected:
+            await asyncio.sleep(pause * random.uniform(1, 1.5))
+            try:
+                await self._connect()
+            except socketio.exceptions.ConnectionError:
+                pause = min(pause * 2, 4.0)
 
     async def _resume(self) -> None:
         try:
@@ -310,12 +333,7 @@ class ChatClient:
             self.passcode = await asyncio.to_thread(getpass.getpass, "Passcode: ")
 
         try:
-            await self.sio.connect(
-                self.link.base_url,
-                socketio_path="socket.io",
-                transports=["websocket"],
-                wait_timeout=REQUEST_TIMEOUT_S,
-            )
+            await self._connect()
         except socketio.exceptions.ConnectionError as exc:
             self.say(f"Couldn't connect to the meeting server ({exc}).")
             return EXIT_REFUSED
@@ -324,6 +342,14 @@ class ChatClient:
         finally:
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()
+
+    async def _connect(self) -> None:
+        await self.sio.connect(
+            self.link.base_url,
+            socketio_path="socket.io",
+            transports=["websocket"],
+            wait_timeout=REQUEST_TIMEOUT_S,
+        )
 
     async def _session(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from server import settings as settings_mod
-from server.app import CIRCLE_KEY, create_app
+from server.app import CIRCLE_KEY, create_app, drain
 from server.settings import Settings, SettingsError
 
 log = logging.getLogger("circle.server")
@@ -87,6 +87,7 @@ async def _run_server(settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("Shutting down…", flush=True)
+    await drain(app)
     await runner.cleanup()
     return 0
 

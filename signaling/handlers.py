@@ -71,6 +71,8 @@ class Signaling:
         self.signer = signer
         self.sio: socketio.AsyncServer | None = None
         self.conns: dict[str, Conn] = {}
+        # Set by close_all: new connections are refused from then on.
+        self.closing = False
         self.delivery: Delivery | None = None
         self._handlers: dict[str, Callable[[Conn, Any], Awaitable[dict[str, Any]]]] = {
             "join": self._join,
@@ -91,6 +93,11 @@ class Signaling:
     # -- connection life ---------------------------------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
+        if self.closing:
+            # A client that is moving off this instance must land on another one.
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "unavailable", "message": "This server is restarting."}
+            )
         s = self.settings
         self.conns[sid] = Conn(
             sid=sid,
@@ -363,13 +370,25 @@ class Signaling:
         live = frozenset(self.conns)
         return apply(state, cmd.Sweep(self.settings.resume_grace_s, dead, self.instance_id, live), now)
 
-    async def close_all(self) -> None:
-        """Tell every local client the server is going away, then close their connections."""
+    async def close_all(self, drain_s: float) -> None:
+        """Refuse new connections, tell every local client the server is going away, and give them
+        up to `drain_s` to disconnect themselves: a client that knows `server:closing` does so and
+        reconnects at once (behind a load balancer, to another instance). Then disconnect whoever
+        is left."""
+        self.closing = True
         if self.sio is None:
             return
         for sid in list(self.conns):
             try:
                 await self.sio.emit("server:closing", {}, to=sid)
+            except Exception:
+                log.exception("could not tell %s", sid)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + drain_s
+        while self.conns and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for sid in list(self.conns):
+            try:
                 await self.sio.disconnect(sid)
             except Exception:
                 log.exception("could not close %s", sid)

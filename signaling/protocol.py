@@ -338,7 +338,11 @@ SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "chat:message": ("A chat message you may see (a ChatMessage).", CHAT_FIELDS),
     "signal": ("WebRTC signalling from another participant.", ("from", "description", "candidate")),
     "error": ("An error for an event sent without an acknowledgement.", ("error", "event")),
-    "server:closing": ("This server is shutting down; reconnect and resume with your token.", ()),
+    "server:closing": (
+        "This server is stopping and takes no new connections: disconnect, connect again (a load"
+        " balancer sends you to another instance) and resume with your token.",
+        (),
+    ),
     "room:sync": (
         "After this server lost touch with the others: the room as it is now (a RoomSnapshot without "
         "`waiting` and `chat`); apply it if its version is newer than what you have.",

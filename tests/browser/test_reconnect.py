@@ -1,13 +1,18 @@
-"""Coming back: a reload resumes the same participant with the chat so far, and a dropped
-connection recovers on its own, fetching what was said meanwhile and renegotiating media."""
+"""Coming back: a reload resumes the same participant with the chat so far, a dropped connection
+recovers on its own, fetching what was said meanwhile and renegotiating media, and a stopping
+instance hands its members on to another."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
 from tests.browser.people import Person
+from tests.support.processes import FAST_SETTINGS, running_cluster
+from tests.support.proxy import TcpProxy
+from tests.support.servers import RedisServer
 
 
 async def test_reload_resumes_the_same_participant_with_the_chat_history(
@@ -94,3 +99,43 @@ async def test_ice_restarts_from_both_sides_at_once_settle_and_media_flows(
         )
     await ana.wait_for_video_from("Bo")
     await bo.wait_for_video_from("Ana")
+
+
+async def test_a_member_follows_a_stopping_instance_to_another(
+    redis_server: RedisServer, tmp_path: Path, browser: Browser
+) -> None:
+    """An operator stops one of two instances (a deploy). Its member's page leaves it, reconnects
+    through the load balancer to the other instance and keeps their seat, chat and media."""
+    redis_server.flush()
+    settings = {**FAST_SETTINGS, "resume_grace_s": 15.0, "shutdown_grace_s": 3.0}
+    with running_cluster(2, tmp_path, redis_server.url, **settings) as (one, two):
+        room = one.create_room(title="Evening circle")
+        balancer = TcpProxy(one.port)
+        port = await balancer.start()
+        try:
+            ana = await Person.open(browser, f"http://127.0.0.1:{port}/r/{room['id']}", "Ana")
+            await ana.join("av")
+            bo = await Person.open(browser, f"{two.url}/r/{room['id']}", "Bo")
+            await bo.join("av")
+            await ana.wait_for_video_from("Bo")
+            await ana.say("Said before the restart.")
+            ana_id = await ana.self_id()
+
+            balancer.target_port = two.port
+            assert await asyncio.to_thread(one.stop) == 0
+            reconnected = ana.page.get_by_role("status").filter(has_text="Reconnected")
+            await expect(reconnected).to_be_visible(timeout=15000)
+
+            assert await ana.self_id() == ana_id
+            await expect(bo.participants.get_by_role("listitem")).to_have_count(2)
+            await expect(bo.participant("Ana")).not_to_contain_text("away")
+            await ana.say("Said after the restart.")
+            await expect(bo.chat_log).to_contain_text("Said after the restart.")
+            await bo.say("Still with you.")
+            await expect(ana.chat_log).to_contain_text("Still with you.")
+            await expect(ana.chat_log.get_by_text("Said before the restart.")).to_have_count(1)
+            await ana.wait_for_video_from("Bo")
+            await bo.wait_for_video_from("Ana")
+            assert not ana.errors and not bo.errors, (ana.errors, bo.errors)
+        finally:
+            await balancer.close()

@@ -1,14 +1,13 @@
 """`circle chat` as a person at a terminal uses it: a real subprocess, typing lines on stdin and
 reading what it prints, in a room with real socket.io members.
 
-A TCP proxy between the terminal client and the server stands in for a flaky network, so the
-resume path (same participant, missed chat fetched with chat:history) runs for real.
+A TCP proxy between the terminal client and the server stands in for a flaky network or a load
+balancer, so the resume path (same participant, missed chat fetched with chat:history) runs for real.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import sys
@@ -18,6 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.client import Member
+from tests.support.processes import FAST_SETTINGS, running_cluster
+from tests.support.proxy import TcpProxy
+from tests.support.servers import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,56 +98,6 @@ class Terminal:
             self.proc.kill()
             await self.proc.wait()
         self._reader.cancel()
-
-
-class FlakyLink:
-    """A TCP proxy to the server that can cut every connection and refuse new ones for a while."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.up = True
-        self.writers: set[asyncio.StreamWriter] = set()
-        self.server: asyncio.AbstractServer | None = None
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        return int(self.server.sockets[0].getsockname()[1])
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.up:
-            writer.close()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            writer.close()
-            return
-        self.writers.update({writer, up_writer})
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-        self.writers.difference_update({writer, up_writer})
-
-    def cut(self) -> None:
-        self.up = False
-        for writer in list(self.writers):
-            writer.transport.abort()
-        self.writers.clear()
-
-    def restore(self) -> None:
-        self.up = True
-
-    async def close(self) -> None:
-        self.cut()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
 
 
 @pytest.fixture
@@ -237,7 +189,7 @@ async def test_terminal_member_resumes_and_sends_what_was_typed_offline_once(
     room = await circle_server.create_room(title="Evening circle")
     sam: Member = await members()
     await sam.join(room["id"], "Sam", "text")
-    link = FlakyLink(urlsplit(circle_server.url).port or 0)
+    link = TcpProxy(urlsplit(circle_server.url).port or 0)
     port = await link.start()
     try:
         jo = await terminals(f"http://127.0.0.1:{port}/r/{room['id']}", "Jo")
@@ -266,6 +218,34 @@ async def test_terminal_member_resumes_and_sends_what_was_typed_offline_once(
         assert texts == ["typed while offline", "back again"], "sent once, in the order typed"
     finally:
         await link.close()
+
+
+async def test_terminal_member_follows_a_stopping_instance_to_another(
+    redis_server: RedisServer, tmp_path: Path, connect, terminals
+) -> None:
+    """An operator stops one instance of two (a deploy): its terminal member reconnects through the
+    load balancer to the other, keeps its seat, and goes on chatting."""
+    redis_server.flush()
+    with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as (one, two):
+        room = one.create_room(title="Evening circle")
+        sam: Member = await connect(two.url)
+        await sam.join(room["id"], "Sam", "text")
+        balancer = TcpProxy(one.port)
+        port = await balancer.start()
+        try:
+            jo = await terminals(f"http://127.0.0.1:{port}/r/{room['id']}", "Jo")
+            await jo.expect(r"Type /help")
+            joined = await sam.wait_for("participant:joined", lambda p: p["name"] == "Jo")
+
+            balancer.target_port = two.port
+            assert await asyncio.to_thread(one.stop) == 0
+            await jo.expect(r"Reconnected\.")
+            await jo.type("still here")
+            message = await sam.wait_for("chat:message", lambda m: m["text"] == "still here")
+            assert message["from"]["id"] == joined["id"], print(jo.text)
+            assert not sam.of("participant:left"), "Jo kept their seat"
+        finally:
+            await balancer.close()
 
 
 async def test_terminal_member_waits_to_be_admitted_and_hears_refusals(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import socketio
 
 from tests.support.client import Member
 from tests.support.servers import free_port
@@ -89,7 +90,7 @@ async def test_serve_prints_url_and_a_generated_admin_token_once_and_stops_clean
 async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meeting(
     serve: list[ServeProcess], tmp_path: Path
 ) -> None:
-    env = {"CIRCLE_ADMIN_TOKEN": "terminal-token-123456", "CIRCLE_SHUTDOWN_GRACE_S": "1"}
+    env = {"CIRCLE_ADMIN_TOKEN": "terminal-token-123456", "CIRCLE_SHUTDOWN_GRACE_S": "3"}
     first = ServeProcess(tmp_path / "data", env)
     serve.append(first)
     first.wait_started()
@@ -151,8 +152,17 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         await bob.call("hand:raise")
         await ann.wait_for("room:updated", lambda r: r["hands"] == [bob.id])
         assert (await ann.call("signal", {"to": bob.id, "candidate": {"candidate": ""}}))["ok"] is False
-        assert await asyncio.to_thread(second.stop) == 0
+        # Stopping: clients are told, newcomers are turned away (to another instance, behind a load
+        # balancer) and /readyz takes the instance out of rotation, all before anyone is cut off.
+        stopped = asyncio.ensure_future(asyncio.to_thread(second.stop))
         await ann.wait_for("server:closing")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{second.url}/readyz") as r:
+                assert (r.status, (await r.json())["status"]) == (503, "closing")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await Member(second.url).connect()
+        assert not ann.disconnected, "a client that does not move on its own is disconnected last"
+        assert await stopped == 0
         await ann.wait_disconnected()
     finally:
         await ann.close()

@@ -30,6 +30,8 @@ export class Meeting {
     this.resumeToken = null;
     this.offline = false;
     this.serverClosedAt = 0;
+    this.retryTimer = null;
+    this.retryDelayMs = 0;
 
     this.room = new RoomState({
       onGone: (id) => {
@@ -185,6 +187,8 @@ export class Meeting {
     });
     this.conn.on("connect", () => this._connected());
     this.conn.on("disconnect", (reason) => this._disconnected(reason));
+    this.conn.on("connect_error", () => this._connectFailed());
+    on("server:closing", () => this._serverClosing());
     on("participant:joined", (p) => this.room.participantJoined(p));
     on("participant:left", (left) => this.room.participantLeft(left));
     on("participant:updated", (p) => this.room.participantUpdated(p, { inMeeting: this.state === "in" }));
@@ -235,6 +239,28 @@ export class Meeting {
     }
   }
 
+  /** The server is stopping (a restart or a deploy): leave it now and connect again, which behind
+   * a load balancer reaches another instance, where the resume token keeps this seat. */
+  _serverClosing() {
+    if (this.state !== "in" && this.state !== "waiting") return;
+    this.conn.socket.disconnect();
+    $("connection-status").textContent = "The server is restarting — reconnecting…";
+    this.retryDelayMs = 0;
+    this._connectFailed();
+  }
+
+  /** socket.io retries a dropped connection by itself, but not one it was told to end or that
+   * the server refused (as a stopping server does): those are retried here, backing off. */
+  _connectFailed() {
+    if (!this.offline || this.conn.socket.active || (this.state !== "in" && this.state !== "waiting")) return;
+    clearTimeout(this.retryTimer);
+    const delay = this.retryDelayMs + 200 + Math.random() * 800;
+    this.retryDelayMs = Math.min(5000, this.retryDelayMs * 2 || 500);
+    this.retryTimer = setTimeout(() => {
+      if (!this.conn.connected && this.offline) this.conn.socket.connect();
+    }, delay);
+  }
+
   async _connected() {
     if (!this.offline || (this.state !== "in" && this.state !== "waiting")) return;
     try {
@@ -254,6 +280,7 @@ export class Meeting {
         await this.call.rejoined(ack.self.id);
       }
       this.offline = false;
+      this.retryDelayMs = 0;
       const status = $("connection-status");
       status.classList.remove("offline");
       status.textContent = "Reconnected";
@@ -302,6 +329,7 @@ export class Meeting {
   _end(title, text, { rejoin = false } = {}) {
     if (this.state === "ended") return;
     this.state = "ended";
+    clearTimeout(this.retryTimer);
     forgetSession(this.roomId);
     this.controls.stop();
     this.call.stop();
