@@ -34,17 +34,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import random
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 import msgpack
-from redis.exceptions import NoScriptError
 
 from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.codec import (
@@ -56,6 +54,7 @@ from rooms.codec import (
     state_to_dict,
 )
 from rooms.model import chat_id
+from server import redis_scripts as lua
 from server.auth import new_secret
 from server.redis_backend import RedisLink
 from server.store import RESEND_WINDOW_S, StoreUnavailable
@@ -73,84 +72,6 @@ MAX_ATTEMPTS = 100
 
 # How many rooms' decoded states an instance keeps; the least recently read go first.
 STATE_CACHE_ROOMS = 256
-
-# The state's revision and blob, or only the revision when it is the one the caller holds (ARGV[1]).
-_READ_STATE = """
-local rev = redis.call('HGET', KEYS[1], 'r')
-if not rev then return false end
-if rev == ARGV[1] then return {rev} end
-return {rev, redis.call('HGET', KEYS[1], 's')}
-"""
-
-_WRITE_STATE = """
-local rev = redis.call('HGET', KEYS[1], 'r')
-if (rev or '') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'r', ARGV[6], 'n', ARGV[3], 's', ARGV[2])
-redis.call('SADD', KEYS[2], ARGV[4])
-if ARGV[3] ~= '0' then
-  redis.call('PERSIST', KEYS[3])
-elseif tonumber(ARGV[5]) > 0 then
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
-end
-return 1
-"""
-
-# Takes the next seq and adds the message under it: nothing to conflict with. The packed message
-# (ARGV[2]) ends with its id, a placeholder of the id's width, which the script overwrites with the
-# real one, so that entries stay whole messages. `%d`, since Lua would write a large number as `1e+14`.
-# With a key (ARGV[3], its lifetime in ms, not 0), a message already sent under it and still in the
-# Stream is returned as {seq, packed message} instead; a new one returns {seq}.
-_APPEND_CHAT = """
-if ARGV[3] ~= '0' then
-  local earlier = redis.call('GET', KEYS[3])
-  if earlier then
-    local found = redis.call('XRANGE', KEYS[2], earlier .. '-0', earlier .. '-0')
-    if #found > 0 then return {tonumber(earlier), found[1][2][2]} end
-  end
-end
-local seq = redis.call('INCR', KEYS[1])
-local id = string.format('%016d', seq)
-local m = string.sub(ARGV[2], 1, #ARGV[2] - #id) .. id
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', m)
-if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], string.format('%d', seq), 'PX', ARGV[3]) end
-return {seq}
-"""
-
-# Only a room nobody is in loses its chat: a sweeper that read the room empty just before someone
-# joined and spoke must not wipe what they said.
-_CLEAR_CHAT = """
-local n = redis.call('HGET', KEYS[1], 'n')
-if n and n ~= '0' then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[1])
-return 1
-"""
-
-_HEARTBEAT = """
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-local t = redis.call('TIME')
-redis.call('SET', KEYS[2], t[1] * 1000 + math.floor(t[2] / 1000), 'NX')
-return 1
-"""
-
-# A heartbeat that is missing because this Redis lost it (restarted empty) says nothing about the
-# instance, so nobody is declared dead until `epoch` is at least one TTL old: time enough for every
-# live instance to announce itself again.
-_DEAD_INSTANCES = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  redis.call('SET', KEYS[1], now)
-  return {}
-end
-if now - tonumber(epoch) < tonumber(ARGV[1]) then return {} end
-local dead = {}
-for i = 2, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then table.insert(dead, i - 1) end
-end
-return dead
-"""
 
 
 class _Bus(Protocol):
@@ -222,12 +143,6 @@ class RedisStore:
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self._states = StateCache()
-        self._read_state = _Lua(_READ_STATE)
-        self._write_state = _Lua(_WRITE_STATE)
-        self._append_chat = _Lua(_APPEND_CHAT)
-        self._clear_chat = _Lua(_CLEAR_CHAT)
-        self._heartbeat = _Lua(_HEARTBEAT)
-        self._dead_instances = _Lua(_DEAD_INSTANCES)
         link.on_recovery(self._announce)
 
     # -- life -----------------------------------------------------------------------------------------
@@ -289,7 +204,7 @@ class RedisStore:
         """The state's revision and the state, decoded only if it is not the one cached (None: no state)."""
         cached = self._states.get(key)
         # A revision is never empty, so without a cached state Redis always sends the blob.
-        reply = await self._link.call(_script(self._read_state, [key], [cached[0] if cached else b""]))
+        reply = await self._link.call(lua.READ_STATE.bind([key], [cached[0] if cached else b""]))
         if reply is None:
             self._states.drop(key)
             return None
@@ -322,7 +237,7 @@ class RedisStore:
             new_rev = _new_revision()
             args = [rev, _pack(state_to_dict(new)), people, room.id, new.room.retention_s, new_rev]
             keys = [key, LIVE, self._chat_key(room.id)]
-            if await self._link.call(_script(self._write_state, keys, args)):
+            if await self._link.call(lua.WRITE_STATE.bind(keys, args)):
                 self._states.put(key, new_rev, new)
                 return new, result
             await _pause(attempt)
@@ -350,9 +265,7 @@ class RedisStore:
         fields["id"] = _ID_PLACEHOLDER
         keys = [self._chat_seq_key(room_id), self._chat_key(room_id), self._sent_key(room_id, message, key)]
         lifetime_ms = RESEND_WINDOW_S * 1000 if key is not None else 0
-        reply = await self._link.call(
-            _script(self._append_chat, keys, [max_messages, _pack(fields), lifetime_ms])
-        )
+        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, [max_messages, _pack(fields), lifetime_ms]))
         seq = int(reply[0])
         if len(reply) > 1:
             return self._message((f"{seq}-0".encode(), {b"m": reply[1]}))
@@ -377,13 +290,13 @@ class RedisStore:
 
     async def clear_chat(self, room_id: str) -> None:
         keys = [self._state_key(room_id), self._chat_key(room_id), LIVE]
-        await self._link.call(_script(self._clear_chat, keys, [room_id]))
+        await self._link.call(lua.CLEAR_CHAT.bind(keys, [room_id]))
 
     # -- presence -------------------------------------------------------------------------------------
 
     async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
         keys = [self._instance_key(instance_id), EPOCH]
-        await self._link.call(_script(self._heartbeat, keys, [max(1, int(ttl_s * 1000))]))
+        await self._link.call(lua.HEARTBEAT.bind(keys, [max(1, int(ttl_s * 1000))]))
 
     async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
         names = sorted(set(instances))
@@ -396,7 +309,7 @@ class RedisStore:
             return frozenset()
         keys = [EPOCH, *(self._instance_key(n) for n in names)]
         ttl_ms = int(self._ttl_s * 1000)
-        dead = await self._link.call(_script(self._dead_instances, keys, [ttl_ms]))
+        dead = await self._link.call(lua.DEAD_INSTANCES.bind(keys, [ttl_ms]))
         return frozenset(names[int(i) - 1] for i in dead)
 
     @contextlib.asynccontextmanager
@@ -450,28 +363,6 @@ class RedisStore:
         fields = _unpack(entry[1][b"m"])
         fields["id"] = chat_id(int(entry[0].partition(b"-")[0]))
         return chat_from_dict(fields)
-
-
-class _Lua:
-    """A Lua script, run by its SHA1 and sent again when Redis does not know it (after a restart).
-
-    redis-py's `register_script` does the same, with an import and a type check on every call; the
-    chat path runs two scripts per message."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    async def __call__(self, r: Any, keys: list[Any], args: list[Any]) -> Any:
-        try:
-            return await r.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            await r.script_load(self.source)
-            return await r.evalsha(self.sha, len(keys), *keys, *args)
-
-
-def _script(script: _Lua, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:
-    return lambda r: script(r, keys, args)
 
 
 async def _pause(attempt: int) -> None:
