@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from tests.browser.people import OPENED
+
 CHROMIUM = os.environ.get("CIRCLE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -121,3 +123,14 @@ async def browser(chromium_endpoint: str) -> AsyncIterator[Browser]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True)
+def pages_log_no_errors() -> Iterator[None]:
+    """A script error or a console error on any page fails the test that opened it, even where the
+    test's own assertions passed: a handler that threw may have left a person's view wrong."""
+    OPENED.clear()
+    yield
+    errors = {person.name: person.errors for person in OPENED if person.errors}
+    OPENED.clear()
+    assert not errors, f"the page logged errors: {errors}"

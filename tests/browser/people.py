@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Browser, BrowserContext, Dialog, Locator, Page, expect
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Locator, Page, expect
 
 PROBE = """
 (() => {
@@ -44,6 +44,14 @@ DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 360, "height": 760}
 
 
+# What the browser itself logs when the network fails, which some tests cause on purpose; anything
+# else logged as an error is the page's own, and fails the test (see conftest).
+NETWORK_NOISE = re.compile(r"^(Failed to load resource|WebSocket connection to .* failed)")
+
+# Every person opened during the current test, for the check that their pages logged no errors.
+OPENED: list[Person] = []
+
+
 @dataclass(eq=False)
 class Person:
     name: str
@@ -67,6 +75,8 @@ class Person:
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: person.errors.append(str(error)))
+        page.on("console", person._on_console)
+        OPENED.append(person)
         await page.goto(url)
         return person
 
@@ -89,6 +99,10 @@ class Person:
         await page.get_by_role("button", name="Join", exact=True).click()
         if expect_meeting:
             await expect(self.participants).to_be_visible(timeout=15000)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not NETWORK_NOISE.match(message.text):
+            self.errors.append(f"console: {message.text}")
 
     # -- what the person sees --------------------------------------------------------------
 
