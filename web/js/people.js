@@ -78,7 +78,9 @@ export class PeopleList {
     clear(item.actions);
     const labels = {
       mute: ["Mute", `Mute ${p.name}`, () => this.actions.mute(p)],
-      lower: ["Lower hand", `Lower ${p.name}'s hand`, () => this.actions.lowerHand(p)],
+      // Visible text is part of each name (WCAG 2.5.3), and no name begins "Lower hand", which
+      // is the facilitator's own hand control.
+      lower: ["Lower", `Lower ${p.name}'s hand`, () => this.actions.lowerHand(p)],
       remove: ["Remove", `Remove ${p.name} from the meeting`, () => this.actions.remove(p)],
     };
     for (const key of wanted) {
