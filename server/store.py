@@ -3,6 +3,7 @@ Redis (for several instances). The contract tests in tests/integration run again
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -13,6 +14,13 @@ T = TypeVar("T")
 # How long a chat `key` is remembered. A resend follows a lost answer within seconds, or a
 # reconnect within the resume grace; this covers both with room to spare.
 RESEND_WINDOW_S = 600
+
+
+def resend_id(message: ChatMessage, key: str) -> str:
+    """What makes a send a repeat of an earlier one: the same sender, key and message. A key reused
+    for a different message (a client's mistake) must not swallow that message."""
+    digest = hashlib.sha256(f"{message.to or ''}\0{message.text}".encode()).hexdigest()[:16]
+    return f"{message.sender_id}:{key}:{digest}"
 
 
 class StoreUnavailable(Exception):
@@ -68,7 +76,7 @@ class Store(Protocol):
         may call it before the id is assigned, with an empty id, and put the id into the returned
         message's `id` afterwards, so `make` must use the id for nothing else.
 
-        With `key`: if the same sender appended a message under the same key in the last
+        With `key`: if the same sender appended the same message under the same key in the last
         RESEND_WINDOW_S and it is still retained, that message is returned and nothing is appended,
         so a sender who never heard whether a send went through can send it again."""
         ...

@@ -102,8 +102,9 @@ class ChatSend:
     to: str | None = optional(max_len=64, doc="participant id for a private message")
     key: str | None = optional(
         max_len=64,
-        doc="chosen by the sender, new for each message; sending again with the same key returns the"
-        " message already sent instead of a copy (so a send whose answer was lost can be repeated)",
+        doc="chosen by the sender, new for each message; sending the same message again with the same"
+        " key returns the one already kept instead of a copy (so a send whose answer was lost can be"
+        " repeated)",
     )
 
 

@@ -215,6 +215,15 @@ async def test_a_message_sent_again_under_its_key_is_kept_once(stores: tuple[str
     assert (await append(one, "r1", "And again tomorrow.", key="k-2")).id > first.id
 
 
+async def test_a_key_reused_for_another_message_does_not_swallow_it(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    first = await append(one, "r1", "first", key="k")
+    other = await append(two, "r1", "not the same message", key="k")
+    assert other.id > first.id and other.text == "not the same message"
+
+
 async def test_a_key_is_its_senders_own(stores: tuple[str, Store, Store]) -> None:
     _, one, two = stores
     ann = await append(one, "r1", "hello", key="same")
