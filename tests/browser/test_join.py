@@ -10,6 +10,7 @@ import aiohttp
 from playwright.async_api import Browser, expect
 
 from tests.browser.people import PHONE, Person
+from tests.support.client import Member
 
 GUIDELINES = (
     "What is said here stays here.\n"
@@ -58,6 +59,42 @@ async def test_refusals_are_explained(circle_server, browser: Browser) -> None:
 
     missing = await Person.open(browser, f"{circle_server.url}/r/no-such-room", "Bo")
     await expect(missing.page.get_by_role("alert")).to_contain_text("We couldn't find this meeting")
+
+
+async def test_a_full_a_locked_and_a_banned_refusal_each_say_what_happened(
+    circle_server_factory, browser: Browser
+) -> None:
+    server = await circle_server_factory(max_participants=2)
+    room = await server.create_room(title="Small circle")
+    host = await Member(server.url).connect()
+    ann = await Member(server.url).connect()
+    try:
+        await host.join(room["id"], "Maya", "text", host_key=room["host_key"])
+        await ann.join(room["id"], "Ann", "text")
+        bo = await Person.open(browser, room["member_url"], "Bo")
+        await bo.join("text", expect_meeting=False)
+        await expect(bo.page.get_by_role("alert")).to_contain_text("This meeting is full right now")
+
+        assert (await ann.call("leave"))["ok"]
+        assert (await host.call("mod:lock", {"locked": True}))["ok"]
+        await bo.page.get_by_role("button", name="Join", exact=True).click()
+        await expect(bo.page.get_by_role("alert")).to_contain_text("The facilitator has locked this meeting")
+
+        assert (await host.call("mod:lock", {"locked": False}))["ok"]
+        await bo.page.get_by_role("button", name="Join", exact=True).click()
+        await expect(bo.participants).to_contain_text("Bo (you)")
+        assert (await host.call("mod:remove", {"id": await bo.self_id(), "ban": True}))["ok"]
+        await expect(bo.page.get_by_role("heading", name="You were removed from the meeting")).to_be_visible()
+        await expect(bo.page.get_by_role("button", name="Rejoin")).to_be_hidden()
+
+        # The same browser, trying again from the link.
+        again = Person(bo.name, bo.context, await bo.context.new_page())
+        await again.page.goto(room["member_url"])
+        await again.join("text", expect_meeting=False)
+        await expect(again.page.get_by_role("alert")).to_contain_text("You can't join this meeting")
+    finally:
+        await host.close()
+        await ann.close()
 
 
 async def test_waiting_room_member_is_let_in_by_the_facilitator(circle_server, browser: Browser) -> None:
