@@ -1,19 +1,11 @@
-"""Real Chromium for the browser tests: one browser process per test module, a fresh Playwright
-connection per test (each test runs in its own event loop, next to its own `circle_server`).
-
-Chromium is Debian's (/usr/bin/chromium), with a fake camera and microphone and the media
-permission prompt answered "allow"; run these tests in a loopback-only network namespace so
-WebRTC's ICE only ever sees 127.0.0.1.
+"""Real Chromium for the browser tests: Debian's (/usr/bin/chromium), launched by Playwright for each
+test with a fake camera and microphone and the media permission prompt answered "allow". Run these
+tests in a loopback-only network namespace so WebRTC's ICE only ever sees 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -52,70 +44,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="module")
-def chromium_endpoint() -> Iterator[str]:
-    """Start one headless Chromium for the module and yield its DevTools websocket URL."""
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, launched by Playwright for this test (each test has its own event loop,
+    which a Playwright browser cannot outlive)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}")
-    profile = tempfile.mkdtemp(prefix="circle-chromium-")
-    proc = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless=new",
-            "--remote-debugging-port=0",
-            "--remote-debugging-address=127.0.0.1",
-            f"--user-data-dir={profile}",
-            *CHROMIUM_ARGS,
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    endpoint = None
-    deadline = time.monotonic() + 30
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        match = re.search(r"DevTools listening on (ws://\S+)", line)
-        if match:
-            endpoint = match.group(1)
-            break
-    if endpoint is None:
-        proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
-        pytest.fail("Chromium did not start (no DevTools endpoint)")
-    # Keep draining stderr so a chatty Chromium never blocks on a full pipe.
-    import threading
-
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
-    try:
-        yield endpoint
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture
-async def browser(chromium_endpoint: str) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.connect_over_cdp(chromium_endpoint)
-        default_contexts = list(browser.contexts)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
-            # Close what this test opened; the default context belongs to the Chromium process.
-            for context in browser.contexts:
-                if context not in default_contexts:
-                    await context.close()
             await browser.close()
 
 
