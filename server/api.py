@@ -108,6 +108,8 @@ def room_public(room: RoomDefinition) -> dict[str, Any]:
         "guidelines": room.guidelines,
         "passcode_required": room.passcode_required,
         "waiting_room": room.waiting_room,
+        # Told before joining: how long chat outlives the meeting (0: deleted when the last leaves).
+        "chat_retention_s": room.retention_s,
     }
 
 

@@ -37,9 +37,22 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+DURATION_UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+
+
+def retention_sentence(room: dict[str, Any]) -> str:
+    """How long the chat outlives the meeting, as the join screen says it."""
+    seconds = int(room.get("chat_retention_s") or 0)
+    if seconds <= 0:
+        return "The chat is deleted as soon as the last person leaves."
+    size, unit = next((size, unit) for size, unit in DURATION_UNITS if seconds >= size)
+    n = round(seconds / size)
+    return f"The chat is deleted {n} {unit}{'' if n == 1 else 's'} after the last person leaves."
+
+
 def meeting_preview(room: dict[str, Any]) -> list[str]:
     """What the terminal shows of a meeting before joining it: its title and group guidelines."""
-    lines = [f"Meeting: {clean(str(room['title']))}"]
+    lines = [f"Meeting: {clean(str(room['title']))}", f"Nothing is recorded. {retention_sentence(room)}"]
     guidelines = str(room.get("guidelines") or "").strip()
     if guidelines:
         lines.append("Group guidelines:")

@@ -105,6 +105,12 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["passcode"] = args.passcode
     if args.guidelines:
         body["guidelines"] = args.guidelines
+    if args.max_participants is not None:
+        body["max_participants"] = args.max_participants
+    if args.retention_s is not None:
+        body["retention_s"] = args.retention_s
+    if args.relay_only:
+        body["relay_only"] = True
     request = urllib.request.Request(
         f"{args.server.rstrip('/')}/api/rooms",
         data=json.dumps(body).encode(),
@@ -155,6 +161,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--passcode")
     create.add_argument("--guidelines")
     create.add_argument("--waiting-room", action="store_true")
+    create.add_argument(
+        "--max-participants", type=int, metavar="N", help="room capacity (default: the server's)"
+    )
+    create.add_argument(
+        "--retention-s",
+        type=int,
+        metavar="S",
+        help="how long chat outlives the meeting, in seconds (default: the server's; 0 deletes it at once)",
+    )
+    create.add_argument(
+        "--relay-only",
+        action="store_true",
+        help="media only through the TURN server, so members never learn each other's address",
+    )
     create.add_argument("--server", default=os.environ.get("CIRCLE_SERVER", "http://127.0.0.1:8080"))
     create.add_argument("--admin-token")
     create.add_argument("--json", action="store_true", help="print the answer as JSON")

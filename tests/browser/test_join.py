@@ -31,6 +31,8 @@ async def test_join_screen_shows_the_room_and_asks_for_nothing_until_a_mode_is_c
         await expect(page.get_by_role("heading", name="Thursday mindfulness peer group")).to_be_visible()
         await expect(page.get_by_label("I agree to the group guidelines")).to_be_visible()
         await expect(page.get_by_text("You can always pass.")).to_be_visible()
+        retention = page.get_by_text("The chat is deleted as soon as the last person leaves.")
+        await expect(retention).to_be_visible()
         await expect(page.get_by_label("Passcode")).to_be_visible()
         for name in ("Camera and microphone", "Audio only", "Text only"):
             await expect(page.get_by_role("radio", name=re.compile(f"^{name}"))).to_have_count(1)
@@ -46,6 +48,13 @@ async def test_join_screen_shows_the_room_and_asks_for_nothing_until_a_mode_is_c
         assert (await person.probe())["gum"] == 1
         assert (await person.probe())["csp"] == []
         await person.close()
+
+
+async def test_a_room_that_keeps_its_chat_says_for_how_long(circle_server, browser: Browser) -> None:
+    room = await circle_server.create_room(title="Sponsor check-in", retention_s=7200)
+    person = await Person.open(browser, room["member_url"], "Ana")
+    retention = person.page.get_by_text("The chat is deleted 2 hours after the last person leaves.")
+    await expect(retention).to_be_visible()
 
 
 async def test_refusals_are_explained(circle_server, browser: Browser) -> None:

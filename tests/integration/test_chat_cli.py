@@ -122,6 +122,7 @@ async def test_terminal_member_reads_and_writes_the_meeting(circle_server, membe
     await sam.join(room["id"], "Sam", "av", accept_guidelines=True)
 
     jo = await terminals(room["member_url"], "Jo")
+    await jo.expect(r"^Nothing is recorded\. The chat is deleted as soon as the last person leaves\.$")
     await jo.expect(r"What is said here stays here\.")
     await jo.expect(r"By joining you accept these group guidelines\.")
     await jo.expect(r"^  Sam — camera and microphone$")

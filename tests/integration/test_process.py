@@ -119,6 +119,10 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         "rooms",
         "create",
         "Friday circle",
+        "--max-participants",
+        "2",
+        "--retention-s",
+        "600",
         "--json",
         "--server",
         first.url,
@@ -140,6 +144,7 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         "guidelines": "",
         "passcode_required": False,
         "waiting_room": False,
+        "chat_retention_s": 600,
     }
 
     ann, bob = await Member(second.url).connect(), await Member(second.url).connect()
@@ -147,6 +152,10 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         await ann.join(room["id"], "Ann", host_key=room["host_key"])
         await bob.join(room["id"], "Bob", media="text")
         await ann.wait_for("participant:joined")
+        third = await Member(second.url).connect()
+        full = await third.call("join", {"room": room["id"], "name": "Cy", "media": "text"})
+        assert full["error"]["code"] == "room_full", "--max-participants 2 holds"
+        await third.close()
         await bob.call("chat:send", {"text": "hello from a terminal"})
         assert (await ann.wait_for("chat:message"))["text"] == "hello from a terminal"
         await bob.call("hand:raise")

@@ -47,6 +47,7 @@ export class JoinScreen {
     const hasGuidelines = Boolean(room.guidelines && room.guidelines.trim());
     $("guidelines-field").hidden = !hasGuidelines;
     $("guidelines-text").textContent = room.guidelines || "";
+    $("chat-retention").textContent = retentionSentence(room.chat_retention_s ?? 0);
   }
 
   showRoomError(message) {
@@ -167,6 +168,19 @@ export class JoinScreen {
 function focusFor(error) {
   if (error?.code === "wrong_passcode") return $("passcode");
   return null;
+}
+
+/** How long the chat outlives the meeting, as a sentence. */
+export function retentionSentence(seconds) {
+  if (seconds <= 0) return "The chat is deleted as soon as the last person leaves.";
+  return `The chat is deleted ${duration(seconds)} after the last person leaves.`;
+}
+
+function duration(seconds) {
+  const units = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+  const [size, unit] = units.find(([size]) => seconds >= size);
+  const n = Math.round(seconds / size);
+  return `${n} ${unit}${n === 1 ? "" : "s"}`;
 }
 
 export function joinErrorText(error) {
