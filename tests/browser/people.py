@@ -80,6 +80,15 @@ class Person:
         await page.goto(url)
         return person
 
+    @classmethod
+    async def in_meeting(
+        cls, browser: Browser, url: str, name: str, media: str = "av", viewport: dict[str, int] | None = None
+    ) -> Person:
+        """Open the link and join, as most people in a test do."""
+        person = await cls.open(browser, url, name, viewport)
+        await person.join(media)
+        return person
+
     async def join(
         self,
         media: str = "av",
@@ -130,7 +139,9 @@ class Person:
 
     # -- what the person does --------------------------------------------------------------
 
-    async def say(self, text: str, to: str | None = None) -> None:
+    async def say(self, text: str, to: str | None = None, *, delivered: bool = True) -> None:
+        """Send a chat message; with `delivered`, wait until the server has it (until then the log
+        shows it as on its way)."""
         page = self.page
         if to is not None:
             await page.get_by_label("Send to").select_option(label=f"{to} (private)")
@@ -139,6 +150,8 @@ class Person:
         await page.get_by_role("textbox", name="Message").fill(text)
         await page.get_by_role("button", name="Send", exact=True).click()
         await expect(self.chat_log).to_contain_text(text)
+        if delivered:
+            await expect(self.chat_log.locator(".msg.pending")).to_have_count(0)
 
     # -- probes ----------------------------------------------------------------------------
 

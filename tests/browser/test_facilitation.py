@@ -43,10 +43,8 @@ async def test_facilitator_locks_the_meeting_and_turns_the_waiting_room_on_and_o
     circle_server, browser: Browser, artifacts: Path
 ) -> None:
     room = await circle_server.create_room(title="Evening circle")
-    maya = await Person.open(browser, room["facilitator_url"], "Maya")
-    await maya.join("text")
-    sam = await Person.open(browser, room["member_url"], "Sam")
-    await sam.join("text")
+    maya = await Person.in_meeting(browser, room["facilitator_url"], "Maya", "text")
+    sam = await Person.in_meeting(browser, room["member_url"], "Sam", "text")
     await expect(sam.page.get_by_role("button", name="Lock meeting")).to_have_count(0)  # members never see it
 
     await maya.page.get_by_role("button", name="Lock meeting").click()

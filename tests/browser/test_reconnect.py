@@ -68,6 +68,33 @@ async def test_dropped_connection_recovers_and_catches_up(circle_server, browser
     await expect(bo.chat_log).to_contain_text("Back again.")
 
 
+async def test_messages_written_offline_are_sent_once_in_order_on_reconnect(
+    circle_server, browser: Browser, artifacts: Path
+) -> None:
+    room = await circle_server.create_room(title="Commuters' morning check-in")
+    link = room["member_url"]
+    ana, bo = [await Person.in_meeting(browser, link, name, "text") for name in ("Ana", "Bo")]
+
+    await ana.context.set_offline(True)
+    await ana.drop_connection()
+    await expect(ana.page.get_by_role("status").filter(has_text="reconnecting")).to_be_visible()
+    lines = ["Written on the train.", "And one more before the tunnel ends."]
+    for line in lines:
+        await ana.say(line, delivered=False)
+    waiting = ana.chat_log.locator(".msg.pending")
+    await expect(waiting).to_have_count(2)
+    await expect(waiting.first).to_contain_text("Not sent yet")
+    await expect(ana.page.get_by_role("textbox", name="Message")).to_have_value("")
+    await ana.chat_log.screenshot(path=artifacts / "chat-offline.png")
+
+    await ana.context.set_offline(False)
+    await expect(bo.chat_log).to_contain_text(lines[1])
+    await expect(waiting).to_have_count(0)
+    for person in (ana, bo):
+        texts = await person.chat_log.locator(".msg .text").all_inner_texts()
+        assert texts == lines, f"{person.name} sees {texts}"
+
+
 async def test_ice_restarts_from_both_sides_at_once_settle_and_media_flows(
     circle_server, browser: Browser
 ) -> None:

@@ -2,24 +2,24 @@
 // by id, in id order (ids sort in send order), so history fetched after a reconnect slots in
 // without duplicates.
 
-import { h, setMessage, timeOf } from "./dom.js";
+import { announce, h, timeOf } from "./dom.js";
 
 export class ChatPanel {
   /** send(text, to, key) -> Promise<ChatMessage>; nameOf(id) -> display name or null. */
-  constructor({ log, form, textarea, select, error, send, nameOf }) {
+  constructor({ log, form, textarea, select, send, nameOf }) {
     this.log = log;
     this.form = form;
     this.textarea = textarea;
     this.select = select;
-    this.error = error;
     this.send = send;
     this.nameOf = nameOf;
     this.selfId = null;
     this.ids = new Set();
     this.lastId = null;
     this.recipientsSignature = null;
-    this.sending = false;
-    this.pending = null;
+    // Messages not yet acknowledged by the server, oldest first (see flush).
+    this.outbox = [];
+    this.flushing = false;
     this.empty = h("p", { class: "chat-empty" }, "No messages yet. You can say hello, or just listen.");
     this.log.appendChild(this.empty);
 
@@ -39,27 +39,81 @@ export class ChatPanel {
     this.selfId = selfId;
   }
 
-  async submit() {
+  /** Take the message out of the box and into the outbox, shown in the log as on its way. */
+  submit() {
     const text = this.textarea.value.trim();
-    if (!text || this.sending) return;
-    const to = this.select.value || undefined;
-    // The same message sent again (after an error) keeps its key, so that if the first try did
-    // reach the server, the server answers with that message instead of posting it twice.
-    if (this.pending?.text !== text || this.pending?.to !== to) {
-      this.pending = { text, to, key: newKey() };
-    }
-    this.sending = true;
+    if (!text) return;
+    const entry = { text, to: this.select.value || undefined, key: newKey(), node: null };
+    this.textarea.value = "";
+    entry.node = this._renderPending(entry);
+    this.empty.remove();
+    this.log.appendChild(entry.node);
+    this.log.scrollTop = this.log.scrollHeight;
+    this.outbox.push(entry);
+    return this.flush();
+  }
+
+  /** Send what waits in the outbox, oldest first, one at a time, so messages keep their order.
+   * While the server can't be reached the rest waits for the next flush (the meeting calls it
+   * after a reconnect); each message keeps its key, so one that did arrive unheard is not
+   * posted twice. */
+  async flush() {
+    if (this.flushing) return;
+    this.flushing = true;
     try {
-      const message = await this.send(text, to, this.pending.key);
-      this.pending = null;
-      this.textarea.value = "";
-      setMessage(this.error, "");
-      if (message) this.add(message);
-    } catch (error) {
-      setMessage(this.error, chatErrorText(error));
+      while (this.outbox.length > 0) {
+        const entry = this.outbox[0];
+        try {
+          const message = await this.send(entry.text, entry.to, entry.key);
+          this.outbox.shift();
+          entry.node.remove();
+          this.add(message);
+        } catch (error) {
+          if (error.code === "unavailable") {
+            if (!entry.announced) {
+              entry.announced = true;
+              announce("Your message will be sent when you're back online.");
+            }
+            for (const waiting of this.outbox) {
+              this._setPendingStatus(waiting, "Not sent yet. It will be sent when you're back online.");
+            }
+            return;
+          } else if (error.code === "rate_limited") {
+            this._setPendingStatus(entry, "Sending in a moment…");
+            await new Promise((resolve) => setTimeout(resolve, Math.max(250, error.retryAfterMs ?? 1000)));
+          } else {
+            // Refused for good: it stays in the log, marked, where it was.
+            this.outbox.shift();
+            entry.node.classList.replace("pending", "failed");
+            this._setPendingStatus(entry, `Not sent: ${refusalReason(error)}`);
+            announce(`Your message wasn't sent: ${refusalReason(error)}`);
+          }
+        }
+      }
     } finally {
-      this.sending = false;
+      this.flushing = false;
     }
+  }
+
+  _renderPending(entry) {
+    const status = h("span", { class: "status" }, "Sending…");
+    const recipient = entry.to ? this.nameOf(entry.to) ?? "someone who left" : null;
+    return h(
+      "div",
+      { class: `msg mine pending${entry.to ? " private" : ""}` },
+      h(
+        "p",
+        { class: "meta" },
+        h("span", { class: "from" }, "You"),
+        recipient ? h("span", { class: "priv" }, `Private message to ${recipient}`) : null,
+        status,
+      ),
+      h("p", { class: "text" }, entry.text),
+    );
+  }
+
+  _setPendingStatus(entry, text) {
+    entry.node.querySelector(".status").textContent = text;
   }
 
   add(message) {
@@ -67,12 +121,14 @@ export class ChatPanel {
     this.ids.add(message.id);
     this.empty.remove();
     const node = this._render(message);
-    // Usually the newest; history after a reconnect may be older than what is shown.
+    // Usually the newest; history after a reconnect may be older than what is shown. Messages
+    // still on their way stay last.
     let before = null;
     for (let i = this.log.children.length - 1; i >= 0; i--) {
       const child = this.log.children[i];
-      if (child.dataset.id && child.dataset.id > message.id) before = child;
-      else break;
+      if (child.classList.contains("pending") || (child.dataset.id && child.dataset.id > message.id)) {
+        before = child;
+      } else break;
     }
     const atBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
     this.log.insertBefore(node, before);
@@ -119,12 +175,6 @@ export class ChatPanel {
     this.select.replaceChildren(...options);
     this.select.value = others.some((p) => p.id === current) ? current : "";
   }
-
-  reset() {
-    this.ids.clear();
-    this.lastId = null;
-    this.log.replaceChildren(this.empty);
-  }
 }
 
 /** 96 random bits as hex (crypto.randomUUID needs a secure context; a text-only member may not have one). */
@@ -132,17 +182,14 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function chatErrorText(error) {
+/** Why the server refused a chat message for good, as a sentence. */
+function refusalReason(error) {
   switch (error?.code) {
-    case "rate_limited":
-      return "You're sending messages quickly. Wait a moment, then send again.";
     case "bad_request":
-      return "That message couldn't be sent. Messages can be up to 2000 characters.";
+      return "messages can be up to 2000 characters.";
     case "not_found":
-      return "That person has left, so the private message wasn't sent.";
-    case "unavailable":
-      return "The message wasn't sent because the connection dropped. It's still in the box: send it again when you're back online.";
+      return "that person has left.";
     default:
-      return error?.message || "The message wasn't sent. Try again.";
+      return error?.message || "something went wrong.";
   }
 }

@@ -68,7 +68,6 @@ export class Meeting {
       form: $("chat-form"),
       textarea: $("message"),
       select: $("send-to"),
-      error: $("chat-error"),
       nameOf: (id) => this.room.participants.get(id)?.name ?? null,
       send: async (text, to, key) => {
         const payload = to ? { text, to, key } : { text, key };
@@ -277,6 +276,7 @@ export class Meeting {
         this.chat.setSelf(ack.self.id);
         this.chat.addAll(ack.room.chat);
         await this._fetchMissedChat();
+        this.chat.flush();
         await this.call.rejoined(ack.self.id);
       }
       this.offline = false;
