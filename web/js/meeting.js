@@ -149,6 +149,8 @@ export class Meeting {
     this._applySnapshot(room, selfId);
     this.chat.setSelf(selfId);
     this.chat.addAll(room.chat);
+    // A text-only member sees no video: the chat takes the tiles' place (see the stylesheet).
+    $("meeting-screen").classList.toggle("text-only", this.info.media === "text");
     showScreen("meeting-screen");
     $("meeting-title").textContent = `Meeting: ${room.title}`;
     $("meeting-title").focus();
