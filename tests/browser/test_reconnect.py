@@ -83,7 +83,7 @@ async def test_messages_written_offline_are_sent_once_in_order_on_reconnect(
         await ana.say(line, delivered=False)
     waiting = ana.chat_log.locator(".msg.pending")
     await expect(waiting).to_have_count(2)
-    await expect(waiting.first).to_contain_text("Not sent yet")
+    await expect(waiting.first).to_contain_text("Not sent yet. It will be sent when the connection is back.")
     await expect(ana.page.get_by_role("textbox", name="Message")).to_have_value("")
     await ana.chat_log.screenshot(path=artifacts / "chat-offline.png")
 

@@ -4,6 +4,10 @@
 
 import { announce, h, timeOf } from "./dom.js";
 
+// First pause before sending the outbox again when the server could not take a message; it doubles
+// up to ten seconds.
+const RETRY_FIRST_MS = 1000;
+
 export class ChatPanel {
   /** send(text, to, key) -> Promise<ChatMessage>; nameOf(id) -> display name or null. */
   constructor({ log, form, textarea, select, send, nameOf }) {
@@ -20,6 +24,8 @@ export class ChatPanel {
     // Messages not yet acknowledged by the server, oldest first (see flush).
     this.outbox = [];
     this.flushing = false;
+    this.retryTimer = null;
+    this.retryDelayMs = RETRY_FIRST_MS;
     this.empty = h("p", { class: "chat-empty" }, "No messages yet. You can say hello, or just listen.");
     this.log.appendChild(this.empty);
 
@@ -60,11 +66,13 @@ export class ChatPanel {
   async flush() {
     if (this.flushing) return;
     this.flushing = true;
+    clearTimeout(this.retryTimer);
     try {
       while (this.outbox.length > 0) {
         const entry = this.outbox[0];
         try {
           const message = await this.send(entry.text, entry.to, entry.key);
+          this.retryDelayMs = RETRY_FIRST_MS;
           this.outbox.shift();
           entry.node.remove();
           this.add(message);
@@ -72,11 +80,15 @@ export class ChatPanel {
           if (error.code === "unavailable") {
             if (!entry.announced) {
               entry.announced = true;
-              announce("Your message will be sent when you're back online.");
+              announce("Your message will be sent when the connection is back.");
             }
             for (const waiting of this.outbox) {
-              this._setPendingStatus(waiting, "Not sent yet. It will be sent when you're back online.");
+              this._setPendingStatus(waiting, "Not sent yet. It will be sent when the connection is back.");
             }
+            // A rejoin flushes at once; this covers a server that is connected but cannot take
+            // chat for now (its store is away).
+            this.retryTimer = setTimeout(() => this.flush(), this.retryDelayMs);
+            this.retryDelayMs = Math.min(10000, this.retryDelayMs * 2);
             return;
           } else if (error.code === "rate_limited") {
             this._setPendingStatus(entry, "Sending in a moment…");
@@ -93,6 +105,12 @@ export class ChatPanel {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** The meeting is over for this page: stop trying to send. */
+  stop() {
+    clearTimeout(this.retryTimer);
+    this.outbox = [];
   }
 
   _renderPending(entry) {

@@ -335,6 +335,7 @@ export class Meeting {
     forgetSession(this.roomId);
     this.controls.stop();
     this.call.stop();
+    this.chat.stop();
     this.tiles.clearAll();
     this.conn.close();
     $("connection-status").textContent = "";
