@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from rooms import RoomDefinition
 from server import auth
@@ -37,9 +38,9 @@ def error_response(status: int, code: str, message: str) -> web.Response:
 
 
 @web.middleware
-async def errors_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     except ProtocolError as exc:
         return error_response(400, exc.code, exc.message)
     except StoreUnavailable:

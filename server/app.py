@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import socketio
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server import auth
 from server.api import (
@@ -17,6 +18,7 @@ from server.api import (
     SETTINGS_KEY,
     STORE_KEY,
     add_api_routes,
+    error_response,
     errors_middleware,
 )
 from server.backends import make_backends
@@ -61,7 +63,10 @@ def create_app(settings: Settings) -> web.Application:
     signaling = Signaling(settings, store, instance_id, signer)
     signaling.attach(sio)
 
-    app = web.Application(middlewares=[errors_middleware], client_max_size=settings.max_frame_bytes)
+    app = web.Application(
+        middlewares=[errors_middleware, _no_new_sessions_while_closing],
+        client_max_size=settings.max_frame_bytes,
+    )
     circle = Circle(settings, instance_id, admin_token, store, sio, signaling)
     app[CIRCLE_KEY] = circle
     app[STORE_KEY] = store
@@ -76,6 +81,21 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_tell_clients)
     return app
+
+
+@web.middleware
+async def _no_new_sessions_while_closing(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """While stopping, a new Socket.IO session is refused at the HTTP level (a 503), before any
+    handshake: a load balancer can then send the request to another instance at once (nginx:
+    `proxy_next_upstream http_503`), where a refused socket.io handshake would look like success.
+    Requests of sessions already open (they carry `sid`) go through, to hear them go."""
+    if (
+        request.path.startswith("/socket.io/")
+        and "sid" not in request.query
+        and request.app[CIRCLE_KEY].signaling.closing
+    ):
+        return error_response(503, "unavailable", "This server is restarting.")
+    return await handler(request)
 
 
 async def drain(app: web.Application) -> None:

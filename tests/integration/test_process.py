@@ -168,6 +168,9 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{second.url}/readyz") as r:
                 assert (r.status, (await r.json())["status"]) == (503, "closing")
+            # A new session is refused before its handshake, so a balancer can retry elsewhere.
+            async with http.get(f"{second.url}/socket.io/?EIO=4&transport=polling") as r:
+                assert (r.status, (await r.json())["error"]["code"]) == (503, "unavailable")
         with pytest.raises(socketio.exceptions.ConnectionError):
             await Member(second.url).connect()
         assert not ann.disconnected, "a client that does not move on its own is disconnected last"
