@@ -13,7 +13,7 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
 from server.auth import new_secret
 from server.roomdb import RoomDB
-from server.store import RESEND_WINDOW_S, resend_id
+from server.store import RESEND_WINDOW_S
 
 T = TypeVar("T")
 
@@ -24,7 +24,7 @@ class MemoryStore:
         self._db: RoomDB | None = None
         self._states: dict[str, RoomState] = {}
         self._chat: dict[str, deque[ChatMessage]] = {}
-        # Per room, `resend_id` -> (when, message id), oldest first.
+        # Per room, "sender key" -> (when, message id), oldest first.
         self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
         self._seq = 0
 
@@ -86,10 +86,10 @@ class MemoryStore:
             sent.popitem(last=False)
         message = make("")
         if key is not None:
-            key = resend_id(message, key)
+            key = f"{message.sender_id} {key}"
             if key in sent:
                 earlier = next((m for m in reversed(log) if m.id == sent[key][1]), None)
-                if earlier is not None:
+                if earlier is not None and (earlier.text, earlier.to) == (message.text, message.to):
                     return earlier
         self._seq += 1
         message = replace(message, id=chat_id(self._seq))

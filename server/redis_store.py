@@ -12,7 +12,7 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   `max_messages`, with an expiry of the room's `retention_s` while the room is empty. A message's id
   is `chat_id(seq)`, read from the entry id (the packed message holds it too, written by the script);
   `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
-  `circle:chat-key:{id}:{resend id}`: the seq a sender's keyed message got, for
+  `circle:chat-key:{id}:{sender}:{key}`: the seq a sender's keyed message got, for
   `RESEND_WINDOW_S`, so that sending it again returns it instead of appending a copy;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
@@ -57,7 +57,7 @@ from rooms.model import chat_id
 from server import redis_scripts as lua
 from server.auth import new_secret
 from server.redis_backend import RedisLink
-from server.store import RESEND_WINDOW_S, StoreUnavailable, resend_id
+from server.store import RESEND_WINDOW_S, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -265,7 +265,8 @@ class RedisStore:
         fields["id"] = _ID_PLACEHOLDER
         keys = [self._chat_seq_key(room_id), self._chat_key(room_id), self._sent_key(room_id, message, key)]
         lifetime_ms = RESEND_WINDOW_S * 1000 if key is not None else 0
-        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, [max_messages, _pack(fields), lifetime_ms]))
+        args = [max_messages, _pack(fields), lifetime_ms, message.text, message.to or ""]
+        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
         seq = int(reply[0])
         if len(reply) > 1:
             return self._message((f"{seq}-0".encode(), {b"m": reply[1]}))
@@ -352,7 +353,7 @@ class RedisStore:
 
     @staticmethod
     def _sent_key(room_id: str, message: ChatMessage, key: str | None) -> str:
-        return f"{PREFIX}chat-key:{room_id}:{resend_id(message, key) if key is not None else ''}"
+        return f"{PREFIX}chat-key:{room_id}:{message.sender_id}:{key or ''}"
 
     @staticmethod
     def _instance_key(instance_id: str) -> str:

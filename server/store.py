@@ -3,7 +3,6 @@ Redis (for several instances). The contract tests in tests/integration run again
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
@@ -14,13 +13,6 @@ T = TypeVar("T")
 # How long a chat `key` is remembered. A resend follows a lost answer within seconds, or a
 # reconnect within the resume grace; this covers both with room to spare.
 RESEND_WINDOW_S = 600
-
-
-def resend_id(message: ChatMessage, key: str) -> str:
-    """What makes a send a repeat of an earlier one: the same sender, key and message. A key reused
-    for a different message (a client's mistake) must not swallow that message."""
-    digest = hashlib.sha256(f"{message.to or ''}\0{message.text}".encode()).hexdigest()[:16]
-    return f"{message.sender_id}:{key}:{digest}"
 
 
 class StoreUnavailable(Exception):

@@ -105,6 +105,26 @@ async def test_a_stored_message_holds_its_id_and_every_field(two: tuple[RedisSto
     assert [m.id for m in sent] == [chat_id(n) for n in (1, 2, 3)]
 
 
+async def test_what_was_said_goes_with_the_chat_not_with_its_resend_keys(
+    two: tuple[RedisStore, RedisStore],
+) -> None:
+    """A resend key remembers only which message it sent, so clearing the chat leaves nothing of what
+    was said, and a repeat after the clear is a new message (the text is unicode-safe in the script)."""
+    one, other = two
+
+    def make(message_id: str) -> ChatMessage:
+        return ChatMessage(message_id, "p001", "Ann", "thirty days today ❤", 1_700_000_000_000, None)
+
+    sent = await one.append_chat("r1", make, 10, key="k1")
+    assert await other.append_chat("r1", make, 10, key="k1") == sent
+    keys = await one._link.call(lambda r: r.keys("circle:chat-key:*"))
+    assert [await one._link.call(lambda r, k=k: r.get(k)) for k in keys] == [b"1"]
+    await one.clear_chat("r1")
+    assert await other.chat_after("r1", None) == []
+    again = await other.append_chat("r1", make, 10, key="k1")
+    assert again.id > sent.id
+
+
 async def test_scripts_are_sent_again_when_redis_forgot_them(two: tuple[RedisStore, RedisStore]) -> None:
     one, other = two
     room = a_room()
