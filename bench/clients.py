@@ -127,7 +127,9 @@ async def _send_all(
         sends.append(sent)
         text = f"{phase} {member.instance} {sent} {member.index}:{seq}"
         try:
-            ack = await client.call("chat:send", {"text": text}, timeout=30)
+            # With a resend key, as Circle's web and terminal clients always send one.
+            payload = {"text": text, "key": f"{member.index}-{phase}-{seq}"}
+            ack = await client.call("chat:send", payload, timeout=30)
         except socketio.exceptions.TimeoutError:
             errors["ack_timeout"] += 1
             continue

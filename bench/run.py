@@ -456,7 +456,8 @@ def describe(cfg: Config) -> list[str]:
         f"phases: {cfg.warmup} unmeasured warm-up message(s) per member; burst: each member sends its next "
         f"message as soon as the last is acknowledged{paced}",
         f"clients: python-socketio AsyncClient over websocket, {n_procs} client processes "
-        f"(members round-robin), nothing pinned, {os.cpu_count()} CPUs shared with the servers",
+        f"(members round-robin), nothing pinned, {os.cpu_count()} CPUs shared with the servers; "
+        "each chat:send carries a resend key, as Circle's own clients do (the floor ignores it)",
         "Circle's chat rate limit raised for the benchmark: "
         + ", ".join(f"{k}={v}" for k, v in CHAT_LIMITS.items()),
         "floor: bare python-socketio AsyncServer (async_handlers=False, as Circle): join -> enter_room, "
