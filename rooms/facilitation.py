@@ -12,7 +12,7 @@ from rooms import commands as c
 from rooms.errors import bad_request, not_found
 from rooms.events import Event, Kick, Outcome, ToParticipant, ToRoom
 from rooms.model import Participant, Role, RoomState, Speaker
-from rooms.roster import depart, facilitator, lower_hand, participant_updated, room_updated, target
+from rooms.roster import changed, depart, facilitator, lower_hand, participant_updated, room_updated, target
 from rooms.rulebook import Rulebook
 
 RULES = Rulebook()
@@ -77,11 +77,7 @@ def _mute(state: RoomState, cmd: c.Mute, now: int) -> tuple[RoomState, Outcome]:
 @RULES.rule(c.LockMedia)
 def _lock_media(state: RoomState, cmd: c.LockMedia, now: int) -> tuple[RoomState, Outcome]:
     facilitator(state, cmd.by)
-    p = target(state, cmd.id)
-    if p.media_locked == cmd.locked:
-        return state, Outcome()
-    q = replace(p, media_locked=cmd.locked)
-    return state.with_participant(q), Outcome(events=(participant_updated(q),))
+    return changed(state, target(state, cmd.id), media_locked=cmd.locked)
 
 
 @RULES.rule(c.Remove)
@@ -159,8 +155,7 @@ def _set_role(state: RoomState, cmd: c.SetRole, now: int) -> tuple[RoomState, Ou
         others = [x for x in state.participants.values() if x.role is Role.FACILITATOR and x.id != p.id]
         if not others:
             raise bad_request("A meeting needs at least one facilitator.")
-    q = replace(p, role=cmd.role)
-    return state.with_participant(q), Outcome(events=(participant_updated(q),))
+    return changed(state, p, role=cmd.role)
 
 
 @RULES.rule(c.End)

@@ -19,6 +19,14 @@ def participant_updated(p: Participant) -> Event:
     return Event("participant:updated", p.public())
 
 
+def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState, Outcome]:
+    """`p` with `fields` changed, and the room told; when that changes nothing, nothing happens."""
+    q = replace(p, **fields)
+    if q == p:
+        return state, Outcome()
+    return state.with_participant(q), Outcome(events=(participant_updated(q),))
+
+
 def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any]) -> Event:
     """A presence event goes to the room, or only to facilitators while `p` is in the waiting room."""
     audience = ToFacilitators() if p.id in state.waiting else ToRoom()

@@ -17,7 +17,7 @@ from rooms import facilitation
 from rooms.errors import Refusal, bad_request, forbidden, not_found
 from rooms.events import Event, Kick, Outcome, ToFacilitators, ToRoom
 from rooms.model import Media, Participant, Role, RoomState
-from rooms.roster import depart, joined, lower_hand, participant_updated, presence, set_hand
+from rooms.roster import changed, depart, joined, lower_hand, presence, set_hand
 from rooms.rulebook import Rulebook
 
 _RULES = Rulebook(facilitation.RULES)
@@ -157,20 +157,13 @@ def _set_media(state: RoomState, cmd: c.SetMedia, now: int) -> tuple[RoomState, 
         raise bad_request("You joined with audio only, so there is no camera to turn on.")
     if p.media_locked and ((cmd.audio and not p.audio) or (cmd.video and not p.video)):
         raise forbidden("A facilitator has paused your microphone and camera for now.")
-    if (cmd.audio, cmd.video) == (p.audio, p.video):
-        return state, Outcome()
-    q = replace(p, audio=cmd.audio, video=cmd.video, speaking=p.speaking and cmd.audio)
-    return state.with_participant(q), Outcome(events=(participant_updated(q),))
+    return changed(state, p, audio=cmd.audio, video=cmd.video, speaking=p.speaking and cmd.audio)
 
 
 @_RULES.rule(c.SetSpeaking)
 def _set_speaking(state: RoomState, cmd: c.SetSpeaking, now: int) -> tuple[RoomState, Outcome]:
     p = joined(state, cmd.id)
-    speaking = cmd.speaking and p.audio
-    if speaking == p.speaking:
-        return state, Outcome()
-    q = replace(p, speaking=speaking)
-    return state.with_participant(q), Outcome(events=(participant_updated(q),))
+    return changed(state, p, speaking=cmd.speaking and p.audio)
 
 
 @_RULES.rule(c.RaiseHand)

@@ -90,9 +90,9 @@ async def _no_new_sessions_while_closing(request: web.Request, handler: Handler)
     `proxy_next_upstream http_503`), where a refused socket.io handshake would look like success.
     Requests of sessions already open (they carry `sid`) go through, to hear them go."""
     if (
-        request.path.startswith("/socket.io/")
+        request.app[CIRCLE_KEY].signaling.closing
+        and request.path.startswith("/socket.io/")
         and "sid" not in request.query
-        and request.app[CIRCLE_KEY].signaling.closing
     ):
         return error_response(503, "unavailable", "This server is restarting.")
     return await handler(request)

@@ -59,18 +59,18 @@ return 1
 # Takes the next seq and adds the message under it: nothing to conflict with. The packed message
 # (ARGV[2]) ends with its id, a placeholder of the id's width, which the script overwrites with the
 # real one, so that entries stay whole messages. `%d`, since Lua would write a large number as `1e+14`.
-# With a key (ARGV[3], its lifetime in ms, not 0), the same message (text ARGV[4], recipient ARGV[5],
-# '' for everyone) already sent under it and still in the Stream is returned as {seq, packed message}
-# instead; a new one returns {seq}. The key holds only the seq: what was said stays in the Stream,
-# and goes when the room's retention says.
+# With a key (ARGV[3], its lifetime in ms, not 0), the same message (text and recipient) already sent
+# under it and still in the Stream is returned as {seq, packed message} instead; a new one returns
+# {seq}. Only a repeat unpacks anything. The key holds only the seq: what was said stays in the
+# Stream, and goes when the room's retention says.
 APPEND_CHAT = Lua("""
 if ARGV[3] ~= '0' then
   local earlier = redis.call('GET', KEYS[3])
   if earlier then
     local found = redis.call('XRANGE', KEYS[2], earlier .. '-0', earlier .. '-0')
     if #found > 0 then
-      local m = cmsgpack.unpack(found[1][2][2])
-      if m.text == ARGV[4] and (m.to or '') == ARGV[5] then return {tonumber(earlier), found[1][2][2]} end
+      local old, new = cmsgpack.unpack(found[1][2][2]), cmsgpack.unpack(ARGV[2])
+      if old.text == new.text and old.to == new.to then return {tonumber(earlier), found[1][2][2]} end
     end
   end
 end

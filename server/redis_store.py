@@ -95,6 +95,13 @@ def _unpack(blob: bytes) -> dict[str, Any]:
 _ID_PLACEHOLDER = chat_id(0)
 
 
+def _decode_message(seq: int, blob: bytes) -> ChatMessage:
+    """A Stream entry's message; its id comes from the entry id (`{seq}-0`)."""
+    fields = _unpack(blob)
+    fields["id"] = chat_id(seq)
+    return chat_from_dict(fields)
+
+
 def _new_revision() -> bytes:
     return os.urandom(9).hex().encode()
 
@@ -265,12 +272,9 @@ class RedisStore:
         fields["id"] = _ID_PLACEHOLDER
         keys = [self._chat_seq_key(room_id), self._chat_key(room_id), self._sent_key(room_id, message, key)]
         lifetime_ms = RESEND_WINDOW_S * 1000 if key is not None else 0
-        args = [max_messages, _pack(fields), lifetime_ms, message.text, message.to or ""]
-        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
+        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, [max_messages, _pack(fields), lifetime_ms]))
         seq = int(reply[0])
-        if len(reply) > 1:
-            return self._message((f"{seq}-0".encode(), {b"m": reply[1]}))
-        return replace(message, id=chat_id(seq))
+        return _decode_message(seq, reply[1]) if len(reply) > 1 else replace(message, id=chat_id(seq))
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = self._chat_key(room_id)
@@ -361,9 +365,7 @@ class RedisStore:
 
     @staticmethod
     def _message(entry: tuple[bytes, dict[bytes, bytes]]) -> ChatMessage:
-        fields = _unpack(entry[1][b"m"])
-        fields["id"] = chat_id(int(entry[0].partition(b"-")[0]))
-        return chat_from_dict(fields)
+        return _decode_message(int(entry[0].partition(b"-")[0]), entry[1][b"m"])
 
 
 async def _pause(attempt: int) -> None:

@@ -73,8 +73,7 @@ async def test_join_and_waiting_screens_pass_the_audit(circle_server, browser: B
 
 async def test_meeting_screens_pass_the_audit(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Tuesday evening circle", waiting_room=True)
-    maya = await Person.open(browser, room["facilitator_url"], "Maya")
-    await maya.join("av")
+    maya = await Person.in_meeting(browser, room["facilitator_url"], "Maya", "av")
     sam = await Person.open(browser, room["member_url"], "Sam")
     await sam.join("audio", expect_meeting=False)
     await maya.page.get_by_role("button", name="Admit Sam").click()

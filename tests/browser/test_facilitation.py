@@ -12,12 +12,9 @@ from tests.browser.people import Person
 
 async def test_member_is_told_when_muted_removed_or_the_meeting_ends(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Evening circle")
-    maya = await Person.open(browser, room["facilitator_url"], "Maya")
-    await maya.join("text")
-    sam = await Person.open(browser, room["member_url"], "Sam")
-    await sam.join("audio")
-    lee = await Person.open(browser, room["member_url"], "Lee")
-    await lee.join("text")
+    maya = await Person.in_meeting(browser, room["facilitator_url"], "Maya", "text")
+    sam = await Person.in_meeting(browser, room["member_url"], "Sam", "audio")
+    lee = await Person.in_meeting(browser, room["member_url"], "Lee", "text")
 
     # Audio only: no camera control, a microphone control.
     await expect(sam.page.get_by_role("button", name="Turn camera off")).to_have_count(0)

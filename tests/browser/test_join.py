@@ -108,8 +108,7 @@ async def test_a_full_a_locked_and_a_banned_refusal_each_say_what_happened(
 
 async def test_waiting_room_member_is_let_in_by_the_facilitator(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Newcomers' circle", waiting_room=True)
-    host = await Person.open(browser, room["facilitator_url"], "Maya")
-    await host.join("text")
+    host = await Person.in_meeting(browser, room["facilitator_url"], "Maya", "text")
     ana = await Person.open(browser, room["member_url"], "Ana")
     await ana.join("text", expect_meeting=False)
     await expect(
@@ -127,10 +126,8 @@ async def test_waiting_room_member_is_let_in_by_the_facilitator(circle_server, b
 
 async def test_names_and_messages_render_as_plain_text(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Evening circle")
-    mallory = await Person.open(browser, room["member_url"], "<script>")
-    await mallory.join("text")
-    reader = await Person.open(browser, room["member_url"], "Ana")
-    await reader.join("text")
+    mallory = await Person.in_meeting(browser, room["member_url"], "<script>", "text")
+    reader = await Person.in_meeting(browser, room["member_url"], "Ana", "text")
     await mallory.say("<img src=x onerror=alert(1)>")
     await expect(reader.chat_log).to_contain_text("<img src=x onerror=alert(1)>")
     await expect(reader.participants).to_contain_text("<script>")

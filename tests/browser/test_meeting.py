@@ -22,12 +22,9 @@ async def test_two_on_video_and_one_by_text_hold_a_meeting(
         title="Tuesday evening recovery circle",
         guidelines="What is said here stays here.\nSpeak from your own experience.\nYou can always pass.",
     )
-    maya = await Person.open(browser, room["facilitator_url"], "Maya")
-    await maya.join("av")
-    sam = await Person.open(browser, room["member_url"], "Sam", viewport=PHONE)
-    await sam.join("av")
-    jo = await Person.open(browser, room["member_url"], "Jo")
-    await jo.join("text")
+    maya = await Person.in_meeting(browser, room["facilitator_url"], "Maya", "av")
+    sam = await Person.in_meeting(browser, room["member_url"], "Sam", "av", viewport=PHONE)
+    jo = await Person.in_meeting(browser, room["member_url"], "Jo", "text")
     everyone = (maya, sam, jo)
 
     # Everyone is listed everywhere, with the facts that apply.

@@ -19,10 +19,8 @@ async def test_reload_resumes_the_same_participant_with_the_chat_history(
     circle_server, browser: Browser
 ) -> None:
     room = await circle_server.create_room(title="Evening circle", guidelines="Be kind.")
-    ana = await Person.open(browser, room["member_url"], "Ana")
-    await ana.join("av")
-    bo = await Person.open(browser, room["member_url"], "Bo")
-    await bo.join("av")
+    ana = await Person.in_meeting(browser, room["member_url"], "Ana", "av")
+    bo = await Person.in_meeting(browser, room["member_url"], "Bo", "av")
     await bo.wait_for_video_from("Ana")
     await bo.say("Something said before the reload.")
     await ana.say("Ana was here before, too.")
@@ -43,10 +41,8 @@ async def test_reload_resumes_the_same_participant_with_the_chat_history(
 
 async def test_dropped_connection_recovers_and_catches_up(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Evening circle")
-    ana = await Person.open(browser, room["member_url"], "Ana")
-    await ana.join("av")
-    bo = await Person.open(browser, room["member_url"], "Bo")
-    await bo.join("av")
+    ana = await Person.in_meeting(browser, room["member_url"], "Ana", "av")
+    bo = await Person.in_meeting(browser, room["member_url"], "Bo", "av")
     await ana.wait_for_video_from("Bo")
     ana_id = await ana.self_id()
 
@@ -101,10 +97,8 @@ async def test_ice_restarts_from_both_sides_at_once_settle_and_media_flows(
     """Both ends restarting ICE together is an offer collision: perfect negotiation must settle it
     (the polite side rolls back) and the connection must come back with new ICE credentials."""
     room = await circle_server.create_room(title="Evening circle")
-    ana = await Person.open(browser, room["member_url"], "Ana")
-    await ana.join("av")
-    bo = await Person.open(browser, room["member_url"], "Bo")
-    await bo.join("av")
+    ana = await Person.in_meeting(browser, room["member_url"], "Ana", "av")
+    bo = await Person.in_meeting(browser, room["member_url"], "Bo", "av")
     await ana.wait_for_video_from("Bo")
     await bo.wait_for_video_from("Ana")
 
@@ -140,10 +134,8 @@ async def test_a_member_follows_a_stopping_instance_to_another(
         balancer = TcpProxy(one.port)
         port = await balancer.start()
         try:
-            ana = await Person.open(browser, f"http://127.0.0.1:{port}/r/{room['id']}", "Ana")
-            await ana.join("av")
-            bo = await Person.open(browser, f"{two.url}/r/{room['id']}", "Bo")
-            await bo.join("av")
+            ana = await Person.in_meeting(browser, f"http://127.0.0.1:{port}/r/{room['id']}", "Ana", "av")
+            bo = await Person.in_meeting(browser, f"{two.url}/r/{room['id']}", "Bo", "av")
             await ana.wait_for_video_from("Bo")
             await ana.say("Said before the restart.")
             ana_id = await ana.self_id()

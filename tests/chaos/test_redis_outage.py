@@ -57,6 +57,15 @@ async def eventually(check: Callable[[], bool], timeout: float) -> None:
         await asyncio.sleep(0.1)
 
 
+async def ann_and_bob_apart(cluster: list[ServerProcess], connect: Connect) -> tuple[Member, Member]:
+    """A new room with Ann in it on the first instance and Bob on the second."""
+    room = cluster[0].create_room()
+    ann, bob = await connect(cluster[0].url), await connect(cluster[1].url)
+    await ann.join(room["id"], "Ann")
+    await bob.join(room["id"], "Bob")
+    return ann, bob
+
+
 async def send_until_kept(member: Member, text: str, key: str) -> str:
     """What a client does with `unavailable`: send again under the same key (a write that reached a
     frozen Redis lands when it thaws, though its answer was lost), unless the server says it kept it."""
@@ -134,10 +143,7 @@ async def test_a_message_kept_but_not_fanned_out_is_reported_and_later_delivered
     instances get it as soon as publishing works again."""
     url, admin = restricted_url
     with running_cluster(2, tmp_path, url, **FAST_SETTINGS) as cluster:
-        room = cluster[0].create_room()
-        ann, bob = await connect(cluster[0].url), await connect(cluster[1].url)
-        await ann.join(room["id"], "Ann")
-        await bob.join(room["id"], "Bob")
+        ann, bob = await ann_and_bob_apart(cluster, connect)
 
         await admin.execute_command("ACL", "SETUSER", "circle", "-publish")
         ack = await ann.call("chat:send", {"text": "can you hear me?"}, timeout=ANSWER_WITHIN_S)
@@ -166,10 +172,7 @@ async def test_chat_said_while_an_instance_could_not_listen_still_reaches_its_me
     and sends its members the room as it is now."""
     url, admin = restricted_url
     with running_cluster(2, tmp_path, url, **FAST_SETTINGS) as cluster:
-        room = cluster[0].create_room()
-        ann, bob = await connect(cluster[0].url), await connect(cluster[1].url)
-        await ann.join(room["id"], "Ann")
-        await bob.join(room["id"], "Bob")
+        ann, bob = await ann_and_bob_apart(cluster, connect)
         first = (await ann.call("chat:send", {"text": "hello"}))["message"]["id"]
         await bob.wait_for("chat:message", lambda m: m["id"] == first)
 

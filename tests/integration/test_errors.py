@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import socketio
 
-from tests.support.client import Member
+from tests.support.client import Member, seated
 from tests.support.servers import RunningServer
 
 Connect = Callable[[], Awaitable[Member]]
@@ -92,9 +92,7 @@ async def test_wrong_host_key_is_forbidden(circle_server: RunningServer, members
 
 async def test_members_cannot_moderate(circle_server: RunningServer, members: Connect) -> None:
     room = await circle_server.create_room()
-    ann, bob = await members(), await members()
-    await ann.join(room["id"], "Ann")
-    await bob.join(room["id"], "Bob")
+    ann, bob = await seated(members, room["id"], "Ann", "Bob")
     assert await code_of(ann, "mod:remove", {"id": bob.id}) == "forbidden"
     assert await code_of(ann, "mod:end", {}) == "forbidden"
     assert not bob.disconnected

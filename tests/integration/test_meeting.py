@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from tests.support.client import Member
+from tests.support.client import Member, seated
 from tests.support.servers import RunningServer
 
 Connect = Callable[[], Awaitable[Member]]
@@ -35,9 +35,7 @@ async def test_host_key_makes_a_facilitator(circle_server: RunningServer, member
 
 async def test_leave_tells_the_others(circle_server: RunningServer, members: Connect) -> None:
     room = await circle_server.create_room()
-    ann, bob = await members(), await members()
-    await ann.join(room["id"], "Ann")
-    await bob.join(room["id"], "Bob")
+    ann, bob = await seated(members, room["id"], "Ann", "Bob")
     assert (await bob.call("leave"))["ok"]
     left = await ann.wait_for("participant:left")
     assert (left["id"], left["reason"]) == (bob.id, "left")
@@ -84,9 +82,7 @@ async def test_a_chat_message_sent_again_with_its_key_is_posted_once(
     circle_server: RunningServer, members: Connect
 ) -> None:
     room = await circle_server.create_room()
-    ann, bob = await members(), await members()
-    await ann.join(room["id"], "Ann")
-    await bob.join(room["id"], "Bob")
+    ann, bob = await seated(members, room["id"], "Ann", "Bob")
     payload = {"text": "Did this go through?", "key": "3f9c2a"}
     first = (await ann.call("chat:send", payload))["message"]
     again = (await ann.call("chat:send", payload))["message"]
@@ -138,9 +134,7 @@ async def test_media_state_and_speaking_reach_the_room(
 
 async def test_hands_queue_in_order_for_everyone(circle_server: RunningServer, members: Connect) -> None:
     room = await circle_server.create_room()
-    ann, bob = await members(), await members()
-    await ann.join(room["id"], "Ann")
-    await bob.join(room["id"], "Bob")
+    ann, bob = await seated(members, room["id"], "Ann", "Bob")
     assert (await bob.call("hand:raise"))["position"] == 1
     assert (await ann.call("hand:raise"))["position"] == 2
     update = await ann.wait_for("room:updated", lambda r: len(r["hands"]) == 2)
@@ -153,9 +147,7 @@ async def test_signals_are_relayed_between_members_of_one_room(
     circle_server: RunningServer, members: Connect
 ) -> None:
     room = await circle_server.create_room()
-    ann, bob = await members(), await members()
-    await ann.join(room["id"], "Ann")
-    await bob.join(room["id"], "Bob")
+    ann, bob = await seated(members, room["id"], "Ann", "Bob")
     offer = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"}
     assert (await ann.call("signal", {"to": bob.id, "description": offer}))["ok"]
     candidate = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -74,3 +74,11 @@ class Member:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+async def seated(connect: Callable[[], Awaitable[Member]], room_id: str, *names: str) -> list[Member]:
+    """A newly connected member for each name, joined to the room in that order (on camera)."""
+    people = [await connect() for _ in names]
+    for person, name in zip(people, names, strict=True):
+        await person.join(room_id, name)
+    return people

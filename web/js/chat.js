@@ -3,10 +3,7 @@
 // without duplicates.
 
 import { announce, h, timeOf } from "./dom.js";
-
-// First pause before sending the outbox again when the server could not take a message; it doubles
-// up to ten seconds.
-const RETRY_FIRST_MS = 1000;
+import { Retry } from "./retry.js";
 
 export class ChatPanel {
   /** send(text, to, key) -> Promise<ChatMessage>; nameOf(id) -> display name or null. */
@@ -24,8 +21,9 @@ export class ChatPanel {
     // Messages not yet acknowledged by the server, oldest first (see flush).
     this.outbox = [];
     this.flushing = false;
-    this.retryTimer = null;
-    this.retryDelayMs = RETRY_FIRST_MS;
+    // Sending the outbox again when the server could not take a message: after about 1 s,
+    // doubling up to 10 s.
+    this.retry = new Retry(1000, 10000);
     this.empty = h("p", { class: "chat-empty" }, "No messages yet. You can say hello, or just listen.");
     this.log.appendChild(this.empty);
 
@@ -66,13 +64,13 @@ export class ChatPanel {
   async flush() {
     if (this.flushing) return;
     this.flushing = true;
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     try {
       while (this.outbox.length > 0) {
         const entry = this.outbox[0];
         try {
           const message = await this.send(entry.text, entry.to, entry.key);
-          this.retryDelayMs = RETRY_FIRST_MS;
+          this.retry.reset();
           this.outbox.shift();
           entry.node.remove();
           this.add(message);
@@ -87,8 +85,7 @@ export class ChatPanel {
             }
             // A rejoin flushes at once; this covers a server that is connected but cannot take
             // chat for now (its store is away).
-            this.retryTimer = setTimeout(() => this.flush(), this.retryDelayMs);
-            this.retryDelayMs = Math.min(10000, this.retryDelayMs * 2);
+            this.retry.schedule(() => this.flush());
             return;
           } else if (error.code === "rate_limited") {
             this._setPendingStatus(entry, "Sending in a moment…");
@@ -109,7 +106,7 @@ export class ChatPanel {
 
   /** The meeting is over for this page: stop trying to send. */
   stop() {
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     this.outbox = [];
   }
 

@@ -13,6 +13,7 @@ import { ChatPanel } from "./chat.js";
 import { HostTools } from "./host.js";
 import { browserKey, forgetSession, saveSession } from "./storage.js";
 import { joinErrorText } from "./join.js";
+import { Retry } from "./retry.js";
 
 const SCREENS = ["join-screen", "waiting-screen", "meeting-screen", "ended-screen"];
 
@@ -30,8 +31,8 @@ export class Meeting {
     this.resumeToken = null;
     this.offline = false;
     this.serverClosedAt = 0;
-    this.retryTimer = null;
-    this.retryDelayMs = 0;
+    // Connecting again when socket.io leaves it to the page (see _connectFailed).
+    this.reconnect = new Retry(600, 5000);
 
     this.room = new RoomState({
       onGone: (id) => {
@@ -246,7 +247,7 @@ export class Meeting {
     if (this.state !== "in" && this.state !== "waiting") return;
     this.conn.socket.disconnect();
     $("connection-status").textContent = "The server is restarting — reconnecting…";
-    this.retryDelayMs = 0;
+    this.reconnect.reset();
     this._connectFailed();
   }
 
@@ -254,12 +255,9 @@ export class Meeting {
    * the server refused (as a stopping server does): those are retried here, backing off. */
   _connectFailed() {
     if (!this.offline || this.conn.socket.active || (this.state !== "in" && this.state !== "waiting")) return;
-    clearTimeout(this.retryTimer);
-    const delay = this.retryDelayMs + 200 + Math.random() * 800;
-    this.retryDelayMs = Math.min(5000, this.retryDelayMs * 2 || 500);
-    this.retryTimer = setTimeout(() => {
+    this.reconnect.schedule(() => {
       if (!this.conn.connected && this.offline) this.conn.socket.connect();
-    }, delay);
+    });
   }
 
   async _connected() {
@@ -282,7 +280,7 @@ export class Meeting {
         await this.call.rejoined(ack.self.id);
       }
       this.offline = false;
-      this.retryDelayMs = 0;
+      this.reconnect.reset();
       const status = $("connection-status");
       status.classList.remove("offline");
       status.textContent = "Reconnected";
@@ -331,7 +329,7 @@ export class Meeting {
   _end(title, text, { rejoin = false } = {}) {
     if (this.state === "ended") return;
     this.state = "ended";
-    clearTimeout(this.retryTimer);
+    this.reconnect.cancel();
     forgetSession(this.roomId);
     this.controls.stop();
     this.call.stop();
