@@ -10,9 +10,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from rooms import RoomDefinition
-from server import auth
+from server.auth import token_matches
 from server.settings import Settings
-from server.store import Store, StoreUnavailable
+from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
+from signaling.ports import Store, Unavailable
 from signaling.protocol import ProtocolError, decode_into, optional, required
 
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
@@ -43,7 +44,7 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     except ProtocolError as exc:
         return error_response(400, exc.code, exc.message)
-    except StoreUnavailable:
+    except Unavailable:
         return error_response(503, "unavailable", "Storage is unavailable right now; try again.")
 
 
@@ -51,7 +52,7 @@ async def create_room(request: web.Request) -> web.Response:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[ADMIN_TOKEN_KEY]
-    if scheme.lower() != "bearer" or not token or not auth.token_matches(token.strip(), expected):
+    if scheme.lower() != "bearer" or not token or not token_matches(token.strip(), expected):
         return error_response(401, "unauthorized", "A valid admin token is required.")
     settings = request.app[SETTINGS_KEY]
     if request.content_length is not None and request.content_length > settings.max_frame_bytes:
@@ -67,13 +68,13 @@ async def create_room(request: web.Request) -> web.Response:
     retention_s = settings.retention_s if spec.retention_s is None else spec.retention_s
     if not 0 <= retention_s <= 30 * 86400:
         raise ProtocolError("bad_request", "retention_s must be between 0 and 30 days.")
-    host_key = auth.new_secret()
+    host_key = new_secret()
     room = RoomDefinition(
-        id=auth.new_id(),
+        id=new_id(),
         title=spec.title,
-        host_key_hash=auth.key_hash(host_key),
+        host_key_hash=key_hash(host_key),
         guidelines=(spec.guidelines or "").strip(),
-        passcode_hash=auth.passcode_hash(spec.passcode) if spec.passcode else None,
+        passcode_hash=passcode_hash(spec.passcode) if spec.passcode else None,
         waiting_room=spec.waiting_room,
         max_participants=max_participants,
         retention_s=retention_s,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from signaling.config import SignalingConfig
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -72,6 +74,10 @@ class Settings:
         metadata={"help": "default: how long chat outlives an emptied room (0: wiped at once)"},
     )
     chat_max_messages: int = field(default=500, metadata={"help": "most chat messages a room keeps"})
+    chat_resend_window_s: float = field(
+        default=600.0,
+        metadata={"help": "how long a chat message's resend key is remembered, so a resend is kept once"},
+    )
     chat_snapshot_messages: int = field(
         default=100, metadata={"help": "recent chat messages sent with the room on join"}
     )
@@ -117,6 +123,10 @@ class Settings:
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **values)
+
+    def signaling_config(self) -> SignalingConfig:
+        """The settings signalling reads (each under its own name)."""
+        return SignalingConfig(**{f.name: getattr(self, f.name) for f in fields(SignalingConfig)})
 
 
 def setting_names() -> list[str]:

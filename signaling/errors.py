@@ -1,7 +1,7 @@
 """Every failure of a client event, mapped to its acknowledgement in one place.
 
 - bad input (`ProtocolError`) and refusals (`Refusal`): the code and sentence, the connection stays;
-- a backend that is down (`StoreUnavailable`): `unavailable`, so the sender knows to retry;
+- a backend that is down (`Unavailable`): `unavailable`, so the sender knows to retry;
 - anything else: `internal` for the client, the full traceback in the log (never the message content).
 """
 
@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from rooms import Refusal
-from server.store import StoreUnavailable
+from signaling.ports import Unavailable
 from signaling.protocol import ProtocolError, error_body
 
 log = logging.getLogger("circle.signaling")
@@ -24,7 +24,7 @@ def to_ack(exc: BaseException, event: str, conn: str) -> dict[str, Any]:
     if isinstance(exc, Refusal):
         log.info("refused %s from %s: %s", event, conn, exc.code)
         return error_body(exc.code, exc.message, **exc.details)
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, Unavailable):
         log.warning("backend unavailable during %s from %s", event, conn)
         if "stored" in exc.details:
             return error_body(

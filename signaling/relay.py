@@ -9,10 +9,10 @@ import socketio
 
 from rooms import Refusal, RoomState
 from rooms.model import Media
-from server import auth
-from server.settings import Settings
 from signaling import protocol as p
-from signaling.delivery import participant_room
+from signaling.config import SignalingConfig
+from signaling.credentials import turn_credentials
+from signaling.delivery import participant_channel
 
 
 async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str, msg: p.Signal) -> None:
@@ -34,18 +34,18 @@ async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str,
             "sdpMLineIndex": c.sdpMLineIndex,
             "usernameFragment": c.usernameFragment,
         }
-    await sio.emit("signal", payload, room=participant_room(msg.to))
+    await sio.emit("signal", payload, room=participant_channel(msg.to))
 
 
-def ice_config(settings: Settings, state: RoomState, participant_id: str) -> dict[str, Any]:
+def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -> dict[str, Any]:
     """The `rtc:config` answer. A `relay_only` room keeps members' addresses from each other, which
     needs a TURN server; without one it cannot be honoured and media goes direct."""
-    s = settings
+    s = config
     servers: list[dict[str, Any]] = []
     if s.stun_urls:
         servers.append({"urls": list(s.stun_urls)})
     if s.turn_urls and s.turn_secret:
-        username, credential = auth.turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
+        username, credential = turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
         servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
     policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
     return {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}

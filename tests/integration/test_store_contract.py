@@ -18,25 +18,26 @@ from rooms import ChatMessage, RoomState, apply
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
-from server.store import Store
+from signaling.ports import Store
 from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
 TTL_S = 0.5
+RESEND_WINDOW_S = 600.0
 
 
 @pytest.fixture(params=["memory", "redis"])
 async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, Store, Store]]:
     if request.param == "memory":
-        memory = MemoryStore(tmp_path)
+        memory = MemoryStore(tmp_path, resend_window_s=RESEND_WINDOW_S)
         await memory.start()
         yield "memory", memory, memory
         await memory.close()
         return
     redis_server: RedisServer = request.getfixturevalue("redis_server")
     redis_server.flush()
-    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", TTL_S)
-    two = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", TTL_S)
+    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", TTL_S, resend_window_s=RESEND_WINDOW_S)
+    two = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", TTL_S, resend_window_s=RESEND_WINDOW_S)
     await one.start()
     await two.start()
     yield "redis", one, two

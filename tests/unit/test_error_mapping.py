@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from rooms import Refusal
-from server.store import StoreUnavailable
 from signaling.errors import to_ack
+from signaling.ports import Unavailable
 from signaling.protocol import ProtocolError
 
 
@@ -16,7 +16,7 @@ def test_each_kind_of_failure_has_its_code() -> None:
     assert to_ack(ProtocolError("bad_request", "x"), "join", "s")["error"]["code"] == "bad_request"
     refusal = to_ack(Refusal("rate_limited", "slow down", retry_after_ms=250), "chat:send", "s")
     assert refusal["error"] == {"code": "rate_limited", "message": "slow down", "retry_after_ms": 250}
-    assert to_ack(StoreUnavailable(), "chat:send", "s")["error"]["code"] == "unavailable"
+    assert to_ack(Unavailable(), "chat:send", "s")["error"]["code"] == "unavailable"
 
 
 def test_unexpected_errors_are_internal_and_leak_nothing(caplog: pytest.LogCaptureFixture) -> None:

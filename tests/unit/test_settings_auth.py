@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from server import auth
 from server.settings import Settings, SettingsError, load
+from signaling import credentials as auth
 
 
 def test_every_setting_is_also_an_environment_variable() -> None:
