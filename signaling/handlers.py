@@ -61,7 +61,9 @@ class Signaling:
         self._meetings = Meetings(store, delivery, clock)
         self._joining = Joining(self._meetings, self._admission, sio, instance_id)
         self._chat = Chat(self._meetings, self._conns.rooms)
-        self._presence = Presence(self._meetings, instance_id, config.resume_grace_s, self._conns.live)
+        self._presence = Presence(
+            store, self._meetings.deliver, instance_id, config.resume_grace_s, self._conns.live
+        )
         self._drain = Drain(sio, self._conns)
         self._handlers: dict[str, Handler] = {
             "join": self._joining.join,

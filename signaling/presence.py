@@ -5,23 +5,30 @@ Run by the server's clock with the time passed in, so that it reads no clock of 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from rooms import Outcome, Participant, RoomState, apply
 from rooms import commands as cmd
-from signaling.meetings import Meetings
+from signaling.ports import Store
+
+Deliver = Callable[[RoomState, Outcome], Awaitable[None]]
 
 
 class Presence:
+    """Sweeps the rooms in `store` for this instance (`instance_id`), whose open connections
+    `live_conns()` names, and hands what changed to `deliver`."""
+
     def __init__(
         self,
-        meetings: Meetings,
+        store: Store,
+        deliver: Deliver,
         instance_id: str,
         resume_grace_s: float,
         live_conns: Callable[[], frozenset[str]],
     ) -> None:
-        self._meetings = meetings
+        self._store = store
+        self._deliver = deliver
         self._instance_id = instance_id
         self._grace_s = resume_grace_s
         self._live_conns = live_conns
@@ -31,7 +38,7 @@ class Presence:
     async def sweep(self, now: int) -> None:
         """Mark away those on dead instances or whose drop was never recorded, remove whoever outstayed
         the grace, expire the chat of rooms empty for their retention. `now`: ms since the epoch."""
-        store = self._meetings.store
+        store = self._store
         for room_id in await store.live_rooms():
             state = await store.load(room_id)
             if state is None:
@@ -44,7 +51,7 @@ class Presence:
                     state, outcome = await store.transact(
                         state.room, partial(self._sweep_room, dead=dead, now=now), now
                     )
-                    await self._meetings.deliver(state, outcome)
+                    await self._deliver(state, outcome)
             if state.is_empty and state.emptied_at is not None:
                 key = (room_id, state.emptied_at)
                 if key not in self._cleared and now - state.emptied_at >= state.room.retention_s * 1000:
