@@ -10,13 +10,13 @@ from dataclasses import replace
 from typing import Any
 
 from rooms.errors import Refusal, forbidden, not_found
-from rooms.events import Event, Outcome, ToFacilitators, ToRoom
+from rooms.events import Event, Outcome, Payload, ToFacilitators, ToRoom
 from rooms.model import Participant, Role, RoomState
 
 
 def participant_updated(p: Participant) -> Event:
     """Tell the room how `p` looks now."""
-    return Event("participant:updated", p.public())
+    return Event("participant:updated", p)
 
 
 def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState, Outcome]:
@@ -27,7 +27,7 @@ def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState,
     return state.with_participant(q), Outcome(events=(participant_updated(q),))
 
 
-def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any]) -> Event:
+def presence(state: RoomState, p: Participant, name: str, payload: Payload) -> Event:
     """A presence event goes to the room, or only to facilitators while `p` is in the waiting room."""
     audience = ToFacilitators() if p.id in state.waiting else ToRoom()
     return Event(name, payload, audience)
@@ -35,7 +35,7 @@ def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any
 
 def room_updated(state: RoomState) -> Event:
     """Tell the room how the room itself looks now (lock, waiting room, hands, speaker)."""
-    return Event("room:updated", state.room_public())
+    return Event("room:updated", state)
 
 
 def joined(state: RoomState, pid: str) -> Participant:

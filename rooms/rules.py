@@ -84,10 +84,10 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
     )
     if state.waiting_room and not cmd.is_host:
         new = replace(state, waiting={**state.waiting, p.id: p}, emptied_at=None)
-        event = Event("lobby:waiting", p.public(), ToFacilitators())
+        event = Event("lobby:waiting", p, ToFacilitators())
         return new, Outcome(events=(event,), result={"id": p.id, "waiting": True})
     new = replace(state, participants={**state.participants, p.id: p}, emptied_at=None)
-    event = Event("participant:joined", p.public(), ToRoom(skip=p.id))
+    event = Event("participant:joined", p, ToRoom(skip=p.id))
     return new, Outcome(events=(event,), result={"id": p.id, "waiting": False})
 
 
@@ -104,7 +104,7 @@ def _resume(state: RoomState, old: Participant, cmd: c.Join) -> tuple[RoomState,
     waiting = p.id in state.waiting
     kicks = (Kick(old.id, "replaced", old.conn),) if old.conn != cmd.conn else ()
     return new, Outcome(
-        events=(presence(state, p, "participant:updated", p.public()),),
+        events=(presence(state, p, "participant:updated", p),),
         kicks=kicks,
         result={"id": p.id, "waiting": waiting, "resumed": True},
     )
@@ -125,7 +125,7 @@ def _disconnect(state: RoomState, cmd: c.Disconnect, now: int) -> tuple[RoomStat
     if p is None or p.conn != cmd.conn or p.away:
         return state, Outcome()
     q = replace(p, away=True, away_since=now, speaking=False)
-    return state.with_participant(q), Outcome(events=(presence(state, q, "participant:updated", q.public()),))
+    return state.with_participant(q), Outcome(events=(presence(state, q, "participant:updated", q),))
 
 
 @_RULES.rule(c.Sweep)
@@ -137,7 +137,7 @@ def _sweep(state: RoomState, cmd: c.Sweep, now: int) -> tuple[RoomState, Outcome
         if not p.away and (p.instance in cmd.dead_instances or lost):
             q = replace(p, away=True, away_since=now, speaking=False)
             new = new.with_participant(q)
-            events.append(presence(new, q, "participant:updated", q.public()))
+            events.append(presence(new, q, "participant:updated", q))
         elif p.away and p.away_since is not None and now - p.away_since >= cmd.grace_s * 1000:
             new, left = depart(new, p, "disconnected", now)
             events.extend(left)

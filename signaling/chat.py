@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rooms import ChatMessage, check_chat
+from signaling import events as ev
 from signaling import protocol as p
 from signaling.connections import Conn
 from signaling.delivery import Delivery
@@ -22,7 +23,7 @@ from signaling.ports import Store, Unavailable
 
 log = logging.getLogger("circle.signaling")
 
-CHAT_EVENT = "chat:message"
+CHAT_EVENT = ev.ChatMessageSent.event
 # How many delivered chat messages are remembered to drop a second copy; far more than a gap holds.
 REMEMBERED_CHAT = 5_000
 # Read back chat this much older than the moment the bus last heard for sure: clocks of different
@@ -64,13 +65,13 @@ class Chat:
             # Kept, but not yet sent to every instance: the sender must not send it again (it is in
             # chat:history, and the bus delivers it to the others when the backend returns). A
             # repeat under its key is delivered again: clients drop a message id they already have.
-            raise Unavailable("chat kept, not delivered", stored=message.public()) from exc
-        return {"message": message.public()}
+            raise Unavailable("chat kept, not delivered", stored=ev.encode(ev.chat_view(message))) from exc
+        return {"message": ev.encode(ev.chat_view(message))}
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
         messages = await self._store.chat_after(state.room.id, msg.after)
-        return {"messages": [m.public() for m in messages if m.visible_to(pid)]}
+        return {"messages": [ev.encode(ev.chat_view(m)) for m in messages if m.visible_to(pid)]}
 
     # -- once per instance, across gaps ---------------------------------------------------------------
 
@@ -90,6 +91,9 @@ class Chat:
             self._delivered.popitem(last=False)
         return True
 
+    def _first(self, m: ChatMessage) -> bool:
+        return self.first_delivery(CHAT_EVENT, ev.encode(ev.chat_message(m)))
+
     async def catch_up(self, since: float) -> None:
         """After the bus could not hear the other instances since `since` (Unix seconds): deliver to
         this instance's members the chat said meanwhile, and send each of their rooms as it is now
@@ -97,7 +101,7 @@ class Chat:
         since_ms = int((since - GAP_MARGIN_S) * 1000)
         for room_id in sorted(self._rooms_here()):
             messages = await self._read_back(room_id)
-            missed = [m for m in messages if m.at >= since_ms and self.first_delivery(CHAT_EVENT, m.public())]
+            missed = [m for m in messages if m.at >= since_ms and self._first(m)]
             for m in missed:
                 await self._delivery.chat_here(room_id, m)
             if missed:

@@ -9,15 +9,15 @@ nothing else builds or parses them.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Any
 
 import socketio
 
 from rooms import ChatMessage, Outcome, Role, RoomState, ToFacilitators, ToParticipant, ToRoom
+from signaling import events as ev
 from signaling.socket import after_ack, current_sid
 
-Finisher = Callable[[RoomState, str, dict[str, Any]], Awaitable[None]]
+Admit = Callable[[RoomState, RoomState, str], Awaitable[ev.LobbyAdmitted | None]]
+"""(the room as the rules let them in, the committed room, participant id) → their `lobby:admitted`."""
 
 
 def room_channel(room_id: str) -> str:
@@ -28,81 +28,68 @@ def participant_channel(participant_id: str) -> str:
     return f"p:{participant_id}"
 
 
-# Events that describe the room's state carry its version: across instances two of them may arrive
-# out of order, and a client keeps, per participant (and for the room), only the newest.
-VERSIONED = frozenset(
-    {"participant:joined", "participant:left", "participant:updated", "room:updated", "lobby:waiting"}
-)
-
 # Events worth nothing later: a relayed WebRTC offer replayed after an outage would confuse the
 # negotiation it belonged to, so the bus does not keep one it could not send.
-PERISHABLE_EVENTS = frozenset({"signal"})
+PERISHABLE_EVENTS = frozenset({ev.SignalRelayed.event})
 
 
 class Delivery:
-    """Emits to the channels above. `finish_admission` completes a `lobby:admitted` for the one let
-    in; `is_local(sid)` tells whether a connection is on this instance."""
+    """Emits to the channels above. `admit` completes a `lobby:admitted` for the one let in;
+    `is_local(sid)` tells whether a connection is on this instance."""
 
-    def __init__(
-        self, sio: socketio.AsyncServer, finish_admission: Finisher, is_local: Callable[[str], bool]
-    ) -> None:
+    def __init__(self, sio: socketio.AsyncServer, admit: Admit, is_local: Callable[[str], bool]) -> None:
         self.sio = sio
-        self._finish_admission = finish_admission
+        self._admit = admit
         self._is_local = is_local
+
+    async def emit(
+        self, event: ev.ServerEvent, channel: str | list[str], skip_sid: str | None = None
+    ) -> None:
+        await self.sio.emit(event.event, ev.encode(event), room=channel, skip_sid=skip_sid)
 
     async def send(self, state: RoomState, outcome: Outcome) -> None:
         room_id = state.room.id
         for event in outcome.events:
             audience = event.audience
-            if event.name in VERSIONED:
-                event = replace(event, payload={**event.payload, "version": state.version})
+            if isinstance(audience, ToParticipant):
+                if event.name == ev.LobbyAdmitted.event:
+                    assert isinstance(event.payload, RoomState)
+                    admitted = await self._admit(event.payload, state, audience.id)
+                    if admitted is not None:
+                        await self.emit(admitted, participant_channel(audience.id))
+                    continue
+                await self.emit(ev.from_rules(event, state), participant_channel(audience.id))
+                continue
+            message = ev.from_rules(event, state)
             if isinstance(audience, ToRoom):
                 skipped = state.participants.get(audience.skip) if audience.skip else None
-                await self.sio.emit(
-                    event.name,
-                    event.payload,
-                    room=room_channel(room_id),
-                    skip_sid=skipped.conn if skipped else None,
-                )
+                await self.emit(message, room_channel(room_id), skip_sid=skipped.conn if skipped else None)
             elif isinstance(audience, ToFacilitators):
                 for p in state.participants.values():
                     if p.role is Role.FACILITATOR and not p.away:
-                        await self.sio.emit(event.name, event.payload, room=participant_channel(p.id))
-            elif isinstance(audience, ToParticipant):
-                payload = event.payload
-                if event.name == "lobby:admitted":
-                    payload = {**payload, "room": dict(payload["room"])}
-                    await self._finish_admission(state, audience.id, payload)
-                await self.sio.emit(event.name, payload, room=participant_channel(audience.id))
+                        await self.emit(message, participant_channel(p.id))
         for kick in outcome.kicks:
             await self.close(kick.conn)
 
     async def chat(self, room_id: str, message: ChatMessage) -> None:
-        payload = message.public()
-        await self.sio.emit("chat:message", payload, room=self._chat_audience(room_id, message))
+        await self.emit(ev.chat_message(message), self._chat_audience(room_id, message))
 
     async def chat_here(self, room_id: str, message: ChatMessage) -> None:
         """Deliver a chat message to this instance's sockets only (what they missed in a gap)."""
-        room = self._chat_audience(room_id, message)
-        await self.sio.manager.emit("chat:message", message.public(), "/", room=room, ignore_queue=True)
+        await self._emit_here(ev.chat_message(message), self._chat_audience(room_id, message))
 
     async def sync_here(self, state: RoomState) -> None:
         """Send this instance's sockets in the room the room as it is now (`room:sync`)."""
-        await self.sio.manager.emit(
-            "room:sync", state.sync(), "/", room=room_channel(state.room.id), ignore_queue=True
-        )
+        await self._emit_here(ev.room_sync(state), room_channel(state.room.id))
+
+    async def _emit_here(self, event: ev.ServerEvent, channel: str | list[str]) -> None:
+        await self.sio.manager.emit(event.event, ev.encode(event), "/", room=channel, ignore_queue=True)
 
     @staticmethod
     def _chat_audience(room_id: str, message: ChatMessage) -> str | list[str]:
         if message.to is None:
             return room_channel(room_id)
         return [participant_channel(message.sender_id), participant_channel(message.to)]
-
-    async def enter(self, sid: str, channel: str) -> None:
-        await self.sio.enter_room(sid, channel)
-
-    async def leave(self, sid: str, channel: str) -> None:
-        await self.sio.leave_room(sid, channel)
 
     async def close(self, sid: str) -> None:
         """Close a connection; the sender's own only after its acknowledgement has gone out."""

@@ -9,6 +9,7 @@ import logging
 import socketio
 
 from signaling.connections import Connections
+from signaling.events import ServerClosing, encode
 
 log = logging.getLogger("circle.signaling")
 
@@ -27,7 +28,7 @@ class Drain:
         self.closing = True
         for conn in self._conns:
             try:
-                await self._sio.emit("server:closing", {}, to=conn.sid)
+                await self._sio.emit(ServerClosing.event, encode(ServerClosing()), to=conn.sid)
             except Exception:
                 log.exception("could not tell %s", conn.sid)
         loop = asyncio.get_running_loop()

@@ -57,7 +57,7 @@ class Signaling:
         self._clock = clock
         self._conns = Connections(config)
         self._admission = Admission(config, store, sio)
-        delivery = Delivery(sio, self._admission.finish, self._conns.__contains__)
+        delivery = Delivery(sio, self._admission.admitted, self._conns.__contains__)
         self._meetings = Meetings(store, delivery, clock)
         self._joining = Joining(self._meetings, self._admission, sio, instance_id)
         self._chat = Chat(self._meetings, self._conns.rooms)

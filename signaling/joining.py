@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 import socketio
 
-from rooms import Refusal, RoomState
+from rooms import ChatMessage, Refusal, RoomState
 from rooms import commands as cmd
 from rooms.model import Media
 from signaling import credentials
+from signaling import events as ev
 from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.connections import Conn
@@ -45,20 +47,20 @@ class Admission:
         assert me is not None
         return self.signer.resume_token(state.room.id, pid, me.resume_gen)
 
-    async def visible_recent(self, state: RoomState, pid: str) -> list[dict[str, Any]]:
+    async def visible_recent(self, state: RoomState, pid: str) -> list[ChatMessage]:
         recent = await self._store.recent_chat(state.room.id, self._config.chat_snapshot_messages)
-        return [m.public() for m in recent if m.visible_to(pid)]
+        return [m for m in recent if m.visible_to(pid)]
 
-    async def finish(self, state: RoomState, pid: str, payload: dict[str, Any]) -> None:
-        """A `lobby:admitted` carries the chat so far and a fresh resume token; the waiting socket
-        (on whichever instance) enters the room's channel."""
-        p_ = state.participants.get(pid)
-        if p_ is None:
-            return
-        payload["room"]["chat"] = await self.visible_recent(state, pid)
-        payload["room"]["version"] = state.version
-        payload["resume_token"] = self.resume_token(state, pid)
-        await self._sio.enter_room(p_.conn, room_channel(state.room.id))
+    async def admitted(self, let_in: RoomState, state: RoomState, pid: str) -> ev.LobbyAdmitted | None:
+        """The `lobby:admitted` of `pid`: the room as the rules let them in (`let_in`), at the version
+        committed (`state`), with the chat so far and a fresh resume token. Their socket (on whichever
+        instance) enters the room's channel."""
+        me, them = state.participants.get(pid), let_in.participants.get(pid)
+        if me is None or them is None:
+            return None
+        snapshot = ev.room_snapshot(let_in, them, await self.visible_recent(state, pid))
+        await self._sio.enter_room(me.conn, room_channel(state.room.id))
+        return ev.LobbyAdmitted(replace(snapshot, version=state.version), self.resume_token(state, pid))
 
 
 class Joining:
@@ -120,11 +122,11 @@ class Joining:
         await self._meetings.deliver(state, outcome)
         token = self._admission.resume_token(state, pid)
         log.info("join room=%s participant=%s waiting=%s", room.id, pid, waiting)
+        you = ev.encode(ev.participant_view(me))
         if waiting:
-            return {"waiting": True, "self": me.public(), "resume_token": token}
-        snapshot = state.snapshot(me)
-        snapshot["chat"] = await self._admission.visible_recent(state, pid)
-        return {"self": me.public(), "room": snapshot, "resume_token": token}
+            return {"waiting": True, "self": you, "resume_token": token}
+        snapshot = ev.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
+        return {"self": you, "room": ev.encode(snapshot), "resume_token": token}
 
     async def leave(self, conn: Conn, msg: p.Leave) -> dict[str, Any]:
         if conn.participant_id is None or conn.room_id is None:

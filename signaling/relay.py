@@ -13,6 +13,7 @@ from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.credentials import turn_credentials
 from signaling.delivery import participant_channel
+from signaling.events import SignalRelayed, encode
 
 
 async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str, msg: p.Signal) -> None:
@@ -23,18 +24,8 @@ async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str,
         raise Refusal("not_found", "There is no such participant in your room.")
     if target.media is Media.TEXT:
         raise Refusal("bad_request", "That participant takes part by text only.")
-    payload: dict[str, Any] = {"from": sender}
-    if msg.description is not None:
-        payload["description"] = {"type": msg.description.type, "sdp": msg.description.sdp}
-    if msg.candidate is not None:
-        c = msg.candidate
-        payload["candidate"] = {
-            "candidate": c.candidate,
-            "sdpMid": c.sdpMid,
-            "sdpMLineIndex": c.sdpMLineIndex,
-            "usernameFragment": c.usernameFragment,
-        }
-    await sio.emit("signal", payload, room=participant_channel(msg.to))
+    relayed = SignalRelayed(sender, msg.description, msg.candidate)
+    await sio.emit(relayed.event, encode(relayed), room=participant_channel(msg.to))
 
 
 def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -> dict[str, Any]:

@@ -23,11 +23,11 @@ class Recorder:
     """What the sweep delivered, and the connections this instance holds."""
 
     def __init__(self) -> None:
-        self.delivered: list[tuple[str, dict[str, object]]] = []
+        self.delivered: list[tuple[str, object]] = []
         self.live: set[str] = set()
 
     async def deliver(self, state: RoomState, outcome: Outcome) -> None:
-        self.delivered += [(e.name, dict(e.payload)) for e in outcome.events]
+        self.delivered += [(e.name, e.payload) for e in outcome.events]
 
 
 @pytest.fixture

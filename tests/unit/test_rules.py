@@ -67,7 +67,7 @@ def test_join_adds_participant_and_tells_the_others_not_the_joiner() -> None:
     s, out = join(room(), "ann")
     assert list(s.participants) == ["ann"]
     assert out.result == {"id": "ann", "waiting": False}
-    assert out.events == (Event("participant:joined", s.participants["ann"].public(), ToRoom(skip="ann")),)
+    assert out.events == (Event("participant:joined", s.participants["ann"], ToRoom(skip="ann")),)
     assert s.version == 1
 
 
@@ -136,7 +136,8 @@ def test_admit_moves_from_waiting_to_room_and_tells_everyone() -> None:
     assert names(out) == ["participant:joined", "lobby:admitted"]
     admitted = out.events[1]
     assert admitted.audience == ToParticipant("ann")
-    assert [p["id"] for p in admitted.payload["room"]["participants"]] == ["fa", "ann"]
+    assert isinstance(admitted.payload, RoomState)
+    assert list(admitted.payload.participants) == ["fa", "ann"]
 
 
 def test_deny_removes_from_waiting_and_closes_the_connection() -> None:
