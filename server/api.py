@@ -9,11 +9,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from rooms import RoomDefinition
+from rooms import Refusal, RoomDefinition
 from server.auth import token_matches
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
-from signaling.ports import Store, Unavailable
+from signaling.errors import error_json, http_status
+from signaling.ports import Store
 from signaling.protocol import ProtocolError, decode_into, optional, required
 
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
@@ -34,18 +35,22 @@ class CreateRoom:
     relay_only: bool = False
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def error_response(exc: BaseException, request: web.Request) -> web.Response:
+    """The answer to a failed request: the error object socket.io sends too, with its HTTP status."""
+    resource = request.match_info.route.resource
+    route = f"{request.method} {resource.canonical if resource is not None else request.path}"
+    error = error_json(exc, route, "http")
+    return web.json_response({"error": error}, status=http_status(error["code"]))
 
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ProtocolError as exc:
-        return error_response(400, exc.code, exc.message)
-    except Unavailable:
-        return error_response(503, "unavailable", "Storage is unavailable right now; try again.")
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        return error_response(exc, request)
 
 
 async def create_room(request: web.Request) -> web.Response:
@@ -53,14 +58,17 @@ async def create_room(request: web.Request) -> web.Response:
     scheme, _, token = header.partition(" ")
     expected = request.app[ADMIN_TOKEN_KEY]
     if scheme.lower() != "bearer" or not token or not token_matches(token.strip(), expected):
-        return error_response(401, "unauthorized", "A valid admin token is required.")
+        raise Refusal("unauthorized", "A valid admin token is required.")
     settings = request.app[SETTINGS_KEY]
+    too_large = ProtocolError("too_large", "The request body is too large.")
     if request.content_length is not None and request.content_length > settings.max_frame_bytes:
-        return error_response(413, "too_large", "The request body is too large.")
+        raise too_large
     try:
         body = json.loads(await request.text())
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
     except (ValueError, UnicodeDecodeError):
-        return error_response(400, "bad_request", "The body must be a JSON object.")
+        raise ProtocolError("bad_request", "The body must be a JSON object.") from None
     spec: CreateRoom = decode_into(CreateRoom, body)
     max_participants = spec.max_participants or settings.max_participants
     if not 2 <= max_participants <= 1000:
@@ -99,7 +107,7 @@ async def create_room(request: web.Request) -> web.Response:
 async def get_room(request: web.Request) -> web.Response:
     room = await request.app[STORE_KEY].get_room(request.match_info["room_id"])
     if room is None:
-        return error_response(404, "not_found", "There is no meeting at this link.")
+        raise Refusal("not_found", "There is no meeting at this link.")
     return web.json_response(room_public(room))
 
 

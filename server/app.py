@@ -12,6 +12,7 @@ import socketio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from rooms import Refusal
 from server.api import (
     ADMIN_TOKEN_KEY,
     SETTINGS_KEY,
@@ -96,7 +97,7 @@ async def _no_new_sessions_while_closing(request: web.Request, handler: Handler)
         and request.path.startswith("/socket.io/")
         and "sid" not in request.query
     ):
-        return error_response(503, "unavailable", "This server is restarting.")
+        return error_response(Refusal("unavailable", "This server is restarting."), request)
     return await handler(request)
 
 

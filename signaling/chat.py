@@ -65,7 +65,7 @@ class Chat:
             # Kept, but not yet sent to every instance: the sender must not send it again (it is in
             # chat:history, and the bus delivers it to the others when the backend returns). A
             # repeat under its key is delivered again: clients drop a message id they already have.
-            raise Unavailable("chat kept, not delivered", stored=ev.encode(ev.chat_view(message))) from exc
+            raise Unavailable("chat kept, not delivered", stored=ev.chat_view(message)) from exc
         return {"message": ev.encode(ev.chat_view(message))}
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:

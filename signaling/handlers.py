@@ -25,6 +25,7 @@ from signaling.connections import Conn, ConnectionCounts, Connections
 from signaling.delivery import Delivery
 from signaling.drain import Drain
 from signaling.errors import to_ack
+from signaling.events import ErrorEvent
 from signaling.joining import Admission, Joining
 from signaling.meetings import Clock, Meetings, wall_clock_ms
 from signaling.ports import Bus, Store
@@ -153,7 +154,8 @@ class Signaling:
             shown = event if event in p.CLIENT_EVENTS else "unknown"
             ack = to_ack(exc, shown, sid)
             if not ack_wanted:
-                await self._sio.emit("error", {"error": ack["error"], "event": event[:64]}, to=sid)
+                # The same error object as the acknowledgement's, with the event it is about.
+                await self._sio.emit(ErrorEvent.event, {"error": ack["error"], "event": event[:64]}, to=sid)
             return ack
 
     @staticmethod

@@ -360,7 +360,3 @@ def decode(event: str, data: Any) -> Any:
     if cls is None:
         raise ProtocolError("bad_request", "Unknown event.")
     return decode_into(cls, data)
-
-
-def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message, **details}}

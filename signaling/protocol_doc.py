@@ -13,42 +13,33 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from signaling import events as ev
 from signaling import protocol as p
+from signaling.errors import CODES
 
-HEADER = f"""# Circle protocol v{p.PROTOCOL_VERSION} (generated)
+HEADER = (
+    f"""# Circle protocol v{p.PROTOCOL_VERSION} (generated)
 
-Generated from `signaling/protocol.py` and `signaling/events.py` by `python -m signaling.protocol_doc`;
-do not edit by hand.
+Generated from `signaling/protocol.py`, `signaling/events.py` and `signaling/errors.py` by
+`python -m signaling.protocol_doc`; do not edit by hand.
 Transport: Socket.IO, default namespace, path `/socket.io/`, JSON payloads. Every client → server
-event takes an acknowledgement: `{{"ok": true, ...}}` or
-`{{"ok": false, "error": {{"code": CODE, "message": "..."}}}}`; sent without one, an error arrives as
-the `error` event. Unknown events, unknown fields, wrong types and fields over their length are
-answered `bad_request`; a frame over `max_frame_bytes` closes the connection.
+event takes an acknowledgement: `{{"ok": true, ...}}` or `{{"ok": false, "error": Error}}`; sent
+without one, an error arrives as the `error` event. Unknown events, unknown fields, wrong types and
+fields over their length are answered `bad_request`; a frame over `max_frame_bytes` is not answered:
+that connection is closed. The HTTP API answers a failure with the same Error, as
+`{{"error": Error}}`, and the status below (a request body over `max_frame_bytes` is `too_large`).
 
 Room-state events (`participant:*`, `room:updated`, `lobby:waiting`) and the RoomSnapshot carry the
 room's `version`; with several instances two events may arrive out of order, so a client ignores an
 event older than the newest it has applied for the same participant (or for the room). A `chat:send`
 answered `unavailable` with a `stored` ChatMessage was kept and will reach everyone: do not resend it.
 
-Error codes: {
-    ", ".join(
-        f"`{c}`"
-        for c in (
-            "bad_request",
-            "not_found",
-            "wrong_passcode",
-            "room_locked",
-            "room_full",
-            "banned",
-            "forbidden",
-            "not_joined",
-            "rate_limited",
-            "too_large",
-            "unavailable",
-            "internal",
-        )
-    )
-}.
+## Error codes
+
+| code | HTTP | meaning |
+|---|---|---|
 """
+    + "\n".join(f"| `{code}` | {status} | {meaning} |" for code, (status, meaning) in CODES.items())
+    + "\n"
+)
 
 
 def _type_name(kind: Any) -> str:

@@ -11,8 +11,9 @@ import pytest
 from server.backends import Backends
 from server.memory_bus import MemoryBus
 from server.memory_store import MemoryStore
+from signaling.ports import Unavailable
 from tests.support.client import Member
-from tests.support.faults import FailingWrites
+from tests.support.faults import FaultyStore
 from tests.support.servers import RunningServer, wait_until
 
 Factory = Callable[..., Awaitable[RunningServer]]
@@ -116,7 +117,7 @@ async def test_a_drop_the_store_could_not_record_is_still_noticed(
     circle_server_factory: Factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="circle.signaling")
-    store = FailingWrites(MemoryStore(tmp_path / "store", resend_window_s=600))
+    store = FaultyStore(MemoryStore(tmp_path / "store", resend_window_s=600))
     bus = MemoryBus()
     server = await circle_server_factory(resume_grace_s=30, backends=Backends(store, bus, bus))
     room = await server.create_room()
@@ -125,11 +126,12 @@ async def test_a_drop_the_store_could_not_record_is_still_noticed(
         await ann.join(room["id"], "Ann")
         await bob.join(room["id"], "Bob")
         # Bob's connection drops while the store refuses writes: his drop cannot be recorded.
-        store.failing = True
+        store.fail("transact", Unavailable("writes are failing"))
         await bob.close()
+        await wait_until(lambda: server.circle.signaling.counts().participants == 1)
+        # The disconnect's own write is refused (the sweep's may be too, before or after it).
         await wait_until(lambda: any("could not mark" in r.getMessage() for r in caplog.records))
-        assert server.circle.signaling.counts().participants == 1
-        store.failing = False
+        store.heal()
         away = await ann.wait_for("participant:updated", lambda p: p["id"] == bob.id and p["away"])
         assert away["name"] == "Bob"
     finally:

@@ -1,30 +1,40 @@
-"""Faults injected into real components: a store whose writes fail on demand, as Redis's do when it
-goes away, without taking the rest of the server down with it."""
+"""Faults injected into real components: a real store whose calls fail on demand, as Redis's do when
+it goes away or as a bug would, without taking the rest of the server down with it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from rooms import RoomDefinition, RoomState
-from signaling.ports import Store, Unavailable
-
-T = TypeVar("T")
+from signaling.ports import Store
 
 
-class FailingWrites:
-    """Wraps a real store; while `failing` is set, every state change raises `Unavailable`."""
+class FaultyStore:
+    """Wraps a real store; after `fail(method, exc)`, every call of that method raises `exc`, until
+    `heal()`. Each failed call is counted in `failed`."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self.failing = False
+        self._faults: dict[str, BaseException] = {}
+        self.failed: dict[str, int] = {}
+
+    def fail(self, method: str, exc: BaseException) -> None:
+        self._faults[method] = exc
+
+    def heal(self) -> None:
+        self._faults.clear()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
+        real = getattr(self._store, name)
+        if not callable(real):
+            return real
 
-    async def transact(
-        self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
-    ) -> tuple[RoomState, T]:
-        if self.failing:
-            raise Unavailable("writes are failing")
-        return await self._store.transact(room, fn, now)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            fault = self._faults.get(name)
+            if fault is not None:
+                self.failed[name] = self.failed.get(name, 0) + 1
+                raise fault
+            result: Callable[..., Awaitable[Any]] = real
+            return await result(*args, **kwargs)
+
+        return call
