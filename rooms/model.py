@@ -27,10 +27,11 @@ class RoomDefinition:
     guidelines: str = ""
     passcode_hash: str | None = None
     waiting_room: bool = False
-    max_participants: int = 50
+    # Given by whoever creates the room (the server's settings hold the defaults).
+    max_participants: int = field(kw_only=True)
     # Chat is kept while anyone is present, and this long after the room empties (0: wiped at once).
-    retention_s: int = 0
-    max_messages: int = 500
+    retention_s: int = field(kw_only=True)
+    max_messages: int = field(kw_only=True)
     relay_only: bool = False
     created_at: int = 0
 

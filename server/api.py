@@ -71,11 +71,12 @@ async def create_room(request: web.Request) -> web.Response:
         raise ProtocolError("bad_request", "The body must be a JSON object.") from None
     spec: CreateRoom = decode_into(CreateRoom, body)
     max_participants = spec.max_participants or settings.max_participants
-    if not 2 <= max_participants <= 1000:
-        raise ProtocolError("bad_request", "max_participants must be between 2 and 1000.")
+    low, high = settings.min_room_participants, settings.max_room_participants
+    if not low <= max_participants <= high:
+        raise ProtocolError("bad_request", f"max_participants must be between {low} and {high}.")
     retention_s = settings.retention_s if spec.retention_s is None else spec.retention_s
-    if not 0 <= retention_s <= 30 * 86400:
-        raise ProtocolError("bad_request", "retention_s must be between 0 and 30 days.")
+    if not 0 <= retention_s <= settings.max_retention_s:
+        raise ProtocolError("bad_request", f"retention_s must be between 0 and {settings.max_retention_s}.")
     host_key = new_secret()
     room = RoomDefinition(
         id=new_id(),

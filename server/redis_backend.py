@@ -54,8 +54,6 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 
 BACKOFF_MIN_S = 0.05
 BACKOFF_MAX_S = 2.0
-OUTBOX_MAX_MESSAGES = 10_000
-OUTBOX_MAX_AGE_S = 60.0
 
 
 class Backoff:
@@ -183,8 +181,8 @@ def make_redis_backends(settings: Settings, instance_id: str) -> tuple[RedisStor
     # and not kept for later.
     bus = RedisBus(
         link,
-        outbox_max_messages=OUTBOX_MAX_MESSAGES,
-        outbox_max_age_s=OUTBOX_MAX_AGE_S,
+        outbox_max_messages=settings.bus_outbox_max_messages,
+        outbox_max_age_s=settings.bus_outbox_max_age_s,
         stale_events=PERISHABLE_EVENTS,
         heartbeat_s=settings.heartbeat_s,
     )

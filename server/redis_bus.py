@@ -8,8 +8,9 @@ msgpack (never pickle), and decides what happens when Redis is away:
   (the members on this instance have the event already: the manager delivers locally first);
 - the failed message is kept, in order, and published when Redis answers again, so members on other
   instances get it late rather than never. Events named in `stale_events` are not kept (a relayed
-  WebRTC offer is worthless later). Kept messages older than `outbox_max_age_s` are dropped: by then
-  a member has reconnected and fetched the chat history;
+  WebRTC offer is worthless later). At most `outbox_max_messages` are kept (the oldest go first), and
+  those older than `outbox_max_age_s` are dropped: by then a member has reconnected and fetched the
+  chat history;
 - the subscription is re-established with a capped backoff, and watched with pings, so that a
   connection that silently died (a half-open socket) is noticed;
 - pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the bus

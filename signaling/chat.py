@@ -16,6 +16,7 @@ from typing import Any
 from rooms import ChatMessage, check_chat
 from signaling import events as ev
 from signaling import protocol as p
+from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import Delivery
 from signaling.meetings import Meetings
@@ -24,11 +25,6 @@ from signaling.ports import Store, Unavailable
 log = logging.getLogger("circle.signaling")
 
 CHAT_EVENT = ev.ChatMessageSent.event
-# How many delivered chat messages are remembered to drop a second copy; far more than a gap holds.
-REMEMBERED_CHAT = 5_000
-# Read back chat this much older than the moment the bus last heard for sure: clocks of different
-# machines that disagree a little.
-GAP_MARGIN_S = 2.0
 # Between attempts to read a room's chat back while the store is unavailable.
 RETRY_MIN_S = 0.05
 RETRY_MAX_S = 2.0
@@ -37,7 +33,16 @@ ChatKey = tuple[str, str, int]
 
 
 class Chat:
-    def __init__(self, meetings: Meetings, rooms_here: Callable[[], frozenset[str]]) -> None:
+    """Chat for the rooms `rooms_here()` names (those with a member connected to this instance).
+
+    Of what was delivered here, the last `config.chat_dedup_messages` are remembered (far more than a
+    gap holds), to drop a second copy. After a gap, chat from `config.gap_margin_s` before it is read
+    back too: clocks of different machines disagree a little."""
+
+    def __init__(
+        self, config: SignalingConfig, meetings: Meetings, rooms_here: Callable[[], frozenset[str]]
+    ) -> None:
+        self._config = config
         self._meetings = meetings
         self._rooms_here = rooms_here
         self._delivered: OrderedDict[ChatKey, None] = OrderedDict()
@@ -51,6 +56,7 @@ class Chat:
         return self._meetings.delivery
 
     async def send(self, conn: Conn, msg: p.ChatSend) -> dict[str, Any]:
+        p.within("text", msg.text, self._config.max_chat_chars)
         pid, state = await self._meetings.joined_state(conn)
         sender = check_chat(state, pid, msg.to)
         at = self._meetings.clock()
@@ -87,7 +93,7 @@ class Chat:
         if key in self._delivered:
             return False
         self._delivered[key] = None
-        if len(self._delivered) > REMEMBERED_CHAT:
+        if len(self._delivered) > self._config.chat_dedup_messages:
             self._delivered.popitem(last=False)
         return True
 
@@ -98,7 +104,7 @@ class Chat:
         """After the bus could not hear the other instances since `since` (Unix seconds): deliver to
         this instance's members the chat said meanwhile, and send each of their rooms as it is now
         (`room:sync`), for the joins, leaves and hands missed."""
-        since_ms = int((since - GAP_MARGIN_S) * 1000)
+        since_ms = int((since - self._config.gap_margin_s) * 1000)
         for room_id in sorted(self._rooms_here()):
             messages = await self._read_back(room_id)
             missed = [m for m in messages if m.at >= since_ms and self._first(m)]

@@ -16,10 +16,16 @@ class SignalingConfig:
     chat_rate_per_s: float
     signal_burst: int
     signal_rate_per_s: float
+    action_burst: int
+    action_rate_per_s: float
     join_burst: int
     join_rate_per_s: float
     resume_grace_s: float
     chat_snapshot_messages: int
+    max_name_chars: int
+    max_chat_chars: int
+    chat_dedup_messages: int
+    gap_margin_s: float
     stun_urls: tuple[str, ...]
     turn_urls: tuple[str, ...]
     turn_secret: str | None

@@ -14,9 +14,11 @@ class Conn:
     """One socket.io connection on this instance."""
 
     sid: str
+    join: TokenBucket
     chat: TokenBucket
     signal: TokenBucket
-    join: TokenBucket
+    # Every other event, unknown ones included.
+    action: TokenBucket
     room_id: str | None = None
     participant_id: str | None = None
 
@@ -39,9 +41,10 @@ class Connections:
         c = self._config
         conn = self._conns[sid] = Conn(
             sid=sid,
+            join=TokenBucket(c.join_burst, c.join_rate_per_s),
             chat=TokenBucket(c.chat_burst, c.chat_rate_per_s),
             signal=TokenBucket(c.signal_burst, c.signal_rate_per_s),
-            join=TokenBucket(c.join_burst, c.join_rate_per_s),
+            action=TokenBucket(c.action_burst, c.action_rate_per_s),
         )
         return conn
 
@@ -67,6 +70,18 @@ class Connections:
     def rooms(self) -> frozenset[str]:
         """Rooms with a participant connected here."""
         return frozenset(c.room_id for c in self._conns.values() if c.room_id)
+
+    @staticmethod
+    def rate_limit(conn: Conn, event: str, now: float) -> int:
+        """0 when `conn` may send `event` now (`now`: a monotonic clock in seconds), else how many ms
+        until it may. Each kind of event has its own bucket, so a flood of one never holds up another."""
+        if event == "join":
+            return conn.join.take(now)
+        if event == "chat:send":
+            return conn.chat.take(now)
+        if event == "signal":
+            return conn.signal.take(now)
+        return conn.action.take(now)
 
     def counts(self) -> ConnectionCounts:
         joined = sum(1 for c in self._conns.values() if c.participant_id)

@@ -60,8 +60,8 @@ class Signaling:
         self._admission = Admission(config, store, sio)
         delivery = Delivery(sio, self._admission.admitted, self._conns.__contains__)
         self._meetings = Meetings(store, delivery, clock)
-        self._joining = Joining(self._meetings, self._admission, sio, instance_id)
-        self._chat = Chat(self._meetings, self._conns.rooms)
+        self._joining = Joining(self._meetings, self._admission, sio, instance_id, config.max_name_chars)
+        self._chat = Chat(config, self._meetings, self._conns.rooms)
         self._presence = Presence(
             store, self._meetings.deliver, instance_id, config.resume_grace_s, self._conns.live
         )
@@ -130,16 +130,17 @@ class Signaling:
         try:
             if conn is None:
                 raise Refusal("not_joined", "This connection is closing.")
-            if len(args) > 1:
-                raise p.ProtocolError("bad_request", "An event takes one object.")
-            msg = p.decode(event, args[0] if args else None)
-            retry = self._rate_limit(conn, event)
+            # Before decoding, so that bad input and unknown events count against a bucket too.
+            retry = self._conns.rate_limit(conn, event, time.monotonic())
             if retry:
                 raise Refusal(
                     "rate_limited",
                     "You're sending too fast. Please wait a moment.",
                     retry_after_ms=retry,
                 )
+            if len(args) > 1:
+                raise p.ProtocolError("bad_request", "An event takes one object.")
+            msg = p.decode(event, args[0] if args else None)
             handler = self._handlers.get(event)
             if handler is None:
                 if conn.participant_id is None:
@@ -157,15 +158,6 @@ class Signaling:
                 # The same error object as the acknowledgement's, with the event it is about.
                 await self._sio.emit(ErrorEvent.event, {"error": ack["error"], "event": event[:64]}, to=sid)
             return ack
-
-    @staticmethod
-    def _rate_limit(conn: Conn, event: str) -> int:
-        now = time.monotonic()
-        if event == "join":
-            return conn.join.take(now)
-        if event == "chat:send":
-            return conn.chat.take(now)
-        return conn.signal.take(now)
 
     # -- media ---------------------------------------------------------------------------------------
 

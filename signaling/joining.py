@@ -70,7 +70,9 @@ class Joining:
         admission: Admission,
         sio: socketio.AsyncServer,
         instance_id: str,
+        max_name_chars: int,
     ) -> None:
+        self._max_name_chars = max_name_chars
         self._meetings = meetings
         self._admission = admission
         self._sio = sio
@@ -79,6 +81,7 @@ class Joining:
     async def join(self, conn: Conn, msg: p.Join) -> dict[str, Any]:
         if conn.participant_id is not None:
             raise Refusal("bad_request", "This connection has already joined a room.")
+        p.within("name", msg.name, self._max_name_chars)
         room = await self._meetings.store.get_room(msg.room)
         if room is None:
             raise Refusal("not_found", "There is no meeting at this link. Please check it.")

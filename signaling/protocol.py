@@ -283,6 +283,13 @@ CLIENT_EVENTS: dict[str, type] = {
     )
 }
 
+
+def within(name: str, text: str, max_len: int) -> None:
+    """A field the wire allows but the server's own limit (a setting, at most the wire's) does not."""
+    if len(text) > max_len:
+        raise ProtocolError("bad_request", f"{name} is too long (at most {max_len}).")
+
+
 # -- decoding --------------------------------------------------------------------------------------
 
 

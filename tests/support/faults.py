@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from signaling.ports import Store
+from server.memory_bus import MemoryBus
+from signaling.ports import GapHandler, Screen, Store
 
 
 class FaultyStore:
@@ -38,3 +39,31 @@ class FaultyStore:
             return await result(*args, **kwargs)
 
         return call
+
+
+class GapBus(MemoryBus):
+    """The single-instance bus, on which a test can declare that the instance could not hear the
+    others since some time (`gap`), as the Redis bus reports after its subscription broke. Like the
+    Redis bus, it asks signalling's screen before delivering an emit, except one meant for this
+    instance only (`ignore_queue`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gap_handlers: list[GapHandler] = []
+        self._screens: list[Screen] = []
+
+    def on_gap(self, handler: GapHandler) -> None:
+        self._gap_handlers.append(handler)
+
+    def screen(self, deliver: Screen) -> None:
+        self._screens.append(deliver)
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None, **kwargs: Any) -> Any:
+        if not kwargs.pop("ignore_queue", False) and not all(s(event, data) for s in self._screens):
+            return None
+        return await super().emit(event, data, namespace, room=room, **kwargs)
+
+    async def gap(self, since: float) -> None:
+        """Report a gap since `since` (Unix seconds) and wait until signalling has made good."""
+        for handler in self._gap_handlers:
+            await handler(since)

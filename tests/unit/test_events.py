@@ -10,12 +10,13 @@ from rooms import commands as c
 from rooms.model import Media
 from signaling import events as ev
 from signaling import protocol as p
+from tests.support.rooms import ROOM_DEFAULTS
 
 T0 = 1_700_000_000_000
 
 
 def meeting() -> RoomState:
-    room = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h")
+    room = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", **ROOM_DEFAULTS)
     state = RoomState.fresh(room, T0)
     for pid, host in (("fa", True), ("ann", False)):
         join = c.Join(pid, pid.title(), Media.AV, "i-one", f"sid-{pid}", is_host=host, browser_key_hash="k")

@@ -13,12 +13,14 @@ from rooms import commands as c
 from rooms.codec import state_from_dict, state_to_dict
 from rooms.model import Media, Role
 from rooms.rules import apply, check_chat
+from tests.support.rooms import ROOM_DEFAULTS
 
 T0 = 1_700_000_000_000
 
 
 def room(**kw: object) -> RoomState:
-    definition = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", **kw)  # type: ignore[arg-type]
+    values = {**ROOM_DEFAULTS, **kw}
+    definition = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", **values)  # type: ignore[arg-type]
     return RoomState.fresh(definition, T0)
 
 

@@ -62,7 +62,15 @@ def check_invariants(s: RoomState) -> None:
 def test_any_sequence_of_commands_keeps_the_room_consistent(
     cmds: list[c.Command], waiting_room: bool
 ) -> None:
-    room = RoomDefinition(id="r", title="t", host_key_hash="h", waiting_room=waiting_room, max_participants=3)
+    room = RoomDefinition(
+        id="r",
+        title="t",
+        host_key_hash="h",
+        waiting_room=waiting_room,
+        max_participants=3,
+        retention_s=0,
+        max_messages=500,
+    )
     s = RoomState.fresh(room, 0)
     for now, command in enumerate(cmds, start=1):
         if isinstance(command, c.Join) and s.find(command.new_id) is not None:
