@@ -16,6 +16,7 @@ from typing import Any
 from rooms import ChatMessage, check_chat
 from signaling import events as ev
 from signaling import protocol as p
+from signaling import views
 from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import Delivery
@@ -71,13 +72,13 @@ class Chat:
             # Kept, but not yet sent to every instance: the sender must not send it again (it is in
             # chat:history, and the bus delivers it to the others when the backend returns). A
             # repeat under its key is delivered again: clients drop a message id they already have.
-            raise Unavailable("chat kept, not delivered", stored=ev.chat_view(message)) from exc
-        return {"message": ev.encode(ev.chat_view(message))}
+            raise Unavailable("chat kept, not delivered", stored=views.chat_view(message)) from exc
+        return {"message": views.encode(views.chat_view(message))}
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
         messages = await self._store.chat_after(state.room.id, msg.after)
-        return {"messages": [ev.encode(ev.chat_view(m)) for m in messages if m.visible_to(pid)]}
+        return {"messages": [views.encode(views.chat_view(m)) for m in messages if m.visible_to(pid)]}
 
     # -- once per instance, across gaps ---------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class Chat:
         return True
 
     def _first(self, m: ChatMessage) -> bool:
-        return self.first_delivery(CHAT_EVENT, ev.encode(ev.chat_message(m)))
+        return self.first_delivery(CHAT_EVENT, views.encode(ev.chat_message(m)))
 
     async def catch_up(self, since: float) -> None:
         """After the bus could not hear the other instances since `since` (Unix seconds): deliver to

@@ -15,6 +15,7 @@ import socketio
 from rooms import ChatMessage, Outcome, Role, RoomState, ToFacilitators, ToParticipant, ToRoom
 from signaling import events as ev
 from signaling.socket import after_ack, current_sid
+from signaling.views import encode
 
 Admit = Callable[[RoomState, RoomState, str], Awaitable[ev.LobbyAdmitted | None]]
 """(the room as the rules let them in, the committed room, participant id) → their `lobby:admitted`."""
@@ -45,7 +46,7 @@ class Delivery:
     async def emit(
         self, event: ev.ServerEvent, channel: str | list[str], skip_sid: str | None = None
     ) -> None:
-        await self.sio.emit(event.event, ev.encode(event), room=channel, skip_sid=skip_sid)
+        await self.sio.emit(event.event, encode(event), room=channel, skip_sid=skip_sid)
 
     async def send(self, state: RoomState, outcome: Outcome) -> None:
         room_id = state.room.id
@@ -83,7 +84,7 @@ class Delivery:
         await self._emit_here(ev.room_sync(state), room_channel(state.room.id))
 
     async def _emit_here(self, event: ev.ServerEvent, channel: str | list[str]) -> None:
-        await self.sio.manager.emit(event.event, ev.encode(event), "/", room=channel, ignore_queue=True)
+        await self.sio.manager.emit(event.event, encode(event), "/", room=channel, ignore_queue=True)
 
     @staticmethod
     def _chat_audience(room_id: str, message: ChatMessage) -> str | list[str]:

@@ -9,7 +9,8 @@ import logging
 import socketio
 
 from signaling.connections import Connections
-from signaling.events import ServerClosing, encode
+from signaling.events import ServerClosing
+from signaling.views import encode
 
 log = logging.getLogger("circle.signaling")
 

@@ -15,9 +15,9 @@ import logging
 from typing import Any
 
 from rooms import Refusal
-from signaling.events import ChatMessageView, ErrorBody, encode
 from signaling.ports import Unavailable
 from signaling.protocol import ProtocolError
+from signaling.views import ChatMessageView, ErrorBody, encode
 
 log = logging.getLogger("circle.signaling")
 

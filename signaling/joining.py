@@ -16,7 +16,7 @@ import socketio
 from rooms import ChatMessage, Refusal, RoomState
 from rooms import commands as cmd
 from rooms.model import Media
-from signaling import credentials
+from signaling import credentials, views
 from signaling import events as ev
 from signaling import protocol as p
 from signaling.config import SignalingConfig
@@ -58,7 +58,7 @@ class Admission:
         me, them = state.participants.get(pid), let_in.participants.get(pid)
         if me is None or them is None:
             return None
-        snapshot = ev.room_snapshot(let_in, them, await self.visible_recent(state, pid))
+        snapshot = views.room_snapshot(let_in, them, await self.visible_recent(state, pid))
         await self._sio.enter_room(me.conn, room_channel(state.room.id))
         return ev.LobbyAdmitted(replace(snapshot, version=state.version), self.resume_token(state, pid))
 
@@ -125,11 +125,11 @@ class Joining:
         await self._meetings.deliver(state, outcome)
         token = self._admission.resume_token(state, pid)
         log.info("join room=%s participant=%s waiting=%s", room.id, pid, waiting)
-        you = ev.encode(ev.participant_view(me))
+        you = views.encode(views.participant_view(me))
         if waiting:
             return {"waiting": True, "self": you, "resume_token": token}
-        snapshot = ev.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
-        return {"self": you, "room": ev.encode(snapshot), "resume_token": token}
+        snapshot = views.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
+        return {"self": you, "room": views.encode(snapshot), "resume_token": token}
 
     async def leave(self, conn: Conn, msg: p.Leave) -> dict[str, Any]:
         if conn.participant_id is None or conn.room_id is None:

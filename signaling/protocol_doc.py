@@ -1,5 +1,5 @@
-"""Generates docs/protocol.md from the message classes in `signaling.protocol` (client → server) and
-`signaling.events` (server → client).
+"""Generates docs/protocol.md from the message classes in `signaling.protocol` (client → server),
+`signaling.events` and `signaling.views` (server → client), and the error codes of `signaling.errors`.
 
 `python -m signaling.protocol_doc > docs/protocol.md`; a test fails when the file drifts from the code.
 """
@@ -13,13 +13,14 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from signaling import events as ev
 from signaling import protocol as p
+from signaling import views
 from signaling.errors import CODES
 
 HEADER = (
     f"""# Circle protocol v{p.PROTOCOL_VERSION} (generated)
 
-Generated from `signaling/protocol.py`, `signaling/events.py` and `signaling/errors.py` by
-`python -m signaling.protocol_doc`; do not edit by hand.
+Generated from `signaling/protocol.py`, `signaling/events.py`, `signaling/views.py` and
+`signaling/errors.py` by `python -m signaling.protocol_doc`; do not edit by hand.
 Transport: Socket.IO, default namespace, path `/socket.io/`, JSON payloads. Every client → server
 event takes an acknowledgement: `{{"ok": true, ...}}` or `{{"ok": false, "error": Error}}`; sent
 without one, an error arrives as the `error` event. Unknown events, unknown fields, wrong types and
@@ -85,7 +86,7 @@ def _table(cls: type) -> list[str]:
 
 def _sent_rows(cls: type) -> list[str]:
     rows = []
-    for spec in ev.field_specs(cls):
+    for spec in views.field_specs(cls):
         kind = _type_name(spec.kind)
         note = f"{spec.doc}; left out when null" if spec.omit_none and spec.doc else spec.doc
         if spec.omit_none and not spec.doc:
@@ -115,7 +116,7 @@ def render() -> str:
         out += [f"### `{name}`", "", " ".join((cls.__doc__ or "").split()), ""]
         out += _sent_table(cls)
     out += ["## Values in events and acknowledgements", ""]
-    for cls in ev.VALUES:
+    for cls in views.VALUES:
         out += [f"### {_type_name(cls)}", "", " ".join((cls.__doc__ or "").split()), ""]
         out += _sent_table(cls)
     return "\n".join(out)

@@ -13,7 +13,8 @@ from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.credentials import turn_credentials
 from signaling.delivery import participant_channel
-from signaling.events import SignalRelayed, encode
+from signaling.events import SignalRelayed
+from signaling.views import encode
 
 
 async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str, msg: p.Signal) -> None:

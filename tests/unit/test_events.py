@@ -10,6 +10,8 @@ from rooms import commands as c
 from rooms.model import Media
 from signaling import events as ev
 from signaling import protocol as p
+from signaling import views
+from signaling.views import encode
 from tests.support.rooms import ROOM_DEFAULTS
 
 T0 = 1_700_000_000_000
@@ -26,7 +28,7 @@ def meeting() -> RoomState:
 
 def test_a_participant_is_sent_without_keys_tokens_instances_or_connections() -> None:
     ann = meeting().participants["ann"]
-    sent = ev.encode(ev.participant_view(ann))
+    sent = encode(views.participant_view(ann))
     assert set(sent) == {
         "id",
         "name",
@@ -46,13 +48,13 @@ def test_a_participant_is_sent_without_keys_tokens_instances_or_connections() ->
 
 def test_only_a_private_chat_message_names_its_recipient() -> None:
     said = ChatMessage("0000000000000001", "ann", "Ann", "hello", T0)
-    assert ev.encode(ev.chat_message(said)) == {
+    assert encode(ev.chat_message(said)) == {
         "id": "0000000000000001",
         "from": {"id": "ann", "name": "Ann"},
         "text": "hello",
         "at": T0,
     }
-    private = ev.encode(ev.chat_message(replace(said, to="fa")))
+    private = encode(ev.chat_message(replace(said, to="fa")))
     assert private["to"] == "fa"
 
 
@@ -60,9 +62,9 @@ def test_the_waiting_room_is_shown_to_facilitators_only() -> None:
     state, _ = apply(meeting(), c.SetWaitingRoom("fa", True), T0)
     state, _ = apply(state, c.Join("wes", "Wes", Media.TEXT, "i-one", "sid-wes"), T0)
     fa, ann = state.participants["fa"], state.participants["ann"]
-    assert [w.id for w in ev.room_snapshot(state, fa, []).waiting] == ["wes"]
-    assert ev.room_snapshot(state, ann, []).waiting == ()
-    sync = ev.encode(ev.room_sync(state))
+    assert [w.id for w in views.room_snapshot(state, fa, []).waiting] == ["wes"]
+    assert views.room_snapshot(state, ann, []).waiting == ()
+    sync = encode(ev.room_sync(state))
     assert "waiting" not in sync and "chat" not in sync and sync["version"] == state.version
 
 
@@ -70,9 +72,9 @@ def test_room_state_events_carry_the_committed_version() -> None:
     state = meeting()
     ann = state.participants["ann"]
     committed = replace(state, version=41)
-    joined = ev.encode(ev.from_rules(Event("participant:joined", ann, ToRoom()), committed))
+    joined = encode(ev.from_rules(Event("participant:joined", ann, ToRoom()), committed))
     assert joined["version"] == 41 and joined["id"] == "ann"
-    updated = ev.encode(ev.from_rules(Event("room:updated", state), committed))
+    updated = encode(ev.from_rules(Event("room:updated", state), committed))
     assert updated == {
         "locked": False,
         "waiting_room": False,
@@ -81,18 +83,18 @@ def test_room_state_events_carry_the_committed_version() -> None:
         "title": "Tuesday circle",
         "version": 41,
     }
-    left = ev.encode(ev.from_rules(Event("participant:left", {"id": "ann", "reason": "left"}), committed))
+    left = encode(ev.from_rules(Event("participant:left", {"id": "ann", "reason": "left"}), committed))
     assert left == {"id": "ann", "reason": "left", "version": 41}
 
 
 def test_a_relayed_signal_carries_only_what_was_sent() -> None:
     offer = p.SessionDescription("offer", "v=0")
-    assert ev.encode(ev.SignalRelayed("ann", description=offer)) == {
+    assert encode(ev.SignalRelayed("ann", description=offer)) == {
         "from": "ann",
         "description": {"type": "offer", "sdp": "v=0"},
     }
     candidate = p.IceCandidate("candidate:1", "0", 0, None)
-    assert ev.encode(ev.SignalRelayed("ann", candidate=candidate))["candidate"] == {
+    assert encode(ev.SignalRelayed("ann", candidate=candidate))["candidate"] == {
         "candidate": "candidate:1",
         "sdpMid": "0",
         "sdpMLineIndex": 0,
