@@ -91,15 +91,16 @@ class Chat:
             key: ChatKey = (str(payload["from"]["id"]), str(payload["id"]), int(payload["at"]))
         except (KeyError, TypeError, ValueError):
             return True
+        return self._remember(key)
+
+    def _remember(self, key: ChatKey) -> bool:
+        """False if `key` was delivered here already; else remembers it."""
         if key in self._delivered:
             return False
         self._delivered[key] = None
         if len(self._delivered) > self._config.chat_dedup_messages:
             self._delivered.popitem(last=False)
         return True
-
-    def _first(self, m: ChatMessage) -> bool:
-        return self.first_delivery(CHAT_EVENT, views.encode(ev.chat_message(m)))
 
     async def catch_up(self, since: float) -> None:
         """After the bus could not hear the other instances since `since` (Unix seconds): deliver to
@@ -108,7 +109,7 @@ class Chat:
         since_ms = int((since - self._config.gap_margin_s) * 1000)
         for room_id in sorted(self._rooms_here()):
             messages = await self._read_back(room_id)
-            missed = [m for m in messages if m.at >= since_ms and self._first(m)]
+            missed = [m for m in messages if m.at >= since_ms and self._remember((m.sender_id, m.id, m.at))]
             for m in missed:
                 await self._delivery.chat_here(room_id, m)
             if missed:
