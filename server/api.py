@@ -14,12 +14,14 @@ from server.auth import token_matches
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
 from signaling.errors import error_json, http_status
+from signaling.lograte import LogRate
 from signaling.ports import Store
 from signaling.protocol import ProtocolError, decode_into, optional, required
 
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
 ADMIN_TOKEN_KEY: web.AppKey[str] = web.AppKey("admin_token", str)
+LOG_RATE_KEY: web.AppKey[LogRate] = web.AppKey("log_rate", LogRate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,7 @@ def error_response(exc: BaseException, request: web.Request) -> web.Response:
     """The answer to a failed request: the error object socket.io sends too, with its HTTP status."""
     resource = request.match_info.route.resource
     route = f"{request.method} {resource.canonical if resource is not None else request.path}"
-    error = error_json(exc, route, "http")
+    error = error_json(exc, route, "http", request.app.get(LOG_RATE_KEY))
     return web.json_response({"error": error}, status=http_status(error["code"]))
 
 

@@ -15,6 +15,7 @@ from aiohttp.typedefs import Handler
 from rooms import Refusal
 from server.api import (
     ADMIN_TOKEN_KEY,
+    LOG_RATE_KEY,
     SETTINGS_KEY,
     STORE_KEY,
     add_api_routes,
@@ -23,9 +24,11 @@ from server.api import (
 )
 from server.backends import Backends, make_backends
 from server.settings import Settings
+from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
 from signaling.handlers import Signaling
+from signaling.lograte import LogRate
 from signaling.ports import Store
 from signaling.socket import CircleSocketServer, origin_checker
 
@@ -55,6 +58,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         backends = make_backends(settings, instance_id)
     store = backends.store
     config = settings.signaling_config()
+    log_rate = LogRate(settings.max_log_lines_per_kind, settings.log_kind_window_s)
     sio = CircleSocketServer(
         async_mode="aiohttp",
         client_manager=backends.manager,
@@ -63,8 +67,10 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         async_handlers=False,
         logger=False,
         engineio_logger=False,
+        engine_class=CircleEngineServer,
+        log_rate=log_rate,
     )
-    signaling = Signaling(config, store, backends.bus, sio, instance_id)
+    signaling = Signaling(config, store, backends.bus, sio, instance_id, log_rate=log_rate)
 
     app = web.Application(
         middlewares=[errors_middleware, _no_new_sessions_while_closing],
@@ -75,6 +81,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
     app[ADMIN_TOKEN_KEY] = admin_token
+    app[LOG_RATE_KEY] = log_rate
     sio.attach(app, socketio_path="socket.io")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -50,6 +50,16 @@ class Settings:
     )
     web_dir: Path = field(default=WEB_DIR, metadata={"help": "the browser client's files"})
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
+    max_log_lines_per_kind: int = field(
+        default=20,
+        metadata={
+            "help": "log lines of one kind (bad input of one code, a malformed packet) written per"
+            " log_kind_window_s; the rest are counted and the count logged after"
+        },
+    )
+    log_kind_window_s: float = field(
+        default=60.0, metadata={"help": "the window max_log_lines_per_kind counts lines in"}
+    )
 
     max_frame_bytes: int = field(
         default=65536,

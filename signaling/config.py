@@ -32,3 +32,5 @@ class SignalingConfig:
     turn_ttl_s: int
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
+    max_log_lines_per_kind: int
+    log_kind_window_s: float

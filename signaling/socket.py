@@ -1,19 +1,30 @@
 """socket.io's server, adapted: each event knows whether it came with an acknowledgement id, and
 work can wait until that acknowledgement has gone out. Also the Origin check for browsers.
 
-These rely on one private hook of python-socketio (`_handle_event_internal`); it is used here only.
+These rely on private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal` and
+the handlers they call); they are used here only.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import socketio
 
+from signaling import packets
 from signaling.config import SignalingConfig
+from signaling.events import ErrorEvent
+from signaling.lograte import LogRate, unbounded
+
+log = logging.getLogger("circle.signaling")
+
+# The event name under which a malformed packet reaches the `*` handler, with its PacketError (which
+# no client can send: an event a client names so is an unknown event).
+BAD_PACKET = ""
 
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
 _current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_sid", default=None)
@@ -25,17 +36,84 @@ _after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] =
 
 class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """socket.io's server, told whether each event came with an acknowledgement id, so that an
-    error for an event sent without one still reaches the client (as an `error` event)."""
+    error for an event sent without one still reaches the client (as an `error` event).
 
-    async def _handle_event_internal(  # type: ignore[no-untyped-def]
-        self, server, sid, eio_sid, data, namespace, id
-    ):
+    Every packet is read by `signaling.packets` before python-socketio sees it: a malformed one is
+    answered `bad_request` (through the `*` handler, as the event `BAD_PACKET`, so that it counts
+    against the sender's rate limit like any bad event) or closes the connection, with one log line
+    of at most `log_rate` allows. The Engine.IO server is of `engine_class` (python-engineio's own
+    by default); other keyword arguments go to python-socketio, and through it to that class."""
+
+    def __init__(
+        self, *args: Any, engine_class: type | None = None, log_rate: LogRate | None = None, **kwargs: Any
+    ) -> None:
+        self._engine_class = engine_class
+        self.log_rate = log_rate if log_rate is not None else unbounded()
+        super().__init__(*args, log_rate=self.log_rate, **kwargs)
+
+    def _engineio_server_class(self) -> type:
+        return self._engine_class or super()._engineio_server_class()
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            pkt = packets.read(self.packet_class, data)
+        except packets.PacketError as bad:
+            await self._refuse(eio_sid, bad)
+            return
+        namespace = pkt.namespace or "/"
+        if pkt.packet_type == packets.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif pkt.packet_type == packets.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        elif self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
+            await self._refuse(
+                eio_sid, packets.PacketError("namespace not joined", "Unknown namespace.", namespace, pkt.id)
+            )
+        elif pkt.packet_type == packets.EVENT:
+            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        else:
+            await self._handle_ack(eio_sid, pkt.namespace, pkt.id, pkt.data)
+
+    async def _refuse(self, eio_sid: str, bad: packets.PacketError) -> None:
+        namespace = bad.namespace
+        if namespace is None:
+            self.log_rate.log(log, logging.INFO, "bad packet", "bad packet from %s: %s", eio_sid, bad.reason)
+            await cut(self.eio, eio_sid)
+            return
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is not None and self.manager.is_connected(sid, namespace):
+            # Answered, and logged, where every bad event is.
+            await self._handle_event_internal(self, sid, eio_sid, [BAD_PACKET, bad], namespace, bad.ack_id)
+            return
+        self.log_rate.log(log, logging.INFO, "bad packet", "bad packet from %s: %s", eio_sid, bad.reason)
+        error = {"code": "bad_request", "message": bad.message}
+        if bad.ack_id is not None:
+            answer = self.packet_class(
+                packets.ACK, namespace=namespace, id=bad.ack_id, data=[{"ok": False, "error": error}]
+            )
+        else:
+            answer = self.packet_class(
+                packets.EVENT, namespace=namespace, data=[ErrorEvent.event, {"error": error, "event": ""}]
+            )
+        await self._send_packet(eio_sid, answer)
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
+    ) -> None:
         _ack_requested.set(id is not None)
         after: list[Callable[[], Awaitable[None]]] = []
         _after_ack.set(after)
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
         for job in after:
             await job()
+
+
+async def cut(eio: Any, eio_sid: str) -> None:
+    """Close an Engine.IO connection of the server `eio` at once: its client is told (a close
+    packet) if it still listens, and nothing waits for that to be sent."""
+    socket = eio.sockets.pop(eio_sid, None)
+    if socket is not None and not socket.closed:
+        await socket.close(wait=False, abort=False, reason=eio.reason.TRANSPORT_ERROR)
 
 
 def wants_ack() -> bool:
