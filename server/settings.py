@@ -31,7 +31,10 @@ class Settings:
     )
     public_url: str | None = field(
         default=None,
-        metadata={"help": "base URL in the links handed out (default http://host:port)"},
+        metadata={
+            "help": "base URL in the links handed out, and the origin browsers must come from"
+            " (default http://host:port)"
+        },
     )
     admin_token: str | None = field(
         default=None, metadata={"help": "token for the admin API; generated and printed if unset"}
@@ -46,7 +49,7 @@ class Settings:
     instance_id: str | None = field(default=None, metadata={"help": "this instance's name in logs"})
     cors_allowed_origins: tuple[str, ...] = field(
         default=(),
-        metadata={"help": "extra browser origins allowed (comma-separated); same origin always"},
+        metadata={"help": "further browser origins allowed (comma-separated) besides public_url's"},
     )
     web_dir: Path = field(default=WEB_DIR, metadata={"help": "the browser client's files"})
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})

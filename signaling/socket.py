@@ -135,20 +135,41 @@ def after_ack() -> list[Callable[[], Awaitable[None]]] | None:
     return _after_ack.get()
 
 
-def origin_checker(config: SignalingConfig) -> Callable[[str | None, dict[str, Any]], bool]:
-    """Browsers must come from this server's own origin (or one configured); clients that send no
-    Origin header at all (a terminal client) are allowed and bound by the same rules as everyone."""
-    extra = {o.rstrip("/") for o in config.cors_allowed_origins}
-    if config.public_url:
-        parts = urlsplit(config.public_url)
-        extra.add(f"{parts.scheme}://{parts.netloc}")
+Origin = tuple[str, str, int]
 
-    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def origin_of(url: str) -> Origin | None:
+    """A URL's origin as scheme, host and port (the port filled in), or None if it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host = parts.scheme.lower(), parts.hostname
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not host or port is None:
+        return None
+    return scheme, host, port
+
+
+def origin_checker(config: SignalingConfig, own_url: str) -> Callable[[str | None, dict[str, Any]], bool]:
+    """Browsers must come from `public_url` (else `own_url`, where this server listens) or from an
+    origin in `cors_allowed_origins`, compared by scheme, host and port. The Host header is never
+    looked at: with DNS rebinding, a hostile page's own name resolves to this server, and its
+    requests carry that name as both Origin and Host. Clients that send no Origin header at all (a
+    terminal client) are allowed and bound by the same rules as everyone."""
+    allowed = {origin_of(url) for url in (*config.cors_allowed_origins, config.public_url or own_url)}
+    own = origin_of(own_url)
+    if config.public_url is None and own is not None and own[1] in _LOOPBACK_NAMES:
+        # A server on loopback is the same server under each of loopback's names.
+        allowed |= {(own[0], name, own[2]) for name in _LOOPBACK_NAMES}
+    allowed.discard(None)
+
+    def allowed_origin(origin: str | None, environ: dict[str, Any]) -> bool:
         if not origin:
             return True
-        if origin.rstrip("/") in extra:
-            return True
-        host = environ.get("HTTP_HOST", "")
-        return bool(host) and urlsplit(origin).netloc == host
+        return origin_of(origin) in allowed
 
-    return allowed
+    return allowed_origin
