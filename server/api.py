@@ -24,6 +24,10 @@ ADMIN_TOKEN_KEY: web.AppKey[str] = web.AppKey("admin_token", str)
 LOG_RATE_KEY: web.AppKey[LogRate] = web.AppKey("log_rate", LogRate)
 
 
+# Bounds the settings narrow further (min_room_participants..max_room_participants, max_retention_s).
+MAX_COUNT = 2**31 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class CreateRoom:
     """POST /api/rooms body."""
@@ -32,8 +36,8 @@ class CreateRoom:
     guidelines: str | None = optional(max_len=4000, multiline=True)
     passcode: str | None = optional(min_len=1, max_len=128)
     waiting_room: bool = False
-    max_participants: int | None = None
-    retention_s: int | None = None
+    max_participants: int | None = optional(min_value=1, max_value=MAX_COUNT)
+    retention_s: int | None = optional(min_value=0, max_value=MAX_COUNT)
     relay_only: bool = False
 
 
@@ -71,8 +75,10 @@ async def create_room(request: web.Request) -> web.Response:
         raise too_large from None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "The body must be a JSON object.") from None
+    except RecursionError:
+        raise ProtocolError("bad_request", "The body is nested too deeply.") from None
     spec: CreateRoom = decode_into(CreateRoom, body)
-    max_participants = spec.max_participants or settings.max_participants
+    max_participants = settings.max_participants if spec.max_participants is None else spec.max_participants
     low, high = settings.min_room_participants, settings.max_room_participants
     if not low <= max_participants <= high:
         raise ProtocolError("bad_request", f"max_participants must be between {low} and {high}.")

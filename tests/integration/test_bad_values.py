@@ -1,0 +1,153 @@
+"""Values no client should send but any can: text that is not valid Unicode, numbers out of their
+range, names that hide or pose. Each is `bad_request`, whichever store holds the room, and never
+reaches anyone else."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.support.client import Member
+from tests.support.servers import RedisServer, RunningServer
+
+Factory = Callable[..., Awaitable[RunningServer]]
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def server(
+    request: pytest.FixtureRequest, circle_server_factory: Factory, redis_server: RedisServer
+) -> RunningServer:
+    if request.param == "redis":
+        redis_server.flush()
+        return await circle_server_factory(redis_url=redis_server.url)
+    return await circle_server_factory()
+
+
+@pytest.fixture
+async def people(server: RunningServer) -> AsyncIterator[Callable[[], Awaitable[Member]]]:
+    made: list[Member] = []
+
+    async def connect() -> Member:
+        member = await Member(server.url).connect()
+        made.append(member)
+        return member
+
+    yield connect
+    for member in made:
+        await member.close()
+
+
+async def code_of(member: Member, event: str, data: Any) -> str:
+    ack = await member.call(event, data)
+    assert ack["ok"] is False, ack
+    return str(ack["error"]["code"])
+
+
+async def nothing_reached(member: Member, marker_from: Member) -> None:
+    """Fails if `member` received anything but the marker `marker_from` sends now."""
+    before = len(member.events)
+    sent = await marker_from.call("chat:send", {"text": "marker"})
+    assert sent["ok"], sent
+    await member.wait_for("chat:message", lambda m: m["id"] == sent["message"]["id"])
+    assert [name for name, _ in member.events[before:]] == ["chat:message"]
+
+
+async def test_a_lone_surrogate_in_a_name_chat_or_sdp_is_a_bad_request(
+    server: RunningServer, people: Callable[[], Awaitable[Member]]
+) -> None:
+    room = await server.create_room()
+    ann, mallory = await people(), await people()
+    assert await code_of(mallory, "join", {"room": room["id"], "name": "a\ud800b"}) == "bad_request"
+    await ann.join(room["id"], "Ann")
+    await mallory.join(room["id"], "Mallory")
+    assert await code_of(mallory, "chat:send", {"text": "a\ud800b"}) == "bad_request"
+    offer = {"type": "offer", "sdp": "v=0\r\na=x:\udc00\r\n"}
+    assert await code_of(mallory, "signal", {"to": ann.id, "description": offer}) == "bad_request"
+    await nothing_reached(ann, mallory)
+    history = await ann.call("chat:history")
+    assert [m["text"] for m in history["messages"]] == ["marker"]
+
+
+async def test_a_lone_surrogate_in_a_room_title_is_a_bad_request(server: RunningServer) -> None:
+    auth = {"Authorization": f"Bearer {server.admin_token}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        body = '{"title": "Tuesday \\ud800 circle"}'
+        async with http.post(f"{server.url}/api/rooms", data=body, headers=auth) as r:
+            assert r.status == 400 and (await r.json())["error"]["code"] == "bad_request"
+
+
+async def test_numbers_out_of_their_range_are_bad_requests(
+    server: RunningServer, people: Callable[[], Awaitable[Member]]
+) -> None:
+    room = await server.create_room()
+    fran, ann = await people(), await people()
+    await fran.join(room["id"], "Fran", host_key=room["host_key"])
+    await ann.join(room["id"], "Ann")
+    assert (await ann.call("hand:raise"))["ok"]
+    for limit in (10**18, 0, -5, 3601):
+        assert await code_of(fran, "mod:next-speaker", {"limit_s": limit}) == "bad_request"
+    candidate = {"candidate": "", "sdpMLineIndex": -(10**20)}
+    assert await code_of(fran, "signal", {"to": ann.id, "candidate": candidate}) == "bad_request"
+    # Nothing of it took effect: the hand is still up, and in range it works.
+    ack = await fran.call("mod:next-speaker", {"limit_s": 300})
+    assert ack["ok"] and ack["speaker"] == ann.id, ack
+
+
+async def create(server: RunningServer, body: str) -> tuple[int, dict[str, Any]]:
+    auth = {"Authorization": f"Bearer {server.admin_token}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{server.url}/api/rooms", data=body, headers=auth) as r:
+            return r.status, dict(await r.json())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "t", "max_participants": 0},
+        {"title": "t", "max_participants": -1},
+        {"title": "t", "max_participants": 10**20},
+        {"title": "t", "retention_s": -1},
+        {"title": "t", "retention_s": 10**30},
+    ],
+)
+async def test_the_admin_api_refuses_numbers_out_of_range_instead_of_replacing_them(
+    circle_server: RunningServer, body: dict[str, Any]
+) -> None:
+    status, answer = await create(circle_server, json.dumps(body))
+    assert status == 400 and answer["error"]["code"] == "bad_request", answer
+
+
+async def test_the_admin_api_answers_deeply_nested_json_with_400(circle_server: RunningServer) -> None:
+    status, answer = await create(circle_server, "[" * 30_000 + "]" * 30_000)
+    assert status == 400 and answer["error"]["code"] == "bad_request", answer
+    status, answer = await create(
+        circle_server, '{"title": "t", "guidelines": ' + "[" * 30_000 + "]" * 30_000 + "}"
+    )
+    assert status in (400, 413) and answer["error"]["code"] in ("bad_request", "too_large"), answer
+
+
+@pytest.mark.parametrize(
+    "name", ["\u202eHost", "Ho\u200bst", "Host (facilitator)", "Facilitator", "(host)", "Sam [moderator]"]
+)
+async def test_a_name_that_hides_or_poses_as_a_role_is_refused(
+    server: RunningServer, people: Callable[[], Awaitable[Member]], name: str
+) -> None:
+    room = await server.create_room()
+    mallory = await people()
+    assert await code_of(mallory, "join", {"room": room["id"], "name": name}) == "bad_request"
+
+
+async def test_others_see_a_name_as_normalised(
+    server: RunningServer, people: Callable[[], Awaitable[Member]]
+) -> None:
+    room = await server.create_room()
+    ann, sam = await people(), await people()
+    await ann.join(room["id"], "Ann")
+    ack = await sam.join(room["id"], "  Ｓａｍ\u00a0\u00a0Lee ")
+    assert ack["self"]["name"] == "Sam Lee"
+    joined = await ann.wait_for("participant:joined")
+    assert joined["name"] == "Sam Lee"
