@@ -28,7 +28,9 @@ class MemoryStore:
         self._chat: dict[str, deque[ChatMessage]] = {}
         # Per room, "sender key" -> (when, message id), oldest first.
         self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
-        self._seq = 0
+        # Per room, the last message's number: ids tell nothing of other rooms. Kept when the chat
+        # is cleared, so that ids after it still sort after those a client may hold.
+        self._seq: dict[str, int] = {}
 
     async def start(self) -> None:
         self._db = RoomDB(self._data_dir)
@@ -93,8 +95,8 @@ class MemoryStore:
                 earlier = next((m for m in reversed(log) if m.id == sent[key][1]), None)
                 if earlier is not None and (earlier.text, earlier.to) == (message.text, message.to):
                     return earlier
-        self._seq += 1
-        message = replace(message, id=chat_id(self._seq))
+        seq = self._seq[room_id] = self._seq.get(room_id, 0) + 1
+        message = replace(message, id=chat_id(seq))
         log.append(message)
         if key is not None:
             sent[key] = (now, message.id)
