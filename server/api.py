@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,7 @@ async def create_room(request: web.Request) -> web.Response:
     if not 0 <= retention_s <= settings.max_retention_s:
         raise ProtocolError("bad_request", f"retention_s must be between 0 and {settings.max_retention_s}.")
     host_key = new_secret()
+    created_at = int(time.time() * 1000)
     room = RoomDefinition(
         id=new_id(),
         title=spec.title,
@@ -97,6 +99,7 @@ async def create_room(request: web.Request) -> web.Response:
         retention_s=retention_s,
         max_messages=settings.chat_max_messages,
         relay_only=spec.relay_only,
+        created_at=created_at,
     )
     await request.app[STORE_KEY].create_room(room)
     base = settings.base_url
@@ -108,6 +111,7 @@ async def create_room(request: web.Request) -> web.Response:
             # In the fragment, the key never reaches a server log or a Referer header.
             "facilitator_url": f"{base}/r/{room.id}#host={host_key}",
             "host_key": host_key,
+            "created_at": created_at,
         },
         status=201,
     )

@@ -23,6 +23,7 @@ from server.api import (
     errors_middleware,
 )
 from server.backends import Backends, make_backends
+from server.headers import add_headers
 from server.settings import Settings
 from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
@@ -88,6 +89,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app.router.add_get("/metrics", metrics)
     add_api_routes(app)
     add_web_routes(app, settings)
+    app.on_response_prepare.append(add_headers)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_tell_clients)
     return app
