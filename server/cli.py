@@ -15,9 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
+from server import logprivacy
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
 from server.settings import Settings, SettingsError
+from signaling.lograte import LogRate
 
 log = logging.getLogger("circle.server")
 
@@ -51,6 +53,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logprivacy.install(
+        logging.getLogger().handlers, LogRate(settings.max_log_lines_per_kind, settings.log_kind_window_s)
     )
     return asyncio.run(_run_server(settings))
 

@@ -47,11 +47,12 @@ class ServerProcess:
         instance_id: str | None = None,
         port: int | None = None,
         env: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
         **settings: Any,
     ) -> None:
         self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = port or free_port(host)
+        self.url = f"http://{host}:{self.port}"
         self.admin_token = ADMIN_TOKEN
         self.instance_id = instance_id or f"i-{self.port}"
         self.log_path = data_dir / "server.log"
@@ -61,7 +62,7 @@ class ServerProcess:
             "server",
             "serve",
             "--host",
-            "127.0.0.1",
+            host,
             "--port",
             str(self.port),
             "--data-dir",
