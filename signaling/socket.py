@@ -67,7 +67,10 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
         elif self.manager.sid_from_eio_sid(eio_sid, namespace) is None:
             await self._refuse(
-                eio_sid, packets.PacketError("namespace not joined", "Unknown namespace.", namespace, pkt.id)
+                eio_sid,
+                packets.PacketError(
+                    "namespace not joined", "Not connected to this namespace.", namespace, pkt.id
+                ),
             )
         elif pkt.packet_type == packets.EVENT:
             await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
