@@ -33,7 +33,7 @@ class Settings:
         default=None,
         metadata={
             "help": "base URL in the links handed out, and the origin browsers must come from"
-            " (default http://host:port)"
+            " (default http://host:port; unset, browsers must use an IP address or localhost)"
         },
     )
     admin_token: str | None = field(

@@ -8,6 +8,7 @@ the handlers they call); they are used here only.
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -141,7 +142,6 @@ def after_ack() -> list[Callable[[], Awaitable[None]]] | None:
 Origin = tuple[str, str, int]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 def origin_of(url: str) -> Origin | None:
@@ -157,22 +157,38 @@ def origin_of(url: str) -> Origin | None:
     return scheme, host, port
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def origin_checker(config: SignalingConfig, own_url: str) -> Callable[[str | None, dict[str, Any]], bool]:
-    """Browsers must come from `public_url` (else `own_url`, where this server listens) or from an
-    origin in `cors_allowed_origins`, compared by scheme, host and port. The Host header is never
-    looked at: with DNS rebinding, a hostile page's own name resolves to this server, and its
-    requests carry that name as both Origin and Host. Clients that send no Origin header at all (a
-    terminal client) are allowed and bound by the same rules as everyone."""
-    allowed = {origin_of(url) for url in (*config.cors_allowed_origins, config.public_url or own_url)}
+    """Browsers must come from `public_url` or from an origin in `cors_allowed_origins`, compared by
+    scheme, host and port. Without `public_url`, they must come to this server's own port (of
+    `own_url`, where it listens) by an IP address or as localhost: never under another name. The
+    Host header is never looked at: with DNS rebinding, a hostile page's own name resolves to this
+    server, and its requests carry that name as both Origin and Host; an address or localhost is no
+    name an attacker can point here. Clients that send no Origin header at all (a terminal client)
+    are allowed and bound by the same rules as everyone."""
+    allowed = {origin_of(url) for url in config.cors_allowed_origins}
+    if config.public_url is not None:
+        allowed.add(origin_of(config.public_url))
     own = origin_of(own_url)
-    if config.public_url is None and own is not None and own[1] in _LOOPBACK_NAMES:
-        # A server on loopback is the same server under each of loopback's names.
-        allowed |= {(own[0], name, own[2]) for name in _LOOPBACK_NAMES}
-    allowed.discard(None)
 
     def allowed_origin(origin: str | None, environ: dict[str, Any]) -> bool:
         if not origin:
             return True
-        return origin_of(origin) in allowed
+        found = origin_of(origin)
+        if found is None:
+            return False
+        if found in allowed:
+            return True
+        if config.public_url is not None or own is None:
+            return False
+        scheme, host, port = found
+        return (scheme, port) == (own[0], own[2]) and (host == "localhost" or _is_address(host))
 
     return allowed_origin

@@ -34,13 +34,16 @@ async def test_a_rebound_name_with_matching_origin_and_host_is_refused(circle_se
     assert await admitted(circle_server, {"Origin": circle_server.url, "Host": rebound})
 
 
-async def test_a_loopback_server_without_public_url_answers_to_each_loopback_name(
+async def test_without_public_url_browsers_come_by_address_or_as_localhost_to_its_own_port(
     circle_server: RunningServer,
 ) -> None:
     port = urlsplit(circle_server.url).port
-    assert await admitted(circle_server, {"Origin": f"http://localhost:{port}"})
+    assert port is not None
+    for host in ("localhost", "127.0.0.1", "[::1]", "192.0.2.10"):
+        assert await admitted(circle_server, {"Origin": f"http://{host}:{port}"}), host
     assert not await admitted(circle_server, {"Origin": f"http://localhost:{port + 1}"})
     assert not await admitted(circle_server, {"Origin": f"https://127.0.0.1:{port}"})
+    assert not await admitted(circle_server, {"Origin": f"http://circle.example.org:{port}"})
 
 
 async def test_behind_a_proxy_only_public_url_and_configured_origins_are_let_in(
