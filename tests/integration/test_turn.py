@@ -68,6 +68,7 @@ async def test_a_credential_from_rtc_config_allocates_a_relay_on_coturn(
     [maya] = await seated(lambda: connect(circle_with_turn.url), room["id"], "Maya")
     config = await maya.call("rtc:config")
     assert config["ok"], config
+    assert config["ttl_s"] == circle_with_turn.settings.turn_ttl_s
     entry = turn_entry(config)
     assert entry["urls"] == [turn_server.url]
     assert entry["username"].endswith(f":{maya.id}")
