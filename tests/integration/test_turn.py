@@ -1,7 +1,8 @@
 """Circle's TURN credentials against a real coturn configured from deploy/turnserver.conf: what
-`rtc:config` hands out allocates a relay, the relay carries media between two members, a credential
-stops working when its lifetime is over or was not made with the shared secret, and the relay
-will not reach into the network it runs on.
+`rtc:config` hands out allocates a relay, the relay carries datagrams between two members, a
+credential allocates nothing once its lifetime is over (what it allocated in time carries on) or
+when it was not made with the shared secret, and the relay will not reach into the network it runs
+on.
 
 The TURN client is aioice's, a complete one (allocation, long-term credentials, channels)."""
 
@@ -49,6 +50,26 @@ async def refusal(turn: TurnServer, username: str, password: str) -> tuple[int, 
     return int(code), str(reason)
 
 
+async def exchange(a: TurnTransport, a_end: Peer, b: TurnTransport, b_end: Peer) -> None:
+    """Datagrams from each relayed end reach the other, with the sender's relayed address.
+
+    An allocation takes data only from peers it has sent to (coturn's permissions), so the first
+    datagrams may be dropped: both keep sending, as ICE's checks do, until both have arrived."""
+    a_address, b_address = a.get_extra_info("sockname"), b.get_extra_info("sockname")
+
+    async def both_arrived() -> tuple[Any, Any]:
+        while True:
+            a.sendto(b"from a", b_address)
+            b.sendto(b"from b", a_address)
+            await asyncio.sleep(0.1)
+            if not a_end.received.empty() and not b_end.received.empty():
+                return b_end.received.get_nowait(), a_end.received.get_nowait()
+
+    at_b, at_a = await asyncio.wait_for(both_arrived(), 5)
+    assert at_b == (b"from a", a_address)
+    assert at_a == (b"from b", b_address)
+
+
 def turn_entry(config: dict[str, Any]) -> dict[str, Any]:
     [entry] = [server for server in config["ice_servers"] if "username" in server]
     return dict(entry)
@@ -94,28 +115,14 @@ async def test_two_members_relayed_by_coturn_reach_each_other(
         entry = turn_entry(config)
         relays.append(await allocate(turn_server, entry["username"], entry["credential"]))
     (maya_relay, maya_end), (sam_relay, sam_end) = relays
-    maya_address = maya_relay.get_extra_info("sockname")
-    sam_address = sam_relay.get_extra_info("sockname")
     try:
-        # An allocation takes data only from peers it has sent to (coturn's permissions), so the
-        # first datagrams may be dropped: keep sending, as ICE's checks do, until both have arrived.
-        async def exchange() -> tuple[Any, Any]:
-            while True:
-                maya_relay.sendto(b"from Maya", sam_address)
-                sam_relay.sendto(b"from Sam", maya_address)
-                await asyncio.sleep(0.1)
-                if not sam_end.received.empty() and not maya_end.received.empty():
-                    return sam_end.received.get_nowait(), maya_end.received.get_nowait()
-
-        at_sam, at_maya = await asyncio.wait_for(exchange(), 5)
-        assert at_sam == (b"from Maya", maya_address)
-        assert at_maya == (b"from Sam", sam_address)
+        await exchange(maya_relay, maya_end, sam_relay, sam_end)
     finally:
         maya_relay.close()
         sam_relay.close()
 
 
-async def test_coturn_refuses_a_credential_once_its_lifetime_is_over(
+async def test_a_credential_past_its_expiry_allocates_nothing_while_its_allocation_carries_on(
     circle_server_factory: Callable[..., Awaitable[RunningServer]],
     connect: Callable[[str], Awaitable[Member]],
     turn_server: TurnServer,
@@ -125,19 +132,23 @@ async def test_coturn_refuses_a_credential_once_its_lifetime_is_over(
     [maya] = await seated(lambda: connect(circle.url), room["id"], "Maya")
     entry = turn_entry(await maya.call("rtc:config"))
     expiry = int(entry["username"].split(":", 1)[0])
+    early, early_end = await allocate(turn_server, entry["username"], entry["credential"])
+    try:
+        # The same username and password, correctly signed, once the expiry they name has passed.
+        while time.time() < expiry + 1.5:
+            await asyncio.sleep(0.1)
+        assert await refusal(turn_server, entry["username"], entry["credential"]) == (401, "Unauthorized")
 
-    transport, _ = await allocate(turn_server, entry["username"], entry["credential"])
-    transport.close()
-
-    # The same username and password, correctly signed, once the expiry they name has passed.
-    while time.time() < expiry + 1.5:
-        await asyncio.sleep(0.1)
-    assert await refusal(turn_server, entry["username"], entry["credential"]) == (401, "Unauthorized")
-
-    # And a credential made now for the same participant allocates again.
-    fresh = await maya.call("rtc:config")
-    transport, _ = await allocate(turn_server, turn_entry(fresh)["username"], turn_entry(fresh)["credential"])
-    transport.close()
+        # A credential made now for the same participant allocates again, and the allocation made
+        # in time still relays, to a peer it had never sent to before its credential expired.
+        fresh = turn_entry(await maya.call("rtc:config"))
+        late, late_end = await allocate(turn_server, fresh["username"], fresh["credential"])
+        try:
+            await exchange(early, early_end, late, late_end)
+        finally:
+            late.close()
+    finally:
+        early.close()
 
 
 async def test_coturn_refuses_a_credential_made_with_another_secret(turn_server: TurnServer) -> None:
