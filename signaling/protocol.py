@@ -145,7 +145,7 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class RtcConfig:
-    """ICE servers (and short-lived TURN credentials) for this participant."""
+    """ICE servers (and short-lived TURN credentials) for this participant; ask again within `ttl_s`."""
 
     event: ClassVar[str] = "rtc:config"
 

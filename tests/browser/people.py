@@ -232,6 +232,41 @@ class Person:
             await asyncio.sleep(0.25)
         raise AssertionError(f"{self.name} receives no audio")
 
+    async def selected_routes(self) -> list[dict[str, Any]]:
+        """For each open peer connection: its ICE transport policy and the candidate pair its
+        transport has selected (each end's type, address, port and, for relay, the protocol to the
+        TURN server). A connection that has selected no pair yet has `local` and `remote` None."""
+        return list(
+            await self.page.evaluate(
+                """async () => {
+                  const routes = [];
+                  for (const pc of __probe.pcs) {
+                    if (pc.connectionState === "closed") continue;
+                    const stats = new Map();
+                    (await pc.getStats()).forEach((s) => stats.set(s.id, s));
+                    let pair = null;
+                    for (const s of stats.values()) {
+                      if (s.type === "transport" && s.selectedCandidatePairId) {
+                        pair = stats.get(s.selectedCandidatePairId);
+                      }
+                    }
+                    const end = (id) => {
+                      const c = stats.get(id);
+                      return c && { type: c.candidateType, address: c.address, port: c.port,
+                                    relayProtocol: c.relayProtocol || null };
+                    };
+                    routes.push({
+                      policy: pc.getConfiguration().iceTransportPolicy,
+                      state: pc.connectionState,
+                      local: pair ? end(pair.localCandidateId) : null,
+                      remote: pair ? end(pair.remoteCandidateId) : null,
+                    });
+                  }
+                  return routes;
+                }"""
+            )
+        )
+
     async def drop_connection(self) -> None:
         """Cut the live socket, as a flaky network would."""
         await self.page.evaluate("() => __probe.sockets.forEach((s) => s.close())")
