@@ -141,7 +141,7 @@ def _rooms_create(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from server.chat_cli import run
+    from terminal.cli import run
 
     return run(args.url, args.name, args.passcode)
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import aiohttp
 import socketio
 
-from server.chat_view import REFUSALS, RoomView, clean, meeting_preview
+from terminal.view import REFUSALS, RoomView, clean, meeting_preview
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

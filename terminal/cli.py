@@ -2,8 +2,8 @@
 
 The terminal client joins as a text-only participant, prints the people present, the chat and who
 comes, goes, raises a hand or speaks, and sends what is typed. The session lives in
-`server.chat_session`, what typed lines do in `server.chat_commands`, and how the room reads as
-text in `server.chat_view`.
+`terminal.session`, what typed lines do in `terminal.commands`, and how the room reads as text in
+`terminal.view`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import functools
 import sys
 import threading
 
-from server.chat_commands import handle_line
-from server.chat_session import EXIT_INTERRUPTED, EXIT_USAGE, ChatClient, MeetingLink
+from terminal.commands import handle_line
+from terminal.session import EXIT_INTERRUPTED, EXIT_USAGE, ChatClient, MeetingLink
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:

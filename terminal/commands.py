@@ -7,8 +7,8 @@ import secrets
 import time
 from typing import Any
 
-from server.chat_session import ChatClient, RequestError
-from server.chat_view import clean
+from terminal.session import ChatClient, RequestError
+from terminal.view import clean
 
 # Pauses between tries of a chat message while the server is unreachable: about half a minute in all.
 RESEND_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)
