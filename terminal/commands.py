@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import Any
 
+from signaling.protocol import ChatSend, ErrorCode, HandLower, HandRaise
 from terminal.session import ChatClient, RequestError
 from terminal.view import clean
 
@@ -54,22 +55,20 @@ async def send_chat(client: ChatClient, text: str, to: str | None = None) -> Non
     """Send, and while the server is unreachable keep trying under the same key: the server keeps
     one copy even if an earlier try got through unheard. Lines typed meanwhile wait their turn, so
     messages keep their order."""
-    payload: dict[str, Any] = {"text": text, "key": secrets.token_hex(12)}
-    if to:
-        payload["to"] = to
+    message = ChatSend(text=text, to=to, key=secrets.token_hex(12))
     for pause in (*RESEND_PAUSES_S, None):
         try:
-            ack = await client.request("chat:send", payload)
+            ack = await client.request(message)
         except RequestError as exc:
             if exc.stored is not None:
                 client.print_chat(exc.stored)
                 return
-            if exc.code == "unavailable" and pause is not None:
+            if exc.code == ErrorCode.UNAVAILABLE and pause is not None:
                 if pause == RESEND_PAUSES_S[0]:
                     client.say("Not sent yet (the server is unreachable); trying again…")
                 await asyncio.sleep(pause)
                 continue
-            if exc.code == "rate_limited":
+            if exc.code == ErrorCode.RATE_LIMITED:
                 client.say("You're sending messages quickly. Wait a moment, then send again.")
             else:
                 client.say(f"Not sent: {exc.message or exc.code}")
@@ -113,7 +112,7 @@ async def toggle_hand(client: ChatClient) -> None:
     me = client.room.participants.get(client.room.self_id or "")
     raised = bool(me and me.get("hand") is not None)
     try:
-        await client.request("hand:lower" if raised else "hand:raise", {})
+        await client.request(HandLower() if raised else HandRaise())
     except RequestError as exc:
         client.say(f"That didn't work: {exc.message or exc.code}")
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import random
 import secrets
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import aiohttp
 import socketio
 
+from signaling.protocol import ChatHistory, ErrorCode, Join, Leave, ServerEvent
 from terminal.view import REFUSALS, RoomView, clean, meeting_preview
 
 EXIT_OK = 0
@@ -109,39 +111,41 @@ class ChatClient:
 
     # -- requests ----------------------------------------------------------------------------
 
-    async def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send `event` and return its ack; a refusal or an unanswered request raises RequestError."""
-        if not self.sio.connected or (self.rejoining and event != "join"):
-            raise RequestError("unavailable", "You're offline; reconnecting.")
+    async def request(self, message: Any) -> dict[str, Any]:
+        """Send `message` (a client → server event of `signaling.protocol`) and return its ack; a
+        refusal or an unanswered request raises RequestError."""
+        event = type(message).event
+        # Unset optional fields are left out: the server takes a missing field as its default.
+        payload = {k: v for k, v in dataclasses.asdict(message).items() if v is not None}
+        if not self.sio.connected or (self.rejoining and event != Join.event):
+            raise RequestError(ErrorCode.UNAVAILABLE, "You're offline; reconnecting.")
         try:
             ack = await self.sio.call(event, payload, timeout=REQUEST_TIMEOUT_S)
         except socketio.exceptions.TimeoutError as exc:
-            raise RequestError("unavailable", "The server did not answer in time.") from exc
+            raise RequestError(ErrorCode.UNAVAILABLE, "The server did not answer in time.") from exc
         if not isinstance(ack, dict) or not ack.get("ok"):
             error = (ack or {}).get("error", {}) if isinstance(ack, dict) else {}
             stored = error.get("stored")
             raise RequestError(
-                str(error.get("code", "internal")),
+                str(error.get("code", ErrorCode.INTERNAL)),
                 str(error.get("message", "")),
                 stored if isinstance(stored, dict) else None,
             )
         return ack
 
     async def send_join(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "room": self.link.room_id,
-            "name": self.name,
-            "media": "text",
-            "accept_guidelines": True,
-            "browser_key": self.browser_key,
-        }
-        if self.passcode:
-            payload["passcode"] = self.passcode
-        if self.link.host_key:
-            payload["host_key"] = self.link.host_key
-        if self.resume_token:
-            payload["resume_token"] = self.resume_token
-        return await self.request("join", payload)
+        return await self.request(
+            Join(
+                room=self.link.room_id,
+                name=self.name,
+                media="text",
+                accept_guidelines=True,
+                passcode=self.passcode or None,
+                host_key=self.link.host_key,
+                resume_token=self.resume_token,
+                browser_key=self.browser_key,
+            )
+        )
 
     # -- being in the room -------------------------------------------------------------------
 
@@ -169,7 +173,7 @@ class ChatClient:
     async def leave(self) -> None:
         if self.sio.connected:
             with contextlib.suppress(RequestError):
-                await self.request("leave", {})
+                await self.request(Leave())
         self.finish("You left the meeting. Take care.", EXIT_OK)
 
     # -- server events -----------------------------------------------------------------------
@@ -178,18 +182,18 @@ class ChatClient:
         sio = self.sio
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
-        sio.on("chat:message", self._on_chat)
-        sio.on("participant:joined", self._on_joined)
-        sio.on("participant:left", self._on_left)
-        sio.on("participant:updated", self._on_updated)
-        sio.on("room:updated", self._on_room_updated)
-        sio.on("lobby:waiting", self._on_lobby_waiting)
-        sio.on("lobby:admitted", self._on_admitted)
-        sio.on("lobby:denied", self._on_denied)
-        sio.on("room:ended", self._on_ended)
-        sio.on("you:removed", self._on_removed)
-        sio.on("you:muted", self._on_muted)
-        sio.on("server:closing", self._on_server_closing)
+        sio.on(ServerEvent.CHAT_MESSAGE, self._on_chat)
+        sio.on(ServerEvent.PARTICIPANT_JOINED, self._on_joined)
+        sio.on(ServerEvent.PARTICIPANT_LEFT, self._on_left)
+        sio.on(ServerEvent.PARTICIPANT_UPDATED, self._on_updated)
+        sio.on(ServerEvent.ROOM_UPDATED, self._on_room_updated)
+        sio.on(ServerEvent.LOBBY_WAITING, self._on_lobby_waiting)
+        sio.on(ServerEvent.LOBBY_ADMITTED, self._on_admitted)
+        sio.on(ServerEvent.LOBBY_DENIED, self._on_denied)
+        sio.on(ServerEvent.ROOM_ENDED, self._on_ended)
+        sio.on(ServerEvent.YOU_REMOVED, self._on_removed)
+        sio.on(ServerEvent.YOU_MUTED, self._on_muted)
+        sio.on(ServerEvent.SERVER_CLOSING, self._on_server_closing)
 
     async def _on_connect(self) -> None:
         if self.state in ("in", "waiting"):
@@ -248,8 +252,7 @@ class ChatClient:
             self.print_chat(m)
         try:
             last_chat_id = self.room.last_chat_id
-            payload = {"after": last_chat_id} if last_chat_id else {}
-            history = await self.request("chat:history", payload)
+            history = await self.request(ChatHistory(after=last_chat_id))
             for m in history.get("messages", []):
                 self.print_chat(m)
         except RequestError as exc:
@@ -322,7 +325,7 @@ class ChatClient:
             self.say(f"Couldn't reach the meeting server at {self.link.base_url} ({type(exc).__name__}).")
             return EXIT_REFUSED
         if room is None:
-            self.say(REFUSALS["not_found"])
+            self.say(REFUSALS[ErrorCode.NOT_FOUND])
             return EXIT_REFUSED
         for line in meeting_preview(room):
             self.say(line)

@@ -10,17 +10,19 @@ import time
 import unicodedata
 from typing import Any
 
+from signaling.protocol import ErrorCode
+
 # Speaking flips several times a second while someone talks; say so once per stretch of talk.
 SPEAKING_QUIET_S = 20.0
 
 MODES = {"av": "camera and microphone", "audio": "audio only", "text": "text only"}
 
-REFUSALS = {
-    "wrong_passcode": "That passcode didn't match. Check it and try again with --passcode.",
-    "room_locked": "The facilitator has locked this meeting, so nobody new can join right now.",
-    "room_full": "This meeting is full right now.",
-    "banned": "You can't join this meeting: a facilitator removed you from it.",
-    "not_found": "There is no meeting at this link. Please check it.",
+REFUSALS: dict[str, str] = {
+    ErrorCode.WRONG_PASSCODE: "That passcode didn't match. Check it and try again with --passcode.",
+    ErrorCode.ROOM_LOCKED: "The facilitator has locked this meeting, so nobody new can join right now.",
+    ErrorCode.ROOM_FULL: "This meeting is full right now.",
+    ErrorCode.BANNED: "You can't join this meeting: a facilitator removed you from it.",
+    ErrorCode.NOT_FOUND: "There is no meeting at this link. Please check it.",
 }
 
 
