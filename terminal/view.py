@@ -26,12 +26,27 @@ REFUSALS: dict[str, str] = {
 }
 
 
+# What a terminal would act on, or draw so as to mislead, instead of printing it: C0 and C1 controls
+# (escape sequences, the bell, a carriage return that overwrites the line), format characters (bidi
+# overrides that reorder text, zero-width characters that make two names look alike), lone surrogates
+# (which cannot be printed at all) and the Unicode line and paragraph separators.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+
+
 def clean(text: str) -> str:
-    """Text from other people, made safe for a terminal: no escape sequences or other controls."""
-    return "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf") else "\N{REPLACEMENT CHARACTER}"
-        for ch in text
-    )
+    """One line of text from other people (a name, a title), safe to print: each control, bidi or
+    zero-width character shows as �, so it can neither act on the terminal nor hide or reorder text."""
+    return "".join(REPLACEMENT if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in text)
+
+
+def clean_lines(text: str) -> list[str]:
+    """Text from other people that may span lines (chat, guidelines), as lines made safe by `clean`.
+
+    Any line ending counts as one; tabs are kept, since they only move the cursor forward.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return ["\t".join(clean(part) for part in line.split("\t")) for line in lines]
 
 
 def ordinal(n: int) -> str:
@@ -58,7 +73,7 @@ def meeting_preview(room: dict[str, Any]) -> list[str]:
     guidelines = str(room.get("guidelines") or "").strip()
     if guidelines:
         lines.append("Group guidelines:")
-        lines.extend(f"  {line}" for line in clean(guidelines).split("\n"))
+        lines.extend(f"  {line}" for line in clean_lines(guidelines))
         lines.append("By joining you accept these group guidelines.")
     return lines
 
@@ -128,7 +143,7 @@ class RoomView:
             prefix = f"[{at}] (private) {who}: "
         else:
             prefix = f"[{at}] {sender}{' (you)' if mine else ''}: "
-        lines = clean(str(m["text"])).split("\n")
+        lines = clean_lines(str(m["text"]))
         return [prefix + lines[0], *(" " * len(prefix) + line for line in lines[1:])]
 
     def joined(self, p: dict[str, Any]) -> list[str]:

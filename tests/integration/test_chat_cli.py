@@ -170,7 +170,9 @@ async def test_terminal_member_reads_and_writes_the_meeting(circle_server, membe
     assert left["reason"] == "left"
 
 
-async def test_terminal_output_is_safe_from_escape_sequences(circle_server, members, terminals) -> None:
+async def test_hostile_chat_is_refused_by_the_server_or_defused_by_the_terminal(
+    circle_server, members, terminals
+) -> None:
     room = await circle_server.create_room(title="Evening circle")
     sam: Member = await members()
     await sam.join(room["id"], "Sam", "text")
@@ -178,10 +180,17 @@ async def test_terminal_output_is_safe_from_escape_sequences(circle_server, memb
     await jo.expect(r"Type /help")
     await sam.call("chat:send", {"text": "tab\there"})
     await jo.expect(r"Sam: tab\there$")
-    ack = await sam.call("chat:send", {"text": "bell\x07 and \x1b[2J clear"})
-    if ack["ok"]:  # the server may refuse control characters; if not, the terminal defuses them
-        line = await jo.expect(r"Sam: bell")
-        assert "\x1b" not in line and "\x07" not in line
+
+    refused = await sam.call("chat:send", {"text": "bell\x07 and \x1b[2J clear"})
+    assert refused["error"]["code"] == "bad_request"
+    # Accepted by the server (they are not control characters), so the terminal must defuse them.
+    accepted = await sam.call("chat:send", {"text": "\u202eevil\u200b and\r\n\u2028more"})
+    assert accepted["ok"]
+    first = await jo.expect(r"Sam: \ufffdevil\ufffd and$")
+    following = await jo.expect(r"^ +\ufffdmore$")
+    assert jo.output.index(following) == jo.output.index(first) + 1
+    assert not any(ch in jo.text for ch in "\x07\x1b\u202e\u200b\u2028\r")
+    assert "bell" not in jo.text
 
 
 async def test_terminal_member_resumes_and_sends_what_was_typed_offline_once(
