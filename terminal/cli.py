@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import sys
 import threading
 
+from terminal.browser_key import keep_browser_key
 from terminal.commands import handle_line
 from terminal.session import EXIT_INTERRUPTED, EXIT_USAGE, ChatClient, MeetingLink
 
@@ -35,12 +37,15 @@ def run(url: str, name: str, passcode: str | None = None) -> int:
     if not name:
         print("circle chat: --name must not be empty", file=sys.stderr)
         return EXIT_USAGE
+    browser_key = keep_browser_key(os.environ)
+    if browser_key.problem:
+        print(f"circle chat: {browser_key.problem}; this run uses a key of its own.", file=sys.stderr)
 
     async def session() -> int:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         threading.Thread(target=_read_stdin, args=(loop, lines), daemon=True).start()
-        client = ChatClient(link, name, passcode)
+        client = ChatClient(link, name, passcode, browser_key.value)
         return await client.main(lines, functools.partial(handle_line, client))
 
     try:

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import getpass
 import random
-import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -66,7 +65,14 @@ class MeetingLink:
 class ChatClient:
     """One text-only participant in one meeting, printing what happens there to `out`."""
 
-    def __init__(self, link: MeetingLink, name: str, passcode: str | None, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        link: MeetingLink,
+        name: str,
+        passcode: str | None,
+        browser_key: str | None = None,
+        out: TextIO = sys.stdout,
+    ) -> None:
         self.link = link
         self.name = name
         self.passcode = passcode
@@ -77,7 +83,7 @@ class ChatClient:
             reconnection_delay_max=4,
             randomization_factor=0.3,
         )
-        self.browser_key = secrets.token_hex(16)
+        self.browser_key = browser_key
         self.resume_token: str | None = None
         self.room = RoomView()
         self.state = "connecting"  # → waiting | in → done

@@ -34,8 +34,14 @@ class Terminal:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls, url: str, name: str, *extra: str) -> Terminal:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+    async def start(cls, url: str, name: str, *extra: str, config: Path) -> Terminal:
+        """`config` is the user's configuration folder (XDG_CONFIG_HOME): one per person."""
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONIOENCODING": "utf-8",
+            "XDG_CONFIG_HOME": str(config),
+        }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -101,11 +107,13 @@ class Terminal:
 
 
 @pytest.fixture
-async def terminals():
+async def terminals(tmp_path: Path):
+    """Start `circle chat`; each start is a different person unless given the same `config` folder."""
     started: list[Terminal] = []
 
-    async def start(url: str, name: str, *extra: str) -> Terminal:
-        terminal = await Terminal.start(url, name, *extra)
+    async def start(url: str, name: str, *extra: str, config: Path | None = None) -> Terminal:
+        config = config or tmp_path / f"user{len(started)}"
+        terminal = await Terminal.start(url, name, *extra, config=config)
         started.append(terminal)
         return terminal
 
@@ -280,3 +288,31 @@ async def test_terminal_member_waits_to_be_admitted_and_hears_refusals(
     missing = await terminals(f"{circle_server.url}/r/no-such-room", "Lee")
     await missing.expect(r"There is no meeting at this link")
     assert await missing.wait() == 1
+
+
+async def test_a_terminal_user_banned_once_stays_out_on_their_next_run(
+    circle_server, members, terminals, tmp_path: Path
+) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    host: Member = await members()
+    await host.join(room["id"], "Maya", "text", host_key=room["host_key"])
+    jo_config = tmp_path / "jo"
+
+    jo = await terminals(room["member_url"], "Jo", config=jo_config)
+    await jo.expect(r"Type /help")
+    key_file = jo_config / "circle" / "browser-key"
+    key = key_file.read_text()
+    joined = await host.wait_for("participant:joined", lambda p: p["name"] == "Jo")
+    assert (await host.call("mod:remove", {"id": joined["id"], "ban": True}))["ok"]
+    await jo.expect(r"A facilitator removed you from the meeting\. You can't rejoin it\.")
+    assert await jo.wait() == 3
+
+    again = await terminals(room["member_url"], "Jo again", config=jo_config)
+    await again.expect(r"You can't join this meeting: a facilitator removed you from it\.")
+    assert await again.wait() == 1
+    assert key_file.read_text() == key
+
+    someone_else = await terminals(room["member_url"], "Sam")
+    await someone_else.expect(r"Type /help")
+    await host.wait_for("participant:joined", lambda p: p["name"] == "Sam")
+    assert not any(p["name"] == "Jo again" for p in host.of("participant:joined"))
