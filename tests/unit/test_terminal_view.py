@@ -118,3 +118,62 @@ def test_any_chat_message_prints_as_safe_lines_under_its_sender(text: str, name:
         assert safe(line.replace("\t", " "))
     for line in lines[1:]:
         assert line.startswith(" " * indent)
+
+
+def test_two_people_sharing_a_name_are_told_apart_in_the_list_the_chat_and_the_notices() -> None:
+    view = RoomView()
+    view.self_id = "p1"
+    view.load({"participants": [person("p1", "Jo"), person("p2", "Ana")], "hands": [], "speaker": None})
+    assert view.joined(person("p3", "Ana")) == ["Ana (2) — text only joined."]
+    assert view.roster()[1:] == ["  Jo (you) — text only", "  Ana (1) — text only", "  Ana (2) — text only"]
+    (line,) = view.chat({"id": "1", "from": {"id": "p3", "name": "Ana"}, "text": "hi", "at": 0})
+    assert line.endswith("] Ana (2): hi")
+    assert view.updated(person("p3", "Ana", hand=1), 0.0) == ["Ana (2) raised their hand."]
+    assert view.left("p2", "left") == ["Ana (1) left."]
+    # The one still here keeps her number, so nothing typed for "Ana (2)" changes target.
+    assert view.roster()[2:] == ["  Ana (2) — text only, hand raised"]
+
+
+def test_a_facilitator_sees_who_is_waiting_and_what_became_of_them() -> None:
+    view = RoomView()
+    view.self_id = "p1"
+    host = person("p1", "Maya", role="facilitator")
+    view.load({"participants": [host], "waiting": [person("p2", "Bo")], "hands": [], "speaker": None})
+    assert view.is_facilitator
+    assert view.roster() == [
+        "People here (1):",
+        "  Maya (you) — facilitator, text only",
+        "Waiting to be let in (1):",
+        "  Bo — text only",
+    ]
+    assert view.lobby_waiting(person("p3", "Cy")) == ["Cy is waiting to be let in: /admit Cy or /deny Cy."]
+    assert view.joined(person("p2", "Bo")) == ["Bo — text only joined."]
+    assert view.left("p3", "removed") == ["Cy was not let in."]
+    assert view.roster()[-1] == "  Bo — text only"
+    assert "Waiting to be let in" not in "\n".join(view.roster())
+
+
+def test_a_member_is_told_when_the_meeting_is_locked_and_the_waiting_room_changes() -> None:
+    view = view_with("Sam")
+    view.load({"participants": [person("p1", "Jo")], "locked": False, "waiting_room": True})
+    assert not view.is_facilitator
+    assert view.room_updated({"locked": True, "waiting_room": True, "hands": []}) == [
+        "The meeting is locked: nobody new can join."
+    ]
+    assert view.room_updated({"locked": True, "waiting_room": True, "hands": []}) == []
+    assert view.room_updated({"locked": False, "waiting_room": False, "hands": []}) == [
+        "The meeting is unlocked: new people can join again.",
+        "The waiting room is off: newcomers come straight in.",
+    ]
+
+
+def test_the_share_timer_is_said_with_the_speaker() -> None:
+    view = view_with("Sam")
+    speaker = {"id": "p2", "since": 0, "limit_s": 90}
+    assert view.room_updated({"speaker": speaker}) == [
+        "Sam is sharing now (share time: 1 minute 30 seconds)."
+    ]
+    mine = {"id": "p1", "since": 0, "limit_s": 120}
+    assert view.room_updated({"speaker": mine}) == [
+        "It's your turn to share (share time: 2 minutes). Type what you'd like to say."
+    ]
