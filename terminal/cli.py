@@ -12,22 +12,18 @@ import asyncio
 import functools
 import os
 import sys
-import threading
 
 from terminal.browser_key import keep_browser_key
 from terminal.commands import handle_line
+from terminal.keyboard import Keyboard
 from terminal.session import EXIT_INTERRUPTED, EXIT_USAGE, ChatClient, MeetingLink
 
 
-def _read_stdin(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str | None]) -> None:
-    # A thread, because a blocking read of a terminal or pipe works everywhere the same way.
-    for line in sys.stdin:
-        loop.call_soon_threadsafe(lines.put_nowait, line)
-    loop.call_soon_threadsafe(lines.put_nowait, None)
+def run(url: str, name: str, passcode: str | None = None, accept_guidelines: bool = False) -> int:
+    """Join the meeting at `url` as a text-only participant; return the process exit code.
 
-
-def run(url: str, name: str, passcode: str | None = None) -> int:
-    """Join the meeting at `url` as a text-only participant; return the process exit code."""
+    `accept_guidelines` accepts the group's guidelines without asking (for scripts).
+    """
     try:
         link = MeetingLink.parse(url)
     except ValueError as exc:
@@ -42,11 +38,8 @@ def run(url: str, name: str, passcode: str | None = None) -> int:
         print(f"circle chat: {browser_key.problem}; this run uses a key of its own.", file=sys.stderr)
 
     async def session() -> int:
-        lines: asyncio.Queue[str | None] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        threading.Thread(target=_read_stdin, args=(loop, lines), daemon=True).start()
-        client = ChatClient(link, name, passcode, browser_key.value)
-        return await client.main(lines, functools.partial(handle_line, client))
+        client = ChatClient(link, name, passcode, browser_key.value, accept_guidelines)
+        return await client.main(Keyboard(), functools.partial(handle_line, client))
 
     try:
         return asyncio.run(session())

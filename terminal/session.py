@@ -22,6 +22,7 @@ import aiohttp
 import socketio
 
 from signaling.protocol import ChatHistory, ErrorCode, Join, Leave, ServerEvent
+from terminal.keyboard import Keyboard
 from terminal.view import REFUSALS, RoomView, clean, meeting_preview
 
 EXIT_OK = 0
@@ -71,9 +72,12 @@ class ChatClient:
         name: str,
         passcode: str | None,
         browser_key: str | None = None,
+        accept_guidelines: bool = False,
         out: TextIO = sys.stdout,
     ) -> None:
         self.link = link
+        # Given up front (--accept-guidelines), or answered when the guidelines are shown.
+        self.guidelines_accepted = accept_guidelines
         self.name = name
         self.passcode = passcode
         self.out = out
@@ -145,7 +149,7 @@ class ChatClient:
                 room=self.link.room_id,
                 name=self.name,
                 media="text",
-                accept_guidelines=True,
+                accept_guidelines=self.guidelines_accepted,
                 passcode=self.passcode or None,
                 host_key=self.link.host_key,
                 resume_token=self.resume_token,
@@ -160,6 +164,8 @@ class ChatClient:
         self.resume_token = resume_token
         self.room.load(room)
         self.say(f"You're in “{clean(str(room.get('title', '')))}”.")
+        if self.room.is_facilitator:
+            self.say("You're a facilitator here: /help lists what you can do.")
         self.print_roster()
         chat = room.get("chat", [])
         if chat:
@@ -287,7 +293,7 @@ class ChatClient:
         self.notices(self.room.room_updated(update))
 
     async def _on_lobby_waiting(self, p: dict[str, Any]) -> None:
-        self.notice(f"{clean(str(p['name']))} is waiting to be let in.")
+        self.notices(self.room.lobby_waiting(p))
 
     async def _on_admitted(self, data: dict[str, Any]) -> None:
         if self.state != "waiting":
@@ -320,10 +326,10 @@ class ChatClient:
             response.raise_for_status()
             return dict(await response.json())
 
-    async def main(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
+    async def main(self, keyboard: Keyboard, handle_line: LineHandler) -> int:
         """Join, pass each typed line to `handle_line` until the session ends; return the exit code.
 
-        `None` on `lines` means the input ended, which leaves the meeting.
+        The end of the input leaves the meeting.
         """
         try:
             room = await self.fetch_room()
@@ -335,6 +341,8 @@ class ChatClient:
             return EXIT_REFUSED
         for line in meeting_preview(room):
             self.say(line)
+        if str(room.get("guidelines") or "").strip() and not await self._accept_guidelines(keyboard):
+            return self.exit_code
         if room.get("passcode_required") and not self.passcode:
             if not sys.stdin.isatty():
                 self.say("This meeting needs a passcode: run again with --passcode.")
@@ -347,7 +355,7 @@ class ChatClient:
             self.say(f"Couldn't connect to the meeting server ({exc}).")
             return EXIT_REFUSED
         try:
-            return await self._session(lines, handle_line)
+            return await self._session(keyboard, handle_line)
         finally:
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()
@@ -360,7 +368,30 @@ class ChatClient:
             wait_timeout=REQUEST_TIMEOUT_S,
         )
 
-    async def _session(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
+    async def _accept_guidelines(self, keyboard: Keyboard) -> bool:
+        """Ask the member to accept the group guidelines just shown; whether they did."""
+        if self.guidelines_accepted:
+            self.say("You accept these group guidelines (--accept-guidelines).")
+            return True
+        self.say("Do you accept these group guidelines? Type y to accept and join, or n to leave.")
+        while True:
+            answer = await keyboard.next_line()
+            if answer is None:
+                self.say("This meeting asks you to accept its group guidelines: run again and answer y,")
+                self.say("or pass --accept-guidelines.")
+                self.exit_code = EXIT_USAGE
+                return False
+            answer = answer.strip().lower()
+            if answer in ("y", "yes"):
+                self.guidelines_accepted = True
+                return True
+            if answer in ("n", "no"):
+                self.say("You haven't joined: the group asks everyone to accept its guidelines. Take care.")
+                self.exit_code = EXIT_REFUSED
+                return False
+            self.say("Please type y to accept the group guidelines, or n to leave.")
+
+    async def _session(self, keyboard: Keyboard, handle_line: LineHandler) -> int:
         try:
             ack = await self.send_join()
         except RequestError as exc:
@@ -376,7 +407,7 @@ class ChatClient:
 
         done = asyncio.ensure_future(self.done.wait())
         while not self.done.is_set():
-            next_line = asyncio.ensure_future(lines.get())
+            next_line = asyncio.ensure_future(keyboard.next_line())
             finished, _ = await asyncio.wait({next_line, done}, return_when=asyncio.FIRST_COMPLETED)
             if next_line not in finished:
                 next_line.cancel()

@@ -86,7 +86,6 @@ def meeting_preview(room: dict[str, Any]) -> list[str]:
     if guidelines:
         lines.append("Group guidelines:")
         lines.extend(f"  {line}" for line in clean_lines(guidelines))
-        lines.append("By joining you accept these group guidelines.")
     return lines
 
 

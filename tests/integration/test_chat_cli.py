@@ -132,7 +132,8 @@ async def test_terminal_member_reads_and_writes_the_meeting(circle_server, membe
     jo = await terminals(room["member_url"], "Jo")
     await jo.expect(r"^Nothing is recorded\. The chat is deleted as soon as the last person leaves\.$")
     await jo.expect(r"What is said here stays here\.")
-    await jo.expect(r"By joining you accept these group guidelines\.")
+    await jo.expect(r"^Do you accept these group guidelines\? Type y to accept and join, or n to leave\.$")
+    await jo.type("y")
     await jo.expect(r"^  Sam — camera and microphone$")
     await jo.expect(r"^  Jo \(you\) — text only$")
     joined = await sam.wait_for("participant:joined", lambda p: p["name"] == "Jo")
@@ -316,3 +317,36 @@ async def test_a_terminal_user_banned_once_stays_out_on_their_next_run(
     await someone_else.expect(r"Type /help")
     await host.wait_for("participant:joined", lambda p: p["name"] == "Sam")
     assert not any(p["name"] == "Jo again" for p in host.of("participant:joined"))
+
+
+async def test_a_terminal_member_joins_only_after_accepting_the_group_guidelines(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(
+        title="Evening circle", guidelines="Speak from your own experience."
+    )
+    host: Member = await members()
+    await host.join(room["id"], "Maya", "text", host_key=room["host_key"], accept_guidelines=True)
+
+    bo = await terminals(room["member_url"], "Bo")
+    await bo.expect(r"^  Speak from your own experience\.$")
+    await bo.expect(r"Do you accept these group guidelines\?")
+    await bo.type("maybe")
+    await bo.expect(r"^Please type y to accept the group guidelines, or n to leave\.$")
+    await bo.type("n")
+    await bo.expect(r"You haven't joined: the group asks everyone to accept its guidelines\.")
+    assert await bo.wait() == 1
+
+    cy = await terminals(room["member_url"], "Cy")
+    await cy.expect(r"Do you accept these group guidelines\?")
+    assert cy.proc.stdin is not None
+    cy.proc.stdin.close()
+    await cy.expect(r"or pass --accept-guidelines\.$")
+    assert await cy.wait() == 2
+
+    jo = await terminals(room["member_url"], "Jo", "--accept-guidelines")
+    await jo.expect(r"^You accept these group guidelines \(--accept-guidelines\)\.$")
+    await jo.expect(r"Type /help")
+    await host.wait_for("participant:joined", lambda p: p["name"] == "Jo")
+    assert [p["name"] for p in host.of("participant:joined")] == ["Jo"]
+    assert not any("Do you accept" in line for line in jo.output)
