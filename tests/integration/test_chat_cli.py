@@ -350,3 +350,159 @@ async def test_a_terminal_member_joins_only_after_accepting_the_group_guidelines
     await host.wait_for("participant:joined", lambda p: p["name"] == "Jo")
     assert [p["name"] for p in host.of("participant:joined")] == ["Jo"]
     assert not any("Do you accept" in line for line in jo.output)
+
+
+async def facilitator_terminal(terminals, room: dict) -> Terminal:
+    maya = await terminals(room["facilitator_url"], "Maya")
+    await maya.expect(r"^You're a facilitator here: /help lists what you can do\.$")
+    await maya.expect(r"Type /help")
+    return maya
+
+
+async def test_a_facilitator_link_makes_the_terminal_a_facilitator_with_its_own_commands(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    assert "#host=" in room["facilitator_url"]
+    maya = await facilitator_terminal(terminals, room)
+    await maya.expect(r"^  Maya \(you\) — facilitator, text only$")
+    await maya.type("/help")
+    await maya.expect(r"^  /remove NAME \[ban\] ")
+    await maya.expect(r"^  /waiting on\|off ")
+
+    sam: Member = await members()
+    await sam.join(room["id"], "Sam", "audio")
+    jo = await terminals(room["member_url"], "Jo")
+    await jo.expect(r"Type /help")
+    await jo.type("/help")
+    await jo.expect(r"^  /help ")
+    await jo.type("/mute Sam")
+    await jo.expect(r"^Only facilitators can use /mute\.$")
+    await jo.type("after the refused mute")
+    await sam.wait_for("chat:message", lambda m: m["text"] == "after the refused mute")
+    assert not sam.of("you:muted")
+    assert not any("/admit" in line or "/remove" in line for line in jo.output)
+
+
+async def test_a_facilitator_on_the_terminal_runs_the_waiting_room_telling_apart_two_people_called_ana(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(title="Newcomers", waiting_room=True)
+    maya = await facilitator_terminal(terminals, room)
+    first: Member = await members()
+    await first.join(room["id"], "Ana", "audio")
+    await maya.expect(r"^\* Ana is waiting to be let in: /admit Ana or /deny Ana\.$")
+    second: Member = await members()
+    await second.join(room["id"], "Ana", "text")
+    await maya.expect(r"^\* Ana \(2\) is waiting to be let in: /admit Ana \(2\) or /deny Ana \(2\)\.$")
+
+    await maya.type("/who")
+    await maya.expect(r"^Waiting to be let in \(2\):$")
+    await maya.expect(r"^  Ana \(1\) — audio only$")
+    await maya.type("/admit Ana")
+    await maya.expect(r"^More than one person here has that name; type Ana \(1\) or Ana \(2\)\.$")
+    await maya.type("/admit Ana (2)")
+    admitted = await second.wait_for("lobby:admitted")
+    assert [p["name"] for p in admitted["room"]["participants"]] == ["Maya", "Ana"]
+    await maya.expect(r"^\* Ana \(2\) — text only joined\.$")
+
+    # Only one Ana is still waiting, so her plain name is enough.
+    await maya.type("/deny Ana")
+    denied = await first.wait_for("lobby:denied")
+    assert denied["reason"] == "denied"
+    await maya.expect(r"^\* Ana \(1\) was not let in\.$")
+    assert not first.of("lobby:admitted")
+
+    await maya.type("/waiting off")
+    await maya.expect(r"^\* The waiting room is off: newcomers come straight in\.$")
+    lee: Member = await members()
+    ack = await lee.join(room["id"], "Lee", "text")
+    assert "room" in ack and not ack.get("waiting")
+
+    await maya.type("/lock")
+    await maya.expect(r"^\* The meeting is locked: nobody new can join\.$")
+    late: Member = await members()
+    refused = await late.call("join", {"room": room["id"], "name": "Late", "media": "text"})
+    assert refused["error"]["code"] == "room_locked"
+    await second.wait_for("room:updated", lambda r: r["locked"])
+    await maya.type("/unlock")
+    await maya.expect(r"^\* The meeting is unlocked: new people can join again\.$")
+    assert (await late.call("join", {"room": room["id"], "name": "Late", "media": "text"}))["ok"]
+
+
+async def test_a_facilitator_on_the_terminal_mutes_keeps_muted_gives_the_floor_and_hands_over(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    maya = await facilitator_terminal(terminals, room)
+    sam: Member = await members()
+    await sam.join(room["id"], "Sam", "audio")
+    ana: Member = await members()
+    await ana.join(room["id"], "Ana", "av")
+    await maya.expect(r"^\* Ana — camera and microphone joined\.$")
+    assert (await sam.call("media:state", {"audio": True}))["ok"]
+
+    await maya.type("/mute Sam keep")
+    muted = await sam.wait_for("you:muted")
+    assert muted["audio"] is True and muted["video"] is False
+    await maya.expect(r"^You muted Sam; they stay muted until you type /release Sam\.$")
+    refused = await sam.call("media:state", {"audio": True})
+    assert refused["error"]["code"] == "forbidden"
+    await maya.type("/release Sam")
+    await maya.expect(r"^\* Sam may unmute again\.$")
+    assert (await sam.call("media:state", {"audio": True}))["ok"]
+
+    assert (await ana.call("media:state", {"audio": True, "video": True}))["ok"]
+    await maya.type("/mute Ana camera")
+    muted = await ana.wait_for("you:muted")
+    assert muted["audio"] is True and muted["video"] is True
+    await maya.expect(r"^You muted Ana; they can unmute themselves\.$")
+    assert (await ana.call("media:state", {"audio": True, "video": False}))["ok"]
+
+    await sam.call("hand:raise")
+    await ana.call("hand:raise")
+    await maya.expect(r"^\* Ana raised their hand\.$")
+    await maya.type("/lower Ana")
+    await ana.wait_for("participant:updated", lambda p: p["id"] == ana.id and p["hand"] is None)
+    await maya.expect(r"^\* Ana lowered their hand\.$")
+    await maya.type("/next 90")
+    turn = await sam.wait_for("room:updated", lambda r: r["speaker"] is not None)
+    assert turn["speaker"]["id"] == sam.id and turn["speaker"]["limit_s"] == 90
+    await maya.expect(r"^\* Sam is sharing now \(share time: 1 minute 30 seconds\)\.$")
+    await maya.type("/next")
+    await maya.expect(r"^Nobody has a hand raised, so nobody was given the floor\.$")
+
+    await maya.type("/role Sam facilitator")
+    await sam.wait_for("participant:updated", lambda p: p["id"] == sam.id and p["role"] == "facilitator")
+    await maya.expect(r"^\* Sam is now a facilitator\.$")
+    await maya.type("/next soon")
+    await maya.expect(r"^Usage: /next \[SECONDS\]")
+
+
+async def test_a_facilitator_on_the_terminal_removes_with_a_ban_and_ends_the_meeting(
+    circle_server, members, terminals
+) -> None:
+    room = await circle_server.create_room(title="Evening circle")
+    maya = await facilitator_terminal(terminals, room)
+    troll: Member = await members()
+    key = "k" * 24
+    await troll.join(room["id"], "Pat", "text", browser_key=key)
+    sam: Member = await members()
+    await sam.join(room["id"], "Sam", "text")
+    await maya.expect(r"^\* Sam — text only joined\.$")
+
+    await maya.type("/remove Pat ban")
+    removed = await troll.wait_for("you:removed")
+    assert removed["ban"] is True
+    await troll.wait_disconnected()
+    await maya.expect(r"^\* Pat was removed from the meeting\.$")
+    await maya.expect(r"^Pat can't come back to this room\.$")
+    again: Member = await members()
+    back = await again.call("join", {"room": room["id"], "name": "Pat", "media": "text", "browser_key": key})
+    assert back["error"]["code"] == "banned"
+
+    await maya.type("/end")
+    ended = await sam.wait_for("room:ended")
+    assert ended["by"]
+    await maya.expect(r"The meeting has ended\.")
+    assert await maya.wait() == 0
