@@ -16,7 +16,8 @@ import sys
 from terminal.browser_key import keep_browser_key
 from terminal.commands import handle_line
 from terminal.keyboard import Keyboard
-from terminal.session import EXIT_INTERRUPTED, EXIT_USAGE, ChatClient, MeetingLink
+from terminal.link import MeetingLink
+from terminal.session import EXIT_INTERRUPTED, EXIT_USAGE, ChatClient
 
 
 def run(url: str, name: str, passcode: str | None = None, accept_guidelines: bool = False) -> int:

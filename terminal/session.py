@@ -14,15 +14,15 @@ import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 import socketio
 
 from signaling.protocol import ChatHistory, ErrorCode, Join, Leave, ServerEvent
 from terminal.keyboard import Keyboard
+from terminal.link import MeetingLink
 from terminal.view import REFUSALS, RoomView, clean, meeting_preview
 
 EXIT_OK = 0
@@ -43,24 +43,6 @@ class RequestError(Exception):
         self.message = message
         # A chat message the server kept although the request failed: it is sent.
         self.stored = stored
-
-
-@dataclass(frozen=True)
-class MeetingLink:
-    """What a member or facilitator link names: the server, the room and maybe a host key."""
-
-    base_url: str
-    room_id: str
-    host_key: str | None
-
-    @classmethod
-    def parse(cls, url: str) -> MeetingLink:
-        parts = urlsplit(url.strip())
-        segments = [s for s in parts.path.split("/") if s]
-        if parts.scheme not in ("http", "https") or len(segments) != 2 or segments[0] != "r":
-            raise ValueError("expected a meeting link such as http://host:8080/r/ROOM")
-        host_key = parse_qs(parts.fragment).get("host", [None])[0]
-        return cls(f"{parts.scheme}://{parts.netloc}", segments[1], host_key)
 
 
 class ChatClient:
