@@ -141,9 +141,9 @@ def _rooms_create(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from server.chat_cli import run
+    from terminal.cli import run
 
-    return run(args.url, args.name, args.passcode)
+    return run(args.url, args.name, args.passcode, args.accept_guidelines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("url", help="the room's link")
     chat.add_argument("--name", required=True, help="your first name or nickname")
     chat.add_argument("--passcode")
+    chat.add_argument(
+        "--accept-guidelines",
+        action="store_true",
+        help="accept the group guidelines without being asked (for scripts)",
+    )
     chat.set_defaults(func=_chat)
     return parser
 

@@ -11,6 +11,7 @@ import functools
 import types
 import unicodedata
 from dataclasses import MISSING, dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 PROTOCOL_VERSION = 1
@@ -433,3 +434,43 @@ def decode(event: str, data: Any) -> Any:
 
 def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message, **details}}
+
+
+# -- names for clients -----------------------------------------------------------------------------
+
+
+class ServerEvent(StrEnum):
+    """The name of every server → client event, for clients to subscribe by."""
+
+    PARTICIPANT_JOINED = "participant:joined"
+    PARTICIPANT_LEFT = "participant:left"
+    PARTICIPANT_UPDATED = "participant:updated"
+    ROOM_UPDATED = "room:updated"
+    LOBBY_WAITING = "lobby:waiting"
+    LOBBY_ADMITTED = "lobby:admitted"
+    LOBBY_DENIED = "lobby:denied"
+    ROOM_ENDED = "room:ended"
+    YOU_MUTED = "you:muted"
+    YOU_REMOVED = "you:removed"
+    CHAT_MESSAGE = "chat:message"
+    SIGNAL = "signal"
+    ERROR = "error"
+    SERVER_CLOSING = "server:closing"
+    ROOM_SYNC = "room:sync"
+
+
+class ErrorCode(StrEnum):
+    """The stable error codes of every refusal, on the socket and over HTTP."""
+
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    WRONG_PASSCODE = "wrong_passcode"
+    ROOM_LOCKED = "room_locked"
+    ROOM_FULL = "room_full"
+    BANNED = "banned"
+    FORBIDDEN = "forbidden"
+    NOT_JOINED = "not_joined"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
