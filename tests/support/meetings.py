@@ -36,10 +36,12 @@ def join(
 
 
 def meeting(**kw: object) -> RoomState:
-    """A facilitator `fa` and two members: `ann` (camera and microphone) and `bob` (text only)."""
+    """A facilitator `fa` and two members in the room: `ann` (camera and microphone) and `bob` (text
+    only)."""
     s, _ = join(room(**kw), "fa", host=True)
     s, _ = join(s, "ann", now=T0 + 1)
     s, _ = join(s, "bob", media=Media.TEXT, now=T0 + 2)
+    s, _ = apply(s, c.AdmitAll("fa"), T0 + 2)
     return s
 
 
