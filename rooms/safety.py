@@ -88,7 +88,7 @@ def _safety(state: RoomState, cmd: c.Safety, now: int) -> tuple[RoomState, Outco
     facilitator(state, cmd.by)
     if cmd.on == state.safety:
         return state, Outcome()
-    return _pause(state, cmd.by) if cmd.on else _resume(state, cmd.by)
+    return _pause(state, cmd.by) if cmd.on else _lift(state, cmd.by)
 
 
 def _pause(state: RoomState, by: str) -> tuple[RoomState, Outcome]:
@@ -109,7 +109,7 @@ def _pause(state: RoomState, by: str) -> tuple[RoomState, Outcome]:
     return new, Outcome(events=(*events, room_updated(new)))
 
 
-def _resume(state: RoomState, by: str) -> tuple[RoomState, Outcome]:
+def _lift(state: RoomState, by: str) -> tuple[RoomState, Outcome]:
     pause = state.safety_pause
     assert pause is not None
     # Whoever arrived during the pause stays in the waiting room even when it was off before: the
