@@ -6,12 +6,13 @@ Shared by the rules for members and the rules for facilitators.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from rooms.errors import Refusal, forbidden, not_found
-from rooms.events import Event, Outcome, ToFacilitators, ToRoom
-from rooms.model import Participant, Role, RoomState
+from rooms.events import Event, Outcome, ToFacilitators, ToParticipant, ToRoom
+from rooms.model import Participant, Role, RoomState, Segment
 
 
 def participant_updated(p: Participant) -> Event:
@@ -34,8 +35,49 @@ def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any
 
 
 def room_updated(state: RoomState) -> Event:
-    """Tell the room how the room itself looks now (lock, waiting room, hands, speaker)."""
-    return Event("room:updated", state.room_public())
+    """Tell the room how the room itself looks now (lock, waiting room, hands, speaker, and the meeting's
+    safety pause, agenda, facilitator presence and private-message policy)."""
+    return Event("room:updated", {**state.room_public(), **meeting_public(state)})
+
+
+def segment_public(segment: Segment) -> dict[str, Any]:
+    """An agenda segment as clients see it: `{kind, title, text?, limit_s?}`."""
+    out: dict[str, Any] = {"kind": segment.kind.value, "title": segment.title}
+    if segment.text is not None:
+        out["text"] = segment.text
+    if segment.limit_s is not None:
+        out["limit_s"] = segment.limit_s
+    return out
+
+
+def meeting_public(state: RoomState) -> dict[str, Any]:
+    """What `room:updated` and the room snapshot say about this meeting beyond the lock, the waiting room,
+    the hands and the speaker."""
+    return {
+        "safety": state.safety,
+        "agenda": [segment_public(x) for x in state.agenda],
+        "segment": state.segment,
+        "facilitator_present": state.facilitator_present,
+        "private_chat": state.private_chat.value,
+    }
+
+
+def facilitator_presence(before: RoomState, after: RoomState) -> list[Event]:
+    """When the last facilitator has gone or dropped, or one is back, tell the room and each person
+    waiting to be let in (whom room events do not reach), so that nobody is promised an admission that
+    no one is there to give."""
+    if before.facilitator_present == after.facilitator_present or after.is_empty:
+        return []
+    present = {"present": after.facilitator_present}
+    return [
+        room_updated(after),
+        *(Event("lobby:facilitator", present, ToParticipant(pid)) for pid in after.waiting),
+    ]
+
+
+def join_order(people: Iterable[Participant]) -> list[Participant]:
+    """`people` in the order they joined the meeting (a resume keeps the place)."""
+    return sorted(people, key=lambda p: p.joined_at)
 
 
 def joined(state: RoomState, pid: str) -> Participant:
@@ -77,7 +119,9 @@ def without(state: RoomState, pid: str, now: int) -> RoomState:
         speaker=speaker,
     )
     if new.is_empty and not state.is_empty:
-        new = replace(new, emptied_at=now)
+        # Whatever this meeting changed (lock, waiting room, safety pause, agenda position, policy,
+        # removals) ends with it: the next meeting starts as the room is defined.
+        new = new.reset(now)
     return new
 
 
