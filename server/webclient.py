@@ -46,12 +46,8 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
 }
 
-# Third-party browser files come from npm (web/node_modules, installed from the lockfile) and
-# are mapped one by one: node_modules as a whole is never exposed.
-VENDOR_FILES = {
-    "socket.io.esm.min.js": Path("node_modules/socket.io-client/dist/socket.io.esm.min.js"),
-}
-
+# web/node_modules holds the tests' npm packages in a checkout; it is never served, even where it
+# holds a file of a servable kind.
 PRIVATE_DIRS = {"node_modules"}
 
 
@@ -102,19 +98,6 @@ def add_web_routes(app: web.Application, settings: Settings) -> None:
             return _error(503, "unavailable", "The web client is not installed on this server.")
         return _file_response(index)
 
-    async def vendor_file(request: web.Request) -> web.StreamResponse:
-        relative = VENDOR_FILES.get(request.match_info["name"])
-        if relative is None:
-            return _error(404, "not_found", "No such file.")
-        path = web_dir / relative
-        if not path.is_file():
-            return _error(
-                503,
-                "unavailable",
-                "The web client's dependencies are not installed: run `npm ci` in web/.",
-            )
-        return _file_response(path)
-
     async def static_file(request: web.Request) -> web.StreamResponse:
         path = _resolve_static(web_dir, request.match_info["path"])
         if path is None:
@@ -122,5 +105,4 @@ def add_web_routes(app: web.Application, settings: Settings) -> None:
         return _file_response(path)
 
     app.router.add_get("/r/{room}", meeting_page)
-    app.router.add_get("/static/vendor/{name}", vendor_file)
     app.router.add_get("/static/{path:.+}", static_file)
