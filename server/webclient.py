@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from server import client_files
+
 if TYPE_CHECKING:
     from server.settings import Settings
 
@@ -49,6 +51,23 @@ CONTENT_TYPES = {
 # web/node_modules holds the tests' npm packages in a checkout; it is never served, even where it
 # holds a file of a servable kind.
 PRIVATE_DIRS = {"node_modules"}
+
+# The page a member opens; its files are walked from here. Any room id names the same page.
+MEETING_PAGE = "/r/room"
+
+
+class WebClientIncomplete(Exception):
+    """The browser client's folder lacks a file the meeting page needs."""
+
+    def __init__(self, web_dir: Path, missing: list[tuple[str, str]]) -> None:
+        listed = ", ".join(
+            f"{path} (loaded by {referrer})" if referrer else path for path, referrer in missing
+        )
+        super().__init__(
+            f"the web client in {web_dir} is incomplete; missing: {listed}. "
+            "Reinstall Circle, or point CIRCLE_WEB_DIR (--web-dir) at a complete copy of web/."
+        )
+        self.missing = missing
 
 
 def _headers(content_type: str) -> dict[str, str]:
@@ -88,15 +107,36 @@ def _resolve_static(web_dir: Path, relative: str) -> Path | None:
     return candidate
 
 
+def _served_file(web_dir: Path, path: str) -> Path | None:
+    """The file that answers a GET of `path`, or None if there is none."""
+    if path.startswith("/r/"):
+        index = web_dir / "index.html"
+        return index if index.is_file() else None
+    if path.startswith("/static/"):
+        return _resolve_static(web_dir, path.removeprefix("/static/"))
+    return None
+
+
+def check_web_dir(web_dir: Path) -> None:
+    """Raise WebClientIncomplete unless every file the meeting page loads is here and servable."""
+
+    def load(path: str) -> str | None:
+        file = _served_file(web_dir, path)
+        return file.read_text(encoding="utf-8", errors="replace") if file is not None else None
+
+    missing = client_files.walk(MEETING_PAGE, load).missing
+    if missing:
+        raise WebClientIncomplete(web_dir, missing)
+
+
 def add_web_routes(app: web.Application, settings: Settings) -> None:
-    """Register the meeting page (/r/{room}) and the client's static files (/static/...)."""
+    """Register the meeting page (/r/{room}) and the client's static files (/static/...), once the
+    client's folder is known to be complete (WebClientIncomplete otherwise)."""
     web_dir = Path(settings.web_dir)
+    check_web_dir(web_dir)
 
     async def meeting_page(request: web.Request) -> web.StreamResponse:
-        index = web_dir / "index.html"
-        if not index.is_file():
-            return _error(503, "unavailable", "The web client is not installed on this server.")
-        return _file_response(index)
+        return _file_response(web_dir / "index.html")
 
     async def static_file(request: web.Request) -> web.StreamResponse:
         path = _resolve_static(web_dir, request.match_info["path"])
