@@ -3,7 +3,7 @@ loads, followed through `import` statements to the last one.
 
 One walk serves two readers: the server checks its own files at start-up (a missing module would
 otherwise surface as a blank page in someone's browser), and the tests and CI fetch the same
-files over HTTP. Standard library only, so CI can run it before anything is installed.
+files over HTTP. Standard library only, so CI can run it with the system's python3.
 """
 
 from __future__ import annotations
