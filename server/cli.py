@@ -18,6 +18,7 @@ from aiohttp import web
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
 from server.settings import Settings, SettingsError
+from server.webclient import WebClientIncomplete
 
 log = logging.getLogger("circle.server")
 
@@ -56,7 +57,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run_server(settings: Settings) -> int:
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except WebClientIncomplete as exc:
+        # Refusing to start beats a server whose meeting page is blank in every browser.
+        print(f"circle: {exc}", file=sys.stderr)
+        return 1
     circle = app[CIRCLE_KEY]
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_s

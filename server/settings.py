@@ -6,13 +6,16 @@ Each setting `foo_bar` is also the environment variable `CIRCLE_FOO_BAR` and the
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The browser client installs with Circle as the data-only package `web`; wherever that is (a
+# checkout, a virtualenv, an image) is where its files are.
+WEB_DIR = Path(str(importlib.resources.files("web")))
 
 
 class SettingsError(ValueError):
