@@ -211,7 +211,7 @@ export class ChatPanel {
    * the senders of messages already shown. labels: id → the name shown (names.js). */
   updateRecipients(participants, labels) {
     const others = [...participants.values()].filter((p) => p.id !== this.selfId);
-    const signature = [...participants.keys()].map((id) => `${id}:${labels.get(id)}`).join("|");
+    const signature = [this.selfId, ...[...participants.keys()].map((id) => `${id}:${labels.get(id)}`)].join("|");
     if (signature === this.recipientsSignature) return;
     this.recipientsSignature = signature;
     for (const [id, label] of labels) this.lastLabels.set(id, label);

@@ -163,7 +163,6 @@ export class Meeting {
     $("meeting-screen").classList.toggle("text-only", this.info.media === "text");
     showScreen("meeting-screen");
     $("meeting-title").textContent = `Meeting: ${room.title}`;
-    this.baseTitle = `${room.title} · Circle`;
     $("meeting-title").focus();
     announce(`You joined ${room.title}.`);
     if (this.info.media !== "text") await this.call.start(this.info.media);
@@ -181,6 +180,7 @@ export class Meeting {
   _applySnapshot(room, selfId) {
     this.room.reset(room, selfId);
     $("topbar-title").textContent = room.title;
+    this.baseTitle = `${room.title} · Circle`;
     for (const id of [...this.tiles.tiles.keys()]) {
       if (!this.room.participants.has(id)) this.tiles.remove(id);
     }
