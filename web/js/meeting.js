@@ -157,7 +157,6 @@ export class Meeting {
     this.state = "in";
     this._remember(resumeToken);
     this._applySnapshot(room, selfId);
-    this.chat.setSelf(selfId);
     this.chat.addAll(room.chat);
     // A text-only member sees no video: the chat takes the tiles' place (see the stylesheet).
     $("meeting-screen").classList.toggle("text-only", this.info.media === "text");
@@ -178,6 +177,8 @@ export class Meeting {
   }
 
   _applySnapshot(room, selfId) {
+    // The chat first: its "Send to" list leaves out this person, so it must know who that is.
+    this.chat.setSelf(selfId);
     this.room.reset(room, selfId);
     $("topbar-title").textContent = room.title;
     this.baseTitle = `${room.title} · Circle`;
@@ -287,7 +288,6 @@ export class Meeting {
         this._remember(ack.resume_token);
         this._applySnapshot(ack.room, ack.self.id);
         if (!wasIn) await this._enter(ack.room, ack.resume_token, ack.self.id);
-        this.chat.setSelf(ack.self.id);
         this.chat.addAll(ack.room.chat);
         await this._fetchMissedChat();
         this.chat.flush();
