@@ -61,6 +61,18 @@ async def test_two_members_named_ana_are_told_apart_everywhere(circle_server, br
     await expect(maya.chat_log.locator(".msg.private")).to_contain_text("Private message to Ana (2)")
     await assert_accessible(maya, "meeting with two people of the same name")
 
+    # The first Ana leaves: the one still here is now simply "Ana", and the lines of the one who
+    # left stay told apart from hers.
+    await first.page.get_by_role("button", name="Leave", exact=True).click()
+    await expect(named(maya, "Ana")).to_have_count(1)
+    await expect(named(maya, "Ana (2)")).to_have_count(0)
+    await expect(named(second, "Ana (you)")).to_have_count(1)
+    for person in (maya, second):
+        line = person.chat_log.locator(".msg").filter(has_text="From the first Ana.").locator(".from")
+        await expect(line).to_have_text("Ana (left)")
+    own = second.chat_log.locator(".msg").filter(has_text="From the second Ana.").locator(".from")
+    await expect(own).to_have_text("Ana (you)")
+
 
 async def test_a_waiting_ana_is_numbered_after_the_ana_in_the_room(circle_server, browser: Browser) -> None:
     room = await circle_server.create_room(title="Evening circle", waiting_room=True)

@@ -7,17 +7,17 @@ import { announce, h, timeOf } from "./dom.js";
 import { Retry } from "./retry.js";
 
 export class ChatPanel {
-  /** send(text, to, key) -> Promise<ChatMessage>; labelOf(id) -> the name shown for someone here, or null. */
-  constructor({ log, form, textarea, select, send, labelOf }) {
+  /** send(text, to, key) -> Promise<ChatMessage>. Names come with updateRecipients. */
+  constructor({ log, form, textarea, select, send }) {
     this.log = log;
     this.form = form;
     this.textarea = textarea;
     this.select = select;
     this.send = send;
-    this.labelOf = labelOf;
     this.selfId = null;
     // The last name shown for each person, kept for their messages after they leave.
     this.lastLabels = new Map();
+    this.labels = new Map();  // id → the name shown, for everyone here now
     this.presentLabels = new Set();
     this.ids = new Set();
     this.lastId = null;
@@ -195,13 +195,13 @@ export class ChatPanel {
   /** The name shown for `id`: as the people list names them, or as last shown if they left. */
   _nameOf(id) {
     if (!id) return null;
-    return this.labelOf(id) ?? this.lastLabels.get(id) ?? null;
+    return this.labels.get(id) ?? this.lastLabels.get(id) ?? null;
   }
 
   /** A sender as named now. Someone who left keeps the name they had, marked "(left)" where a
    * person here now goes by the same name. */
   _senderName(id, sentAs) {
-    const here = id ? this.labelOf(id) : null;
+    const here = id ? this.labels.get(id) : null;
     if (here) return here;
     const name = (id && this.lastLabels.get(id)) || sentAs;
     return this.presentLabels.has(name) ? `${name} (left)` : name;
@@ -211,15 +211,19 @@ export class ChatPanel {
    * the senders of messages already shown. labels: id → the name shown (names.js). */
   updateRecipients(participants, labels) {
     const others = [...participants.values()].filter((p) => p.id !== this.selfId);
-    const signature = [this.selfId, ...[...participants.keys()].map((id) => `${id}:${labels.get(id)}`)].join("|");
+    const everyone = [...participants.keys()].map((id) => `${id}:${labels.get(id)}`);
+    const signature = [this.selfId, ...everyone].join("|");
     if (signature === this.recipientsSignature) return;
     this.recipientsSignature = signature;
     for (const [id, label] of labels) this.lastLabels.set(id, label);
     const current = this.select.value;
     const options = [h("option", { value: "" }, "Everyone")];
-    for (const p of others) options.push(h("option", { value: p.id }, `${labels.get(p.id) ?? p.name} (private)`));
+    for (const p of others) {
+      options.push(h("option", { value: p.id }, `${labels.get(p.id) ?? p.name} (private)`));
+    }
     this.select.replaceChildren(...options);
     this.select.value = others.some((p) => p.id === current) ? current : "";
+    this.labels = new Map(labels);
     this.presentLabels = new Set(labels.values());
     this._relabel();
   }

@@ -80,7 +80,6 @@ export class Meeting {
       form: $("chat-form"),
       textarea: $("message"),
       select: $("send-to"),
-      labelOf: (id) => (this.room.participants.has(id) ? this.room.labelOf(id) : null),
       send: async (text, to, key) => {
         const payload = to ? { text, to, key } : { text, key };
         let message;
