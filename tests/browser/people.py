@@ -13,7 +13,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog
 
 PROBE = """
 (() => {
-  const probe = { gum: 0, pcs: [], sockets: [], csp: [], audio: [] };
+  const probe = { gum: 0, pcs: [], sockets: [], csp: [], audio: [], tones: 0 };
   Object.defineProperty(window, "__probe", { value: probe });
   const NativePC = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends NativePC {
@@ -27,6 +27,11 @@ PROBE = """
   const NativeAC = window.AudioContext;
   window.AudioContext = class extends NativeAC {
     constructor(...args) { super(...args); probe.audio.push(this); }
+  };
+  const startTone = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) {
+    probe.tones += 1;
+    return startTone.apply(this, args);
   };
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
@@ -62,10 +67,18 @@ class Person:
 
     @classmethod
     async def open(
-        cls, browser: Browser, url: str, name: str, viewport: dict[str, int] | None = None
+        cls,
+        browser: Browser,
+        url: str,
+        name: str,
+        viewport: dict[str, int] | None = None,
+        init_script: str | None = None,
     ) -> Person:
+        """Open `url` in a new context; `init_script` runs before the page's own scripts."""
         context = await browser.new_context(viewport=viewport or DESKTOP)
         await context.add_init_script(PROBE)
+        if init_script is not None:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         person = cls(name, context, page)
 
@@ -270,6 +283,10 @@ class Person:
     async def drop_connection(self) -> None:
         """Cut the live socket, as a flaky network would."""
         await self.page.evaluate("() => __probe.sockets.forEach((s) => s.close())")
+
+    async def tones(self) -> int:
+        """How many tones the page has started playing (WebAudio oscillators)."""
+        return int(await self.page.evaluate("() => __probe.tones"))
 
     async def close(self) -> None:
         await self.context.close()
