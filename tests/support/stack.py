@@ -3,7 +3,7 @@ throwaway certificate) in front of `circle serve` instances on one Redis, and co
 `deploy/turnserver.conf`); and members that reach it as browsers do, through nginx over https.
 
     with running_stack(tmp_dir, redis, turn) as stack:
-        room = await stack.create_room(relay_only=True)
+        room = stack.create_room(relay_only=True)
         ann = await ProxiedMember.opening(stack, room, "websocket")
         await ann.connect()
 """
@@ -110,7 +110,7 @@ def running_stack(
 
 
 # Presence timings short enough for a test, and a drain long enough to look at a stopping instance.
-STACK_SETTINGS: dict[str, Any] = {**FAST_SETTINGS, "shutdown_grace_s": 4.0, "resume_grace_s": 10.0}
+STACK_SETTINGS: dict[str, Any] = {**FAST_SETTINGS, "shutdown_grace_s": 6.0, "resume_grace_s": 10.0}
 
 
 class ProxiedMember(Member):
