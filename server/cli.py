@@ -18,6 +18,7 @@ from aiohttp import web
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
 from server.settings import Settings, SettingsError
+from server.webclient import WebClientIncomplete
 
 log = logging.getLogger("circle.server")
 
@@ -56,7 +57,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run_server(settings: Settings) -> int:
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except WebClientIncomplete as exc:
+        # Refusing to start beats a server whose meeting page is blank in every browser.
+        print(f"circle: {exc}", file=sys.stderr)
+        return 1
     circle = app[CIRCLE_KEY]
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_s
@@ -141,9 +147,9 @@ def _rooms_create(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from server.chat_cli import run
+    from terminal.cli import run
 
-    return run(args.url, args.name, args.passcode)
+    return run(args.url, args.name, args.passcode, args.accept_guidelines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("url", help="the room's link")
     chat.add_argument("--name", required=True, help="your first name or nickname")
     chat.add_argument("--passcode")
+    chat.add_argument(
+        "--accept-guidelines",
+        action="store_true",
+        help="accept the group guidelines without being asked (for scripts)",
+    )
     chat.set_defaults(func=_chat)
     return parser
 

@@ -6,6 +6,7 @@ Each setting `foo_bar` is also the environment variable `CIRCLE_FOO_BAR` and the
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -15,7 +16,9 @@ from typing import Any, get_type_hints
 from signaling.config import SignalingConfig
 from signaling.protocol import CHAT_MAX, NAME_MAX
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The browser client installs with Circle as the data-only package `web`; wherever that is (a
+# checkout, a virtualenv, an image) is where its files are.
+WEB_DIR = Path(str(importlib.resources.files("web")))
 
 
 class SettingsError(ValueError):

@@ -54,8 +54,14 @@ def error_of(exc: BaseException, what: str, who: str) -> tuple[ErrorBody, dict[s
     if isinstance(exc, Refusal):
         log.info("refused %s from %s: %s", what, who, exc.code)
         details = dict(exc.details)
-        retry = details.pop("retry_after_ms", None)
-        return ErrorBody(exc.code, exc.message, retry_after_ms=retry), details
+        body = ErrorBody(
+            exc.code,
+            exc.message,
+            retry_after_ms=details.pop("retry_after_ms", None),
+            scope=details.pop("scope", None),
+            guidelines_version=details.pop("guidelines_version", None),
+        )
+        return body, details
     if isinstance(exc, Unavailable):
         log.warning("backend unavailable during %s from %s", what, who)
         stored = exc.details.get("stored")

@@ -127,7 +127,9 @@ class Joining:
         log.info("join room=%s participant=%s waiting=%s", room.id, pid, waiting)
         you = views.encode(views.participant_view(me))
         if waiting:
-            return {"waiting": True, "self": you, "resume_token": token}
+            # Whether anyone is there to let them in yet (later changes come as `lobby:facilitator`).
+            present = state.facilitator_present
+            return {"waiting": True, "self": you, "resume_token": token, "facilitator_present": present}
         snapshot = views.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
         return {"self": you, "room": views.encode(snapshot), "resume_token": token}
 
