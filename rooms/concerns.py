@@ -4,8 +4,7 @@ state only until a facilitator has seen it (or the meeting ends)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import asdict, replace
 
 from rooms import commands as c
 from rooms.errors import Refusal, bad_request, not_found
@@ -17,18 +16,6 @@ from rooms.text import has_control_characters
 
 RULES = Rulebook()
 """The concern rules, for `rooms.rules` to gather."""
-
-
-def concern_public(concern: Concern) -> dict[str, Any]:
-    """A concern as facilitators see it: `{id, from: {id, name}, about: {id, name} | None, text, at}`."""
-    about = {"id": concern.about_id, "name": concern.about_name} if concern.about_id is not None else None
-    return {
-        "id": concern.id,
-        "from": {"id": concern.sender_id, "name": concern.sender_name},
-        "about": about,
-        "text": concern.text,
-        "at": concern.at,
-    }
 
 
 @RULES.rule(c.RaiseConcern)
@@ -62,7 +49,8 @@ def _raise_concern(state: RoomState, cmd: c.RaiseConcern, now: int) -> tuple[Roo
         text=text or None,
     )
     new = replace(state, concerns={**state.concerns, concern.id: concern})
-    event = Event("concern:raised", concern_public(concern), ToFacilitators())
+    # The concern's own fields: what facilitators are shown of it is the wire's to decide.
+    event = Event("concern:raised", asdict(concern), ToFacilitators())
     # "Delivered" only when a facilitator is there to read it now; otherwise the first one to come sees it.
     result = {"id": concern.id, "delivered": state.facilitator_present}
     return new, Outcome(events=(event,), result=result)

@@ -63,8 +63,8 @@ def _admit_all(state: RoomState, people: tuple[Participant, ...]) -> tuple[RoomS
     )
     events: list[Event] = []
     for p in entering:
-        events.append(Event("participant:joined", p.public(), ToRoom(skip=p.id)))
-        events.append(Event("lobby:admitted", {"room": new.snapshot(p)}, ToParticipant(p.id)))
+        events.append(Event("participant:joined", p, ToRoom(skip=p.id)))
+        events.append(Event("lobby:admitted", new, ToParticipant(p.id)))
     return new, Outcome(events=tuple(events))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
 
 class Role(StrEnum):
@@ -60,10 +59,11 @@ class RoomDefinition:
     guidelines: str = ""
     passcode_hash: str | None = None
     waiting_room: bool = False
-    max_participants: int = 50
+    # Given by whoever creates the room (the server's settings hold the defaults).
+    max_participants: int = field(kw_only=True)
     # Chat is kept while anyone is present, and this long after the room empties (0: wiped at once).
-    retention_s: int = 0
-    max_messages: int = 500
+    retention_s: int = field(kw_only=True)
+    max_messages: int = field(kw_only=True)
     relay_only: bool = False
     created_at: int = 0
     # Raised whenever the guidelines text changes, so that members accept the new text again.
@@ -113,31 +113,12 @@ class Participant:
     invite: int | None = None
     browser_key_hash: str | None = None
 
-    def public(self) -> dict[str, Any]:
-        """The participant as every client sees it: never a token, key or instance."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role.value,
-            "media": self.media.value,
-            "audio": self.audio,
-            "video": self.video,
-            "hand": self.hand,
-            "away": self.away,
-            "joined_at": self.joined_at,
-            "speaking": self.speaking,
-            "media_locked": self.media_locked,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Speaker:
     id: str
     since: int
     limit_s: int | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {"id": self.id, "since": self.since, "limit_s": self.limit_s}
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,39 +205,6 @@ class RoomState:
             return replace(self, waiting={**self.waiting, p.id: p})
         return replace(self, participants={**self.participants, p.id: p})
 
-    def snapshot(self, viewer: Participant | None = None) -> dict[str, Any]:
-        """The RoomSnapshot of the protocol, as `viewer` may see it (chat is added by the caller)."""
-        sees_waiting = viewer is not None and viewer.role is Role.FACILITATOR
-        return {
-            "id": self.room.id,
-            "title": self.room.title,
-            "locked": self.locked,
-            "waiting_room": self.waiting_room,
-            "participants": [p.public() for p in self.participants.values()],
-            "waiting": [p.public() for p in self.waiting.values()] if sees_waiting else [],
-            "hands": list(self.hands),
-            "speaker": self.speaker.public() if self.speaker else None,
-            "guidelines": self.room.guidelines,
-            "retention": {"seconds": self.room.retention_s, "max_messages": self.room.max_messages},
-            "version": self.version,
-        }
-
-    def sync(self) -> dict[str, Any]:
-        """The payload of `room:sync`: the room as it is now, for everyone (no waiting list, no chat)."""
-        snapshot = self.snapshot()
-        del snapshot["waiting"]
-        return snapshot
-
-    def room_public(self) -> dict[str, Any]:
-        """The payload of `room:updated`."""
-        return {
-            "locked": self.locked,
-            "waiting_room": self.waiting_room,
-            "hands": list(self.hands),
-            "speaker": self.speaker.public() if self.speaker else None,
-            "title": self.room.title,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
@@ -270,17 +218,6 @@ class ChatMessage:
 
     def visible_to(self, participant_id: str) -> bool:
         return self.to is None or participant_id in (self.sender_id, self.to)
-
-    def public(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "from": {"id": self.sender_id, "name": self.sender_name},
-            "text": self.text,
-            "at": self.at,
-        }
-        if self.to is not None:
-            out["to"] = self.to
-        return out
 
 
 def chat_id(seq: int) -> str:

@@ -11,13 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from rooms.errors import Refusal, forbidden, not_found
-from rooms.events import Event, Outcome, ToFacilitators, ToParticipant, ToRoom
-from rooms.model import Participant, Role, RoomState, Segment
+from rooms.events import Event, Outcome, Payload, ToFacilitators, ToParticipant, ToRoom
+from rooms.model import Participant, Role, RoomState
 
 
 def participant_updated(p: Participant) -> Event:
     """Tell the room how `p` looks now."""
-    return Event("participant:updated", p.public())
+    return Event("participant:updated", p)
 
 
 def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState, Outcome]:
@@ -28,7 +28,7 @@ def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState,
     return state.with_participant(q), Outcome(events=(participant_updated(q),))
 
 
-def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any]) -> Event:
+def presence(state: RoomState, p: Participant, name: str, payload: Payload) -> Event:
     """A presence event goes to the room, or only to facilitators while `p` is in the waiting room."""
     audience = ToFacilitators() if p.id in state.waiting else ToRoom()
     return Event(name, payload, audience)
@@ -37,29 +37,7 @@ def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any
 def room_updated(state: RoomState) -> Event:
     """Tell the room how the room itself looks now (lock, waiting room, hands, speaker, and the meeting's
     safety pause, agenda, facilitator presence and private-message policy)."""
-    return Event("room:updated", {**state.room_public(), **meeting_public(state)})
-
-
-def segment_public(segment: Segment) -> dict[str, Any]:
-    """An agenda segment as clients see it: `{kind, title, text?, limit_s?}`."""
-    out: dict[str, Any] = {"kind": segment.kind.value, "title": segment.title}
-    if segment.text is not None:
-        out["text"] = segment.text
-    if segment.limit_s is not None:
-        out["limit_s"] = segment.limit_s
-    return out
-
-
-def meeting_public(state: RoomState) -> dict[str, Any]:
-    """What `room:updated` and the room snapshot say about this meeting beyond the lock, the waiting room,
-    the hands and the speaker."""
-    return {
-        "safety": state.safety,
-        "agenda": [segment_public(x) for x in state.agenda],
-        "segment": state.segment,
-        "facilitator_present": state.facilitator_present,
-        "private_chat": state.private_chat.value,
-    }
+    return Event("room:updated", state)
 
 
 def facilitator_presence(before: RoomState, after: RoomState) -> list[Event]:

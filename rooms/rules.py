@@ -37,7 +37,8 @@ __all__ = ["apply", "check_chat"]
 
 
 def apply(state: RoomState, command: c.Command, now: int) -> tuple[RoomState, Outcome]:
-    """Apply one command. The version grows by one whenever the state changes."""
+    """Apply one command. The version grows by one whenever the state changes, and a room an event
+    carries is at that version."""
     new, outcome = _RULES.rule_for(type(command))(state, command, now)
     if new is not state:
         told = facilitator_presence(state, new)
@@ -45,8 +46,17 @@ def apply(state: RoomState, command: c.Command, now: int) -> tuple[RoomState, Ou
             # The room is told once, of the room as it is after the command.
             kept = tuple(e for e in outcome.events if e.name != "room:updated")
             outcome = replace(outcome, events=(*kept, *told))
-        new = replace(new, version=state.version + 1)
+        version = state.version + 1
+        new = replace(new, version=version)
+        events = tuple(_at_version(e, version) for e in outcome.events)
+        outcome = replace(outcome, events=events)
     return new, outcome
+
+
+def _at_version(event: Event, version: int) -> Event:
+    if isinstance(event.payload, RoomState):
+        return replace(event, payload=replace(event.payload, version=version))
+    return event
 
 
 def _clamp_media(media: Media, audio: bool, video: bool) -> tuple[bool, bool]:
@@ -119,11 +129,11 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
     # Nobody could let anyone into a one-to-one room: its two invitations are its door.
     if returning or (state.waiting_room and not host and not one_to_one):
         new = replace(state, waiting={**state.waiting, p.id: p}, emptied_at=None)
-        event = Event("lobby:waiting", {**p.public(), "returning_removed": returning}, ToFacilitators())
+        event = Event("lobby:waiting", p, ToFacilitators())
         result = {"id": p.id, "waiting": True, "facilitator_present": state.facilitator_present}
         return new, Outcome(events=(event,), result=result)
     new = replace(state, participants={**state.participants, p.id: p}, emptied_at=None)
-    event = Event("participant:joined", p.public(), ToRoom(skip=p.id))
+    event = Event("participant:joined", p, ToRoom(skip=p.id))
     return new, Outcome(events=(event,), result={"id": p.id, "waiting": False})
 
 
@@ -172,7 +182,7 @@ def _resume(state: RoomState, old: Participant, cmd: c.Join) -> tuple[RoomState,
     waiting = p.id in state.waiting
     kicks = (Kick(old.id, "replaced", old.conn),) if old.conn != cmd.conn else ()
     return new, Outcome(
-        events=(presence(state, p, "participant:updated", p.public()),),
+        events=(presence(state, p, "participant:updated", p),),
         kicks=kicks,
         result={"id": p.id, "waiting": waiting, "resumed": True},
     )
@@ -193,7 +203,7 @@ def _disconnect(state: RoomState, cmd: c.Disconnect, now: int) -> tuple[RoomStat
     if p is None or p.conn != cmd.conn or p.away:
         return state, Outcome()
     q = replace(p, away=True, away_since=now, speaking=False)
-    return state.with_participant(q), Outcome(events=(presence(state, q, "participant:updated", q.public()),))
+    return state.with_participant(q), Outcome(events=(presence(state, q, "participant:updated", q),))
 
 
 @_RULES.rule(c.Sweep)
@@ -205,7 +215,7 @@ def _sweep(state: RoomState, cmd: c.Sweep, now: int) -> tuple[RoomState, Outcome
         if not p.away and (p.instance in cmd.dead_instances or lost):
             q = replace(p, away=True, away_since=now, speaking=False)
             new = new.with_participant(q)
-            events.append(presence(new, q, "participant:updated", q.public()))
+            events.append(presence(new, q, "participant:updated", q))
         elif p.away and p.away_since is not None and now - p.away_since >= cmd.grace_s * 1000:
             new, left = depart(new, p, "disconnected", now)
             events.extend(left)

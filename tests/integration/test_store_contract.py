@@ -20,30 +20,48 @@ from rooms import ChatMessage, RoomState, apply
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
-from server.store import Store
+from signaling.ports import Store
 from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
 TTL_S = 0.5
+RESEND_WINDOW_S = 600.0
+SHORT_WINDOW_S = 0.3
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, Store, Store]]:
+async def _stores(
+    request: pytest.FixtureRequest, tmp_path: Path, resend_window_s: float
+) -> AsyncIterator[tuple[str, Store, Store]]:
     if request.param == "memory":
-        memory = MemoryStore(tmp_path)
+        memory = MemoryStore(tmp_path, resend_window_s=resend_window_s)
         await memory.start()
         yield "memory", memory, memory
         await memory.close()
         return
     redis_server: RedisServer = request.getfixturevalue("redis_server")
     redis_server.flush()
-    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", TTL_S)
-    two = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", TTL_S)
+    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", TTL_S, resend_window_s=resend_window_s)
+    two = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", TTL_S, resend_window_s=resend_window_s)
     await one.start()
     await two.start()
     yield "redis", one, two
     await one.close()
     await two.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[str, Store, Store]]:
+    async for pair in _stores(request, tmp_path, RESEND_WINDOW_S):
+        yield pair
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def forgetful_stores(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[str, Store, Store]]:
+    """Stores that remember a resend key for `SHORT_WINDOW_S` only."""
+    async for pair in _stores(request, tmp_path, SHORT_WINDOW_S):
+        yield pair
 
 
 def message(text: str, to: str | None = None, sender: str = "p001") -> object:
@@ -253,6 +271,16 @@ async def test_a_key_whose_message_was_trimmed_away_sends_anew(stores: tuple[str
     again = await append(two, "r1", "one", max_messages=2, key="k")
     assert again.id > first.id
     assert [m.text for m in await two.chat_after("r1", None)] == ["three", "one"]
+
+
+async def test_a_resend_after_the_window_is_a_new_message(forgetful_stores: tuple[str, Store, Store]) -> None:
+    _, one, two = forgetful_stores
+    first = await append(one, "r1", "Is anyone else here?", key="k")
+    assert await append(two, "r1", "Is anyone else here?", key="k") == first
+    await asyncio.sleep(SHORT_WINDOW_S + 0.2)
+    late = await append(two, "r1", "Is anyone else here?", key="k")
+    assert late.id > first.id
+    assert [m.id for m in await one.chat_after("r1", None)] == [first.id, late.id]
 
 
 # -- presence and shared secrets ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from aioice import stun
 from aioice.turn import TurnTransport, create_turn_endpoint
 
-from server import auth
+from signaling import credentials
 from tests.support.client import Member, seated
 from tests.support.servers import RunningServer
 from tests.support.turn import TurnServer
@@ -152,9 +152,9 @@ async def test_a_credential_past_its_expiry_allocates_nothing_while_its_allocati
 
 
 async def test_coturn_refuses_a_credential_made_with_another_secret(turn_server: TurnServer) -> None:
-    username, password = auth.turn_credentials("not-the-shared-secret", "p-guess", 600)
+    username, password = credentials.turn_credentials("not-the-shared-secret", "p-guess", 600)
     assert await refusal(turn_server, username, password) == (401, "Unauthorized")
-    username, password = auth.turn_credentials(turn_server.secret, "p-guess", 600)
+    username, password = credentials.turn_credentials(turn_server.secret, "p-guess", 600)
     transport, _ = await allocate(turn_server, username, password)
     transport.close()
 
@@ -173,7 +173,7 @@ async def test_coturn_refuses_a_credential_made_with_another_secret(turn_server:
 async def test_the_relay_refuses_to_reach_into_the_network_it_runs_on(
     turn_server: TurnServer, peer: tuple[str, int]
 ) -> None:
-    username, password = auth.turn_credentials(turn_server.secret, "p-probe", 600)
+    username, password = credentials.turn_credentials(turn_server.secret, "p-probe", 600)
     transport, end = await allocate(turn_server, username, password)
     try:
         transport.sendto(b"GET / HTTP/1.0\r\n\r\n", peer)

@@ -11,12 +11,14 @@ from rooms import Event, Outcome, Refusal, RoomDefinition, RoomState
 from rooms import commands as c
 from rooms.model import Media
 from rooms.rules import apply
+from tests.support.rooms import ROOM_DEFAULTS
 
 T0 = 1_700_000_000_000
 
 
 def room(**kw: object) -> RoomState:
-    definition = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", **kw)  # type: ignore[arg-type]
+    values = {**ROOM_DEFAULTS, **kw}
+    definition = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", **values)
     return RoomState.fresh(definition, T0)
 
 

@@ -20,6 +20,7 @@ from rooms.codec import (
 from rooms.model import ChatKind, PrivateChat, RoomState, SafetyPause, Segment, SegmentKind
 from rooms.rules import apply
 from tests.support.meetings import T0, join, meeting, room
+from tests.support.rooms import ROOM_DEFAULTS
 
 AGENDA = (
     Segment(SegmentKind.READING, "Welcome", "We are glad you are here."),
@@ -60,6 +61,7 @@ def test_a_one_to_one_room_with_its_agenda_round_trips_through_json_and_msgpack(
         agenda=AGENDA,
         one_to_one=True,
         invite_key_hashes=("i0", "i1"),
+        **ROOM_DEFAULTS,
     )
     assert room_from_dict(json.loads(json.dumps(room_to_dict(definition)))) == definition
     assert room_from_dict(through_msgpack(room_to_dict(definition))) == definition
@@ -116,7 +118,9 @@ OLD_STATE = {
 def test_a_state_stored_by_the_previous_release_reads_with_every_new_field_at_its_default() -> None:
     s = state_from_dict(through_msgpack(OLD_STATE))
     assert s.version == 7 and s.locked and s.hands == ("ann",) and s.bans == frozenset({"key:k9"})
-    assert s.room == RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", waiting_room=True)
+    assert s.room == RoomDefinition(
+        id="r1", title="Tuesday circle", host_key_hash="h", waiting_room=True, **ROOM_DEFAULTS
+    )
     assert s.room.guidelines_version == 1 and not s.room.one_to_one and s.room.agenda == ()
     assert s.safety_pause is None and not s.removed and s.agenda == () and s.segment is None
     assert s.private_chat is PrivateChat.EVERYONE and s.concerns == {}

@@ -11,6 +11,7 @@ from typing import Any, get_type_hints
 import pytest
 
 from signaling import protocol as p
+from signaling.events import SERVER_EVENTS
 from signaling.protocol_doc import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,6 +80,14 @@ def test_a_signal_carries_sdp_and_candidates() -> None:
         },
     )
     assert msg.candidate.sdpMLineIndex == 0
+
+
+def test_every_client_event_is_documented() -> None:
+    doc = render()
+    for name in p.CLIENT_EVENTS:
+        assert f"### `{name}`" in doc
+    for name in SERVER_EVENTS:
+        assert f"### `{name}`" in doc
 
 
 # -- the generated reference, read back as a client author reads it ---------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rooms import Event, Outcome, Refusal, ToFacilitators, ToParticipant, ToRoom
+from rooms import Event, Outcome, Refusal, RoomState, ToFacilitators, ToParticipant, ToRoom
 from rooms import commands as c
 from rooms.codec import state_from_dict, state_to_dict
 from rooms.model import Media, PrivateChat, Role, Segment, SegmentKind
@@ -21,7 +21,7 @@ def test_join_adds_participant_and_tells_the_others_not_the_joiner() -> None:
     s, out = join(room(), "ann")
     assert list(s.participants) == ["ann"]
     assert out.result == {"id": "ann", "waiting": False}
-    assert out.events == (Event("participant:joined", s.participants["ann"].public(), ToRoom(skip="ann")),)
+    assert out.events == (Event("participant:joined", s.participants["ann"], ToRoom(skip="ann")),)
     assert s.version == 1
 
 
@@ -90,7 +90,8 @@ def test_admit_moves_from_waiting_to_room_and_tells_everyone() -> None:
     assert names(out) == ["participant:joined", "lobby:admitted"]
     admitted = out.events[1]
     assert admitted.audience == ToParticipant("ann")
-    assert [p["id"] for p in admitted.payload["room"]["participants"]] == ["fa", "ann"]
+    assert isinstance(admitted.payload, RoomState)
+    assert list(admitted.payload.participants) == ["fa", "ann"]
 
 
 def test_deny_removes_from_waiting_and_closes_the_connection() -> None:

@@ -23,10 +23,12 @@ def test_a_concern_reaches_facilitators_only_with_who_raised_it_and_about_whom()
             "concern:raised",
             {
                 "id": "k1",
-                "from": {"id": "ann", "name": "Ann"},
-                "about": {"id": "bob", "name": "Bob"},
-                "text": "He seemed very low tonight.",
+                "sender_id": "ann",
+                "sender_name": "Ann",
                 "at": T0 + 9,
+                "about_id": "bob",
+                "about_name": "Bob",
+                "text": "He seemed very low tonight.",
             },
             ToFacilitators(),
         ),
@@ -37,7 +39,7 @@ def test_a_concern_reaches_facilitators_only_with_who_raised_it_and_about_whom()
 
 def test_a_concern_may_be_just_a_request_for_support() -> None:
     s, out = apply(meeting(), c.RaiseConcern("ann", "k1", text="   "), T0)
-    assert out.events[0].payload["about"] is None and out.events[0].payload["text"] is None
+    assert out.events[0].payload["about_id"] is None and out.events[0].payload["text"] is None
     assert out.events[0].audience == ToFacilitators()
 
 

@@ -33,7 +33,7 @@ def test_reorder_hands_puts_the_queue_in_the_given_order() -> None:
     s = queued()
     s, out = apply(s, c.ReorderHands("fa", ("cat", "bob", "ann")), T0)
     assert s.hands == ("cat", "bob", "ann")
-    assert out.events == (room_updated(s),) and out.events[0].payload["hands"] == ["cat", "bob", "ann"]
+    assert out.events == (room_updated(s),)
     assert out.result == {"hands": ["cat", "bob", "ann"]}
     s, out = apply(s, c.NextSpeaker("fa"), T0)
     assert out.result == {"speaker": "cat"} and s.hands == ("bob", "ann")
@@ -112,20 +112,13 @@ def with_agenda(s: RoomState, *segments: Segment) -> RoomState:
     return s
 
 
-def test_set_agenda_tells_the_room_each_segment_in_its_wire_shape() -> None:
+def test_set_agenda_tells_the_room_the_agenda_before_its_first_segment() -> None:
     s = meeting()
     s, out = apply(s, c.SetAgenda("fa", (READING, ROUND, OPEN, CLOSING)), T0)
     assert s.agenda == (READING, ROUND, OPEN, CLOSING) and s.segment is None
     assert out.result == {"segments": 4, "segment": None}
     (event,) = out.events
-    assert event.name == "room:updated" and event.audience == ToRoom()
-    assert event.payload["agenda"] == [
-        {"kind": "reading", "title": "Opening statement", "text": "We meet to share our experience."},
-        {"kind": "round", "title": "Check-in", "limit_s": 60},
-        {"kind": "open", "title": "Open sharing"},
-        {"kind": "closing", "title": "Closing"},
-    ]
-    assert event.payload["segment"] is None
+    assert event == room_updated(s) and event.audience == ToRoom()
 
 
 def test_set_agenda_trims_titles_and_texts() -> None:
@@ -138,7 +131,6 @@ def test_stepping_to_a_reading_shows_it_and_leaves_the_queue_alone() -> None:
     s, out = apply(s, c.StepAgenda("fa", 0), T0)
     assert s.segment == 0 and s.hands == ("bob", "ann", "cat")
     assert out.events == (room_updated(s),) and out.result == {"segment": 0}
-    assert out.events[0].payload["segment"] == 0
 
 
 def test_entering_a_round_queues_every_member_present_in_join_order() -> None:
@@ -158,7 +150,7 @@ def test_entering_a_round_queues_every_member_present_in_join_order() -> None:
     assert all(s.participants[pid].hand == T0 + 20 for pid in s.hands)
     assert s.participants["fa"].hand is None and s.participants["dan"].hand is None
     assert out.events[-1] == room_updated(s)
-    updated = {e.payload["id"] for e in events_named(out, "participant:updated")}
+    updated = {e.payload.id for e in events_named(out, "participant:updated")}
     assert updated == {"ann", "bob", "cat", "fa"}
 
 

@@ -10,6 +10,7 @@ from rooms import commands as c
 from rooms.codec import state_from_dict, state_to_dict
 from rooms.model import Media, PrivateChat, Role, Segment, SegmentKind
 from rooms.rules import apply
+from tests.support.rooms import ROOM_DEFAULTS
 
 PEOPLE = ["fa", "a", "b", "c"]
 who = st.sampled_from(PEOPLE)
@@ -117,7 +118,15 @@ def facilitates(s: RoomState, pid: str) -> bool:
 def test_any_sequence_of_commands_keeps_the_room_consistent(
     cmds: list[c.Command], waiting_room: bool
 ) -> None:
-    room = RoomDefinition(id="r", title="t", host_key_hash="h", waiting_room=waiting_room, max_participants=3)
+    room = RoomDefinition(
+        id="r",
+        title="t",
+        host_key_hash="h",
+        waiting_room=waiting_room,
+        max_participants=3,
+        retention_s=0,
+        max_messages=500,
+    )
     s = RoomState.fresh(room, 0)
     for now, command in enumerate(cmds, start=1):
         if isinstance(command, c.Join) and s.find(command.new_id) is not None:
@@ -154,7 +163,9 @@ def test_any_sequence_of_commands_keeps_the_room_consistent(
     )
 )
 def test_a_one_to_one_room_never_holds_more_than_its_two_invited_people(cmds: list[c.Command]) -> None:
-    room = RoomDefinition(id="r", title="t", host_key_hash="h", one_to_one=True, invite_key_hashes=("x", "y"))
+    room = RoomDefinition(
+        id="r", title="t", host_key_hash="h", one_to_one=True, invite_key_hashes=("x", "y"), **ROOM_DEFAULTS
+    )
     s = RoomState.fresh(room, 0)
     for now, command in enumerate(cmds, start=1):
         if isinstance(command, c.Join) and s.find(command.new_id) is not None:

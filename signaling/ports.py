@@ -1,21 +1,23 @@
-"""Where rooms live: the `Store` interface, one implementation in memory (the default) and one on
-Redis (for several instances). The contract tests in tests/integration run against both."""
+"""What signalling needs from the infrastructure, as interfaces the server's adapters implement.
+
+- `Store`: rooms, their live state, chat and presence (memory for one instance, Redis for a cluster);
+- `Bus`: delivery between instances (the socket.io client manager's transport);
+- `Unavailable`: what both raise when their backend cannot be reached or did not answer in time.
+
+Signalling holds these; `server/` wires in the implementations, so that nothing here depends on it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from rooms import ChatMessage, RoomDefinition, RoomState
 
 T = TypeVar("T")
 
-# How long a chat `key` is remembered. A resend follows a lost answer within seconds, or a
-# reconnect within the resume grace; this covers both with room to spare.
-RESEND_WINDOW_S = 600
 
-
-class StoreUnavailable(Exception):
+class Unavailable(Exception):
     """The backend (Redis) cannot be reached or did not answer in time. `details` are sent to the
     client with the `unavailable` error (`stored`: a chat message kept but not yet delivered)."""
 
@@ -68,9 +70,9 @@ class Store(Protocol):
         may call it before the id is assigned, with an empty id, and put the id into the returned
         message's `id` afterwards, so `make` must use the id for nothing else.
 
-        With `key`: if the same sender appended the same message under the same key in the last
-        RESEND_WINDOW_S and it is still retained, that message is returned and nothing is appended,
-        so a sender who never heard whether a send went through can send it again."""
+        With `key`: if the same sender appended the same message under the same key within the
+        store's resend window and it is still retained, that message is returned and nothing is
+        appended, so a sender who never heard whether a send went through can send it again."""
         ...
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
@@ -88,3 +90,30 @@ class Store(Protocol):
     async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
         """Those of `instances` whose heartbeat has expired."""
         ...
+
+
+GapHandler = Callable[[float], Awaitable[None]]
+"""Called with the time (Unix seconds) since when this instance may have missed deliveries."""
+
+Screen = Callable[[str, Any], bool]
+"""Asked with an event's name and payload before it is delivered to this instance's sockets."""
+
+
+class Bus(Protocol):
+    """Delivery between instances. Emits to channels reach sockets on every instance; what a bus
+    cannot do (hear the others without a gap) it reports, and signalling makes good."""
+
+    @property
+    def hears_cluster(self) -> bool:
+        """False while this instance's sockets would miss what other instances send them."""
+        ...
+
+    def on_gap(self, handler: GapHandler) -> None:
+        """After a gap in hearing the other instances, run `handler(since)` once it hears them again."""
+        ...
+
+    def screen(self, deliver: Screen) -> None:
+        """Deliver an emit to this instance's sockets only when `deliver(event, payload)` is true."""
+        ...
+
+    async def close(self) -> None: ...
