@@ -117,7 +117,7 @@ class Joining:
         pid = outcome.result["id"]
         me = state.find(pid)
         assert me is not None
-        conn.room_id, conn.participant_id = room.id, pid
+        conn.room_id, conn.participant_id, conn.media = room.id, pid, me.media.value
         waiting = bool(outcome.result["waiting"])
         await self._sio.enter_room(conn.sid, participant_channel(pid))
         if not waiting:
@@ -138,5 +138,5 @@ class Joining:
         await self._meetings.command(conn, cmd.Leave(pid))
         await self._sio.leave_room(conn.sid, room_channel(room_id))
         await self._sio.leave_room(conn.sid, participant_channel(pid))
-        conn.room_id = conn.participant_id = None
+        conn.room_id = conn.participant_id = conn.media = None
         return {}
