@@ -130,13 +130,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # A cluster shares one signing key, so a resume token works on every instance.
     circle.signaling.use_signing_key(await circle.store.signing_key(circle.settings.secret_key))
     clock = asyncio.create_task(_clock(circle), name="circle-clock")
-    log.info("instance %s started", circle.instance_id)
+    log.info("instance %s started", circle.instance_id, extra={"instance": circle.instance_id})
     yield
     clock.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await clock
     await circle.store.close()
-    log.info("instance %s stopped", circle.instance_id)
+    log.info("instance %s stopped", circle.instance_id, extra={"instance": circle.instance_id})
 
 
 async def _clock(circle: Circle) -> None:
@@ -153,7 +153,7 @@ async def _clock(circle: Circle) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("clock tick failed: %s", type(exc).__name__)
+            log.warning("clock tick failed: %s", type(exc).__name__, extra={"error": type(exc).__name__})
         await asyncio.sleep(min(s.sweep_interval_s, s.heartbeat_s))
 
 

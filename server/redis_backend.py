@@ -125,7 +125,11 @@ class RedisLink:
     def failed(self, exc: BaseException) -> None:
         if self._down:
             return
-        log.warning("redis unreachable (%s); answering unavailable until it returns", type(exc).__name__)
+        log.warning(
+            "redis unreachable (%s); answering unavailable until it returns",
+            type(exc).__name__,
+            extra={"error": type(exc).__name__},
+        )
         self._down = True
         # A link that failed again soon after it recovered keeps its longer backoff (Redis refusing
         # some commands, say, would otherwise be probed and retried in a tight loop).

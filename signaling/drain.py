@@ -35,7 +35,7 @@ class Drain:
             try:
                 await self._sio.emit(ServerClosing.event, encode(ServerClosing()), to=conn.sid)
             except Exception:
-                log.exception("could not tell %s", conn.sid)
+                log.exception("could not tell %s", conn.sid, extra={"conn": conn.sid})
         loop = asyncio.get_running_loop()
         deadline = loop.time() + drain_s
         while len(self._conns) and loop.time() < deadline:
@@ -46,4 +46,4 @@ class Drain:
             try:
                 await self._sio.disconnect(conn.sid)
             except Exception:
-                log.exception("could not close %s", conn.sid)
+                log.exception("could not close %s", conn.sid, extra={"conn": conn.sid})

@@ -121,7 +121,9 @@ class Signaling:
         try:
             await self._meetings.command(conn, cmd.Disconnect(conn.participant_id, sid))
         except Exception:
-            log.exception("could not mark %s away", conn.participant_id)
+            log.exception(
+                "could not mark %s away", conn.participant_id, extra={"participant": conn.participant_id}
+            )
 
     # -- dispatch ------------------------------------------------------------------------------------
 

@@ -124,7 +124,13 @@ class Joining:
             await self._sio.enter_room(conn.sid, room_channel(room.id))
         await self._meetings.deliver(state, outcome)
         token = self._admission.resume_token(state, pid)
-        log.info("join room=%s participant=%s waiting=%s", room.id, pid, waiting)
+        log.info(
+            "join room=%s participant=%s waiting=%s",
+            room.id,
+            pid,
+            waiting,
+            extra={"room": room.id, "participant": pid, "waiting": waiting},
+        )
         you = views.encode(views.participant_view(me))
         if waiting:
             return {"waiting": True, "self": you, "resume_token": token}
