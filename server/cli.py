@@ -17,6 +17,7 @@ from aiohttp import web
 
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
+from server.logs import Console, configure
 from server.settings import Settings, SettingsError
 from server.webclient import WebClientIncomplete
 
@@ -49,10 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"circle: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure(settings.log_level, settings.log_format)
     return asyncio.run(_run_server(settings))
 
 
@@ -64,6 +62,8 @@ async def _run_server(settings: Settings) -> int:
         print(f"circle: {exc}", file=sys.stderr)
         return 1
     circle = app[CIRCLE_KEY]
+    console = Console(settings.log_format)
+    # No access log: each of aiohttp's lines begins with the client's address.
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_s
     )
@@ -80,19 +80,20 @@ async def _run_server(settings: Settings) -> int:
         return 1
     port = runner.addresses[0][1] if runner.addresses else settings.port
     base = settings.public_url or f"http://{settings.host}:{port}"
-    print(f"Circle is running at {base} (instance {circle.instance_id})", flush=True)
+    console.say(
+        f"Circle is running at {base} (instance {circle.instance_id})", url=base, instance=circle.instance_id
+    )
     if not settings.admin_token:
-        print(
-            f"Admin token (shown once; set CIRCLE_ADMIN_TOKEN to choose your own): {circle.admin_token}",
-            flush=True,
+        console.say(
+            f"Admin token (shown once; set CIRCLE_ADMIN_TOKEN to choose your own): {circle.admin_token}"
         )
-    print(f'Create a room: circle rooms create "Tuesday circle" --server {base}', flush=True)
+    console.say(f'Create a room: circle rooms create "Tuesday circle" --server {base}')
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    print("Shutting down…", flush=True)
+    console.say("Shutting down…")
     await drain(app)
     await runner.cleanup()
     return 0

@@ -19,6 +19,7 @@ from signaling.protocol import CHAT_MAX, NAME_MAX
 # The browser client installs with Circle as the data-only package `web`; wherever that is (a
 # checkout, a virtualenv, an image) is where its files are.
 WEB_DIR = Path(str(importlib.resources.files("web")))
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -53,6 +54,12 @@ class Settings:
     )
     web_dir: Path = field(default=WEB_DIR, metadata={"help": "the browser client's files"})
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
+    log_format: str = field(
+        default="text",
+        metadata={
+            "help": "text, or json: one JSON object a line (time, level, logger, message, ids, counts)"
+        },
+    )
 
     max_frame_bytes: int = field(
         default=65536,
@@ -154,6 +161,8 @@ class Settings:
             if f.name.endswith(("_s", "_bytes", "_burst")) or f.name.startswith("max_"):
                 if isinstance(value, int | float) and value < 0:
                     raise SettingsError(f"{f.name} must not be negative")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"log_format must be one of: {', '.join(LOG_FORMATS)}")
         if not 0 <= self.port <= 65535:
             raise SettingsError("port must be between 0 and 65535")
         if self.heartbeat_s >= self.instance_ttl_s:

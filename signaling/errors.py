@@ -49,10 +49,10 @@ def error_of(exc: BaseException, what: str, who: str) -> tuple[ErrorBody, dict[s
     """The error to answer for `exc`, raised while handling `what` (an event or a route) for `who`
     (a connection id, or "http"), and any further details it carries. Logs it, without content."""
     if isinstance(exc, ProtocolError):
-        log.info("bad input on %s from %s: %s", what, who, exc.code)
+        log.info("bad input on %s from %s: %s", what, who, exc.code, extra=_fields(what, who, exc.code))
         return ErrorBody(exc.code, exc.message), {}
     if isinstance(exc, Refusal):
-        log.info("refused %s from %s: %s", what, who, exc.code)
+        log.info("refused %s from %s: %s", what, who, exc.code, extra=_fields(what, who, exc.code))
         details = dict(exc.details)
         body = ErrorBody(
             exc.code,
@@ -63,14 +63,21 @@ def error_of(exc: BaseException, what: str, who: str) -> tuple[ErrorBody, dict[s
         )
         return body, details
     if isinstance(exc, Unavailable):
-        log.warning("backend unavailable during %s from %s", what, who)
+        log.warning(
+            "backend unavailable during %s from %s", what, who, extra=_fields(what, who, "unavailable")
+        )
         stored = exc.details.get("stored")
         if isinstance(stored, ChatMessageView):
             message = "Your message is saved but may not have reached everyone yet; no need to send it again."
             return ErrorBody("unavailable", message, stored=stored), {}
         return ErrorBody("unavailable", "The server can't reach its storage right now. Please try again."), {}
-    log.error("internal error on %s from %s", what, who, exc_info=exc)
+    log.error("internal error on %s from %s", what, who, exc_info=exc, extra=_fields(what, who, "internal"))
     return ErrorBody("internal", INTERNAL), {}
+
+
+def _fields(what: str, who: str, code: str) -> dict[str, str]:
+    """A failure's structured log fields: the event or route, the connection (or "http"), the code."""
+    return {"on": what, "conn": who, "code": code}
 
 
 def error_json(exc: BaseException, what: str, who: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ ROOMS_FORBIDDEN = {
     "server",
     "signaling",
 }
-SIGNALING_FORBIDDEN = {"server", "aiohttp", "redis"}
+SIGNALING_FORBIDDEN = {"server", "aiohttp", "redis", "prometheus_client"}
 
 
 def imported_modules(path: Path, source: str | None = None) -> set[str]:
