@@ -17,6 +17,38 @@ class Media(StrEnum):
     TEXT = "text"
 
 
+class PrivateChat(StrEnum):
+    """Who may send private messages in a meeting."""
+
+    EVERYONE = "everyone"
+    # Only to or from a facilitator: a member can still reach the facilitator, but no one else.
+    FACILITATORS = "facilitators"
+    NOBODY = "nobody"
+
+
+class SegmentKind(StrEnum):
+    READING = "reading"
+    ROUND = "round"
+    OPEN = "open"
+    CLOSING = "closing"
+
+
+class ChatKind(StrEnum):
+    PLAIN = "plain"
+    MILESTONE = "milestone"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One part of a meeting's agenda: a reading everyone sees, a round in which everyone present takes a
+    turn, open sharing with hands, or the closing. `limit_s` is the share timer of a round."""
+
+    kind: SegmentKind
+    title: str
+    text: str | None = None
+    limit_s: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RoomDefinition:
     """What a facilitator set up: it outlives every meeting held in the room."""
@@ -34,6 +66,18 @@ class RoomDefinition:
     max_messages: int = field(kw_only=True)
     relay_only: bool = False
     created_at: int = 0
+    # Raised whenever the guidelines text changes, so that members accept the new text again.
+    guidelines_version: int = 1
+    private_chat: PrivateChat = PrivateChat.EVERYONE
+    # The agenda every meeting in this room starts with.
+    agenda: tuple[Segment, ...] = ()
+    # A one-to-one room admits only the holders of its two personal invitations, one person each.
+    one_to_one: bool = False
+    invite_key_hashes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.one_to_one and len(set(self.invite_key_hashes)) != 2:
+            raise ValueError("a one-to-one room needs two different invitations")
 
     @property
     def passcode_required(self) -> bool:
@@ -59,6 +103,14 @@ class Participant:
     away_since: int | None = None
     speaking: bool = False
     media_locked: bool = False
+    # Asked a facilitator to lift their media lock; cleared whenever a facilitator sets the lock.
+    unmute_requested: bool = False
+    # Came back to the waiting room after a facilitator removed them from this meeting.
+    returning_removed: bool = False
+    # The version of the room's guidelines this participant accepted (None: none accepted).
+    guidelines_version: int | None = None
+    # Which of a one-to-one room's two invitations brought them in.
+    invite: int | None = None
     browser_key_hash: str | None = None
 
 
@@ -67,6 +119,29 @@ class Speaker:
     id: str
     since: int
     limit_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyPause:
+    """What the safety pause changed, so that lifting it undoes exactly that: the lock and waiting room as
+    they were before (None once a facilitator has set them since) and the media locks it set."""
+
+    locked: bool | None
+    waiting_room: bool | None
+    media_locked: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Concern:
+    """A member's private word to the facilitators, kept until a facilitator has seen it."""
+
+    id: str
+    sender_id: str
+    sender_name: str
+    at: int
+    about_id: str | None = None
+    about_name: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +159,29 @@ class RoomState:
     bans: frozenset[str] = frozenset()
     emptied_at: int | None = None
     version: int = 0
+    safety_pause: SafetyPause | None = None
+    # Removed from this meeting: participant ids ("id:…") and browser key hashes ("key:…"), as for bans.
+    removed: frozenset[str] = frozenset()
+    agenda: tuple[Segment, ...] = ()
+    # The index in `agenda` of the current segment, None before the first.
+    segment: int | None = None
+    private_chat: PrivateChat = PrivateChat.EVERYONE
+    # Concerns no facilitator has marked seen yet, in the order they were raised.
+    concerns: dict[str, Concern] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, room: RoomDefinition, now: int) -> RoomState:
-        return cls(room=room, waiting_room=room.waiting_room, emptied_at=now)
+        return cls(
+            room=room,
+            waiting_room=room.waiting_room,
+            emptied_at=now,
+            agenda=room.agenda,
+            private_chat=room.private_chat,
+        )
+
+    def reset(self, now: int) -> RoomState:
+        """The room as its definition sets it up for the next meeting: of this one, only the bans stay."""
+        return replace(RoomState.fresh(self.room, now), bans=self.bans)
 
     def find(self, participant_id: str) -> Participant | None:
         return self.participants.get(participant_id) or self.waiting.get(participant_id)
@@ -95,6 +189,16 @@ class RoomState:
     @property
     def is_empty(self) -> bool:
         return not self.participants and not self.waiting
+
+    @property
+    def safety(self) -> bool:
+        """The safety pause is on."""
+        return self.safety_pause is not None
+
+    @property
+    def facilitator_present(self) -> bool:
+        """A facilitator is in the room and connected."""
+        return any(p.role is Role.FACILITATOR and not p.away for p in self.participants.values())
 
     def with_participant(self, p: Participant) -> RoomState:
         if p.id in self.waiting:
@@ -110,6 +214,7 @@ class ChatMessage:
     text: str
     at: int
     to: str | None = None
+    kind: ChatKind = ChatKind.PLAIN
 
     def visible_to(self, participant_id: str) -> bool:
         return self.to is None or participant_id in (self.sender_id, self.to)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import socketio
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from prometheus_client import CollectorRegistry
 
 from rooms import Refusal
 from server.api import (
@@ -24,6 +25,7 @@ from server.api import (
 )
 from server.backends import Backends, make_backends
 from server.headers import add_headers
+from server.metrics import Current, PrometheusMetrics, exposition
 from server.settings import Settings
 from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
@@ -46,6 +48,8 @@ class Circle:
     store: Store
     sio: socketio.AsyncServer
     signaling: Signaling
+    # This instance's own, so that several in one process keep their counts apart.
+    metrics: CollectorRegistry
 
 
 CIRCLE_KEY: web.AppKey[Circle] = web.AppKey("circle", Circle)
@@ -71,13 +75,23 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         engine_class=CircleEngineServer,
         log_rate=log_rate,
     )
-    signaling = Signaling(config, store, backends.bus, sio, instance_id, log_rate=log_rate)
+    registry = CollectorRegistry()
+    signaling = Signaling(
+        config,
+        store,
+        backends.bus,
+        sio,
+        instance_id,
+        metrics=PrometheusMetrics(registry),
+        log_rate=log_rate,
+    )
+    registry.register(Current(signaling, backends.redis))
 
     app = web.Application(
         middlewares=[errors_middleware, _no_new_sessions_while_closing],
         client_max_size=settings.max_frame_bytes,
     )
-    circle = Circle(settings, instance_id, admin_token, store, sio, signaling)
+    circle = Circle(settings, instance_id, admin_token, store, sio, signaling, registry)
     app[CIRCLE_KEY] = circle
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
@@ -133,13 +147,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # A cluster shares one signing key, so a resume token works on every instance.
     circle.signaling.use_signing_key(await circle.store.signing_key(circle.settings.secret_key))
     clock = asyncio.create_task(_clock(circle), name="circle-clock")
-    log.info("instance %s started", circle.instance_id)
+    log.info("instance %s started", circle.instance_id, extra={"instance": circle.instance_id})
     yield
     clock.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await clock
     await circle.store.close()
-    log.info("instance %s stopped", circle.instance_id)
+    log.info("instance %s stopped", circle.instance_id, extra={"instance": circle.instance_id})
 
 
 async def _clock(circle: Circle) -> None:
@@ -156,7 +170,7 @@ async def _clock(circle: Circle) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("clock tick failed: %s", type(exc).__name__)
+            log.warning("clock tick failed: %s", type(exc).__name__, extra={"error": type(exc).__name__})
         await asyncio.sleep(min(s.sweep_interval_s, s.heartbeat_s))
 
 
@@ -193,18 +207,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Counts only: no room ids, names or addresses."""
-    circle = request.app[CIRCLE_KEY]
-    counts = circle.signaling.counts()
-    lines = [
-        "# HELP circle_connections Open socket.io connections on this instance.",
-        "# TYPE circle_connections gauge",
-        f"circle_connections {counts.connections}",
-        "# HELP circle_participants Joined participants connected to this instance.",
-        "# TYPE circle_participants gauge",
-        f"circle_participants {counts.participants}",
-        "# HELP circle_rooms Rooms with a participant connected to this instance.",
-        "# TYPE circle_rooms gauge",
-        f"circle_rooms {counts.rooms}",
-    ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Counts only: no room ids, names or addresses (see `server.metrics`)."""
+    return exposition(request.app[CIRCLE_KEY].metrics)

@@ -17,13 +17,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import weakref
 
 from aiohttp.http_exceptions import HttpProcessingError
 
 from signaling.lograte import LogRate
 
 REDACTED = "[address]"
-_DECIDED = "circle_privacy_kept"
 
 # Candidates only: each is checked with `ipaddress` before it is replaced, so that a time such as
 # 11:47:13 stays.
@@ -52,13 +52,15 @@ class PrivacyFilter(logging.Filter):
     def __init__(self, log_rate: LogRate) -> None:
         super().__init__()
         self._log_rate = log_rate
+        # A record reaches every handler: it is rewritten, and counted, once. (Not marked on the
+        # record itself: the JSON log writes every attribute a record carries.)
+        self._decided: weakref.WeakKeyDictionary[logging.LogRecord, bool] = weakref.WeakKeyDictionary()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        # A record reaches every handler: it is rewritten, and counted, once.
-        decided = record.__dict__.get(_DECIDED)
+        decided = self._decided.get(record)
         if decided is None:
-            decided = record.__dict__[_DECIDED] = self._rewrite(record)
-        return bool(decided)
+            decided = self._decided[record] = self._rewrite(record)
+        return decided
 
     def _rewrite(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
@@ -82,17 +84,9 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
-# Given a logger whose level is unset, these add a handler of their own, which no filter here sees.
-_SELF_HANDLING = ("engineio.server", "socketio.server")
-
-
 def install(handlers: list[logging.Handler], log_rate: LogRate) -> None:
-    """Put one PrivacyFilter on each of `handlers` (the process's log), and keep python-engineio and
-    python-socketio writing through them only, at the level they would choose themselves."""
+    """Put one PrivacyFilter on each of `handlers` (the process's log, as `server.logs.configure`
+    set it up: python-engineio and python-socketio write through it, with no handler of their own)."""
     privacy = PrivacyFilter(log_rate)
     for handler in handlers:
         handler.addFilter(privacy)
-    for name in _SELF_HANDLING:
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.ERROR)

@@ -92,6 +92,8 @@ class RedisLink:
         self._backoff = Backoff()
         self._down = False
         self.recovered_at: float | None = None
+        # Times Redis answered again after it had stopped answering.
+        self.reconnects = 0
         self._on_recovery: list[Callable[[], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -123,7 +125,11 @@ class RedisLink:
     def failed(self, exc: BaseException) -> None:
         if self._down:
             return
-        log.warning("redis unreachable (%s); answering unavailable until it returns", type(exc).__name__)
+        log.warning(
+            "redis unreachable (%s); answering unavailable until it returns",
+            type(exc).__name__,
+            extra={"error": type(exc).__name__},
+        )
         self._down = True
         # A link that failed again soon after it recovered keeps its longer backoff (Redis refusing
         # some commands, say, would otherwise be probed and retried in a tight loop).
@@ -146,6 +152,7 @@ class RedisLink:
             return
         self._down = False
         self.recovered_at = time.monotonic()
+        self.reconnects += 1
         log.warning("redis reachable again")
         for callback in self._on_recovery:
             self._spawn(self._run(callback))
@@ -170,8 +177,9 @@ class RedisLink:
         await self.redis.aclose()
 
 
-def make_redis_backends(settings: Settings, instance_id: str) -> tuple[RedisStore, RedisBus]:
-    """The Redis store and the Redis bus (socket.io client manager) of one instance."""
+def make_redis_backends(settings: Settings, instance_id: str) -> tuple[RedisStore, RedisBus, RedisLink]:
+    """The Redis store and the Redis bus (socket.io client manager) of one instance, and the link
+    they share (whose state the metrics show)."""
     from server.redis_bus import RedisBus
     from server.redis_store import RedisStore
 
@@ -193,4 +201,4 @@ def make_redis_backends(settings: Settings, instance_id: str) -> tuple[RedisStor
         resend_window_s=settings.chat_resend_window_s,
         bus=bus,
     )
-    return store, bus
+    return store, bus, link

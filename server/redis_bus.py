@@ -140,7 +140,7 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
                 sent += 1
             self._outbox.popleft()
         if sent:
-            log.info("bus replayed %d events held while redis was away", sent)
+            log.info("bus replayed %d events held while redis was away", sent, extra={"count": sent})
 
     # -- listening ------------------------------------------------------------------------------------
 
@@ -169,7 +169,12 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
                     gap_since = time.time() - noticed_after
                 self.subscribed.clear()
                 delay = backoff.next()
-                log.warning("bus subscription lost (%s); retrying in %.1fs", type(exc).__name__, delay)
+                log.warning(
+                    "bus subscription lost (%s); retrying in %.1fs",
+                    type(exc).__name__,
+                    delay,
+                    extra={"error": type(exc).__name__, "retry_s": round(delay, 3)},
+                )
                 self._wake.clear()
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)

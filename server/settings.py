@@ -6,6 +6,7 @@ Each setting `foo_bar` is also the environment variable `CIRCLE_FOO_BAR` and the
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -15,7 +16,10 @@ from typing import Any, get_type_hints
 from signaling.config import SignalingConfig
 from signaling.protocol import CHAT_MAX, NAME_MAX
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# The browser client installs with Circle as the data-only package `web`; wherever that is (a
+# checkout, a virtualenv, an image) is where its files are.
+WEB_DIR = Path(str(importlib.resources.files("web")))
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -62,6 +66,12 @@ class Settings:
     )
     log_kind_window_s: float = field(
         default=60.0, metadata={"help": "the window max_log_lines_per_kind counts lines in"}
+    )
+    log_format: str = field(
+        default="text",
+        metadata={
+            "help": "text, or json: one JSON object a line (time, level, logger, message, ids, counts)"
+        },
     )
 
     max_frame_bytes: int = field(
@@ -164,6 +174,8 @@ class Settings:
             if f.name.endswith(("_s", "_bytes", "_burst")) or f.name.startswith("max_"):
                 if isinstance(value, int | float) and value < 0:
                     raise SettingsError(f"{f.name} must not be negative")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"log_format must be one of: {', '.join(LOG_FORMATS)}")
         if not 0 <= self.port <= 65535:
             raise SettingsError("port must be between 0 and 65535")
         if self.heartbeat_s >= self.instance_ttl_s:

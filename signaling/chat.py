@@ -113,7 +113,11 @@ class Chat:
             for m in missed:
                 await self._delivery.chat_here(room_id, m)
             if missed:
-                log.info("delivered %d chat messages missed during a gap", len(missed))
+                log.info(
+                    "delivered %d chat messages missed during a gap",
+                    len(missed),
+                    extra={"count": len(missed)},
+                )
             state = await self._store.load(room_id)
             if state is not None:
                 await self._delivery.sync_here(state)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from signaling.config import SignalingConfig
 from signaling.ratelimit import TokenBucket
@@ -21,15 +22,19 @@ class Conn:
     action: TokenBucket
     room_id: str | None = None
     participant_id: str | None = None
+    # How the participant takes part ("av", "audio" or "text"), once joined.
+    media: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectionCounts:
-    """How many connections this instance holds, how many of them joined a room, and in how many rooms."""
+    """How many connections this instance holds, how many of them joined a room (and of those, how
+    many take part by each media mode), and in how many rooms."""
 
     connections: int
     participants: int
     rooms: int
+    by_media: Mapping[str, int] = field(default_factory=dict)
 
 
 class Connections:
@@ -84,5 +89,6 @@ class Connections:
         return conn.action.take(now)
 
     def counts(self) -> ConnectionCounts:
-        joined = sum(1 for c in self._conns.values() if c.participant_id)
-        return ConnectionCounts(len(self._conns), joined, len(self.rooms()))
+        joined = [c for c in self._conns.values() if c.participant_id]
+        by_media = Counter(c.media for c in joined if c.media)
+        return ConnectionCounts(len(self._conns), len(joined), len(self.rooms()), dict(by_media))

@@ -57,23 +57,67 @@ def error_of(
     rate = log_rate if log_rate is not None else _EVERY_LINE
     if isinstance(exc, ProtocolError):
         rate.log(
-            log, logging.INFO, f"bad input {exc.code}", "bad input on %s from %s: %s", what, who, exc.code
+            log,
+            logging.INFO,
+            f"bad input {exc.code}",
+            "bad input on %s from %s: %s",
+            what,
+            who,
+            exc.code,
+            extra=_fields(what, who, exc.code),
         )
         return ErrorBody(exc.code, exc.message), {}
     if isinstance(exc, Refusal):
-        rate.log(log, logging.INFO, f"refused {exc.code}", "refused %s from %s: %s", what, who, exc.code)
+        rate.log(
+            log,
+            logging.INFO,
+            f"refused {exc.code}",
+            "refused %s from %s: %s",
+            what,
+            who,
+            exc.code,
+            extra=_fields(what, who, exc.code),
+        )
         details = dict(exc.details)
-        retry = details.pop("retry_after_ms", None)
-        return ErrorBody(exc.code, exc.message, retry_after_ms=retry), details
+        body = ErrorBody(
+            exc.code,
+            exc.message,
+            retry_after_ms=details.pop("retry_after_ms", None),
+            scope=details.pop("scope", None),
+            guidelines_version=details.pop("guidelines_version", None),
+        )
+        return body, details
     if isinstance(exc, Unavailable):
-        rate.log(log, logging.WARNING, "unavailable", "backend unavailable during %s from %s", what, who)
+        rate.log(
+            log,
+            logging.WARNING,
+            "unavailable",
+            "backend unavailable during %s from %s",
+            what,
+            who,
+            extra=_fields(what, who, "unavailable"),
+        )
         stored = exc.details.get("stored")
         if isinstance(stored, ChatMessageView):
             message = "Your message is saved but may not have reached everyone yet; no need to send it again."
             return ErrorBody("unavailable", message, stored=stored), {}
         return ErrorBody("unavailable", "The server can't reach its storage right now. Please try again."), {}
-    rate.log(log, logging.ERROR, "internal", "internal error on %s from %s", what, who, exc_info=exc)
+    rate.log(
+        log,
+        logging.ERROR,
+        "internal",
+        "internal error on %s from %s",
+        what,
+        who,
+        exc_info=exc,
+        extra=_fields(what, who, "internal"),
+    )
     return ErrorBody("internal", INTERNAL), {}
+
+
+def _fields(what: str, who: str, code: str) -> dict[str, str]:
+    """A failure's structured log fields: the event or route, the connection (or "http"), the code."""
+    return {"on": what, "conn": who, "code": code}
 
 
 def error_json(exc: BaseException, what: str, who: str, log_rate: LogRate | None = None) -> dict[str, Any]:

@@ -9,21 +9,31 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from rooms import ChatMessage, Event, Participant, RoomState
+from rooms.model import Concern
 from signaling.protocol import IceCandidate, SessionDescription
 from signaling.views import (
     OMIT_NONE,
+    Agenda,
     ChatMessageView,
     Doc,
     ErrorBody,
+    FacilitatorPresent,
     ParticipantView,
+    PrivateChatPolicy,
     RoomSnapshot,
     RoomView,
+    Safety,
+    SegmentIndex,
+    Sender,
     SpeakerView,
+    WaitingView,
     Wire,
     chat_fields,
+    meeting_fields,
     participant_fields,
     room_fields,
     speaker_view,
+    waiting_fields,
 )
 
 # -- server → client events ------------------------------------------------------------------------
@@ -59,7 +69,8 @@ class ParticipantLeft:
 
 @dataclass(frozen=True, slots=True)
 class RoomUpdated:
-    """Lock, waiting room, speaking queue, speaker or title changed."""
+    """Lock, waiting room, speaking queue, speaker, title, safety pause, agenda or its current part,
+    facilitator presence or the private-message policy changed."""
 
     event: ClassVar[str] = "room:updated"
     locked: bool
@@ -68,14 +79,27 @@ class RoomUpdated:
     speaker: SpeakerView | None
     title: str
     version: Version
+    safety: Safety
+    agenda: Agenda
+    segment: SegmentIndex
+    facilitator_present: FacilitatorPresent
+    private_chat: PrivateChatPolicy
 
 
 @dataclass(frozen=True, slots=True)
-class LobbyWaiting(ParticipantView):
-    """Someone is in the waiting room (a Participant; facilitators only)."""
+class LobbyWaiting(WaitingView):
+    """Someone is in the waiting room (a Waiting; facilitators only)."""
 
     event: ClassVar[str] = "lobby:waiting"
     version: Version
+
+
+@dataclass(frozen=True, slots=True)
+class LobbyFacilitator:
+    """To someone in the waiting room: whether a facilitator is there to let them in."""
+
+    event: ClassVar[str] = "lobby:facilitator"
+    present: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +146,49 @@ class YouRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class UnmuteRequested:
+    """To facilitators: someone held muted asks to unmute, or their request was answered."""
+
+    event: ClassVar[str] = "media:unmute-requested"
+    id: Annotated[str, Doc("the participant asking")]
+    requested: Annotated[bool, Doc("false once a facilitator has answered")]
+    at: Annotated[int | None, OMIT_NONE, Doc("when they asked (ms), on the request itself")] = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernRaised:
+    """To facilitators only: a member's private concern. It never enters the chat."""
+
+    event: ClassVar[str] = "concern:raised"
+    id: str
+    sender: Annotated[Sender, Wire("from")]
+    about: Annotated[Sender | None, Doc("the person they are worried about, if they named one")]
+    text: Annotated[str | None, Doc("their words, if any")]
+    at: Annotated[int, Doc("ms since the epoch")]
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernSeen:
+    """A facilitator has seen a concern (to facilitators, and to the member who raised it)."""
+
+    event: ClassVar[str] = "concern:seen"
+    id: str
+    by: Annotated[str, Doc("the facilitator's participant id")]
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessageSent(ChatMessageView):
     """A chat message you may see (a ChatMessage), the sender's own included."""
 
     event: ClassVar[str] = "chat:message"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatDeleted:
+    """A facilitator deleted a chat message, for everyone: remove it."""
+
+    event: ClassVar[str] = "chat:deleted"
+    id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +236,17 @@ ServerEvent = (
     | ParticipantLeft
     | RoomUpdated
     | LobbyWaiting
+    | LobbyFacilitator
     | LobbyAdmitted
     | LobbyDenied
     | RoomEnded
     | YouMuted
     | YouRemoved
+    | UnmuteRequested
+    | ConcernRaised
+    | ConcernSeen
     | ChatMessageSent
+    | ChatDeleted
     | SignalRelayed
     | ErrorEvent
     | ServerClosing
@@ -193,12 +261,17 @@ SERVER_EVENTS: dict[str, type] = {
         ParticipantUpdated,
         RoomUpdated,
         LobbyWaiting,
+        LobbyFacilitator,
         LobbyAdmitted,
         LobbyDenied,
         RoomEnded,
         YouMuted,
         YouRemoved,
+        UnmuteRequested,
+        ConcernRaised,
+        ConcernSeen,
         ChatMessageSent,
+        ChatDeleted,
         SignalRelayed,
         ErrorEvent,
         ServerClosing,
@@ -209,6 +282,11 @@ SERVER_EVENTS: dict[str, type] = {
 
 def chat_message(m: ChatMessage) -> ChatMessageSent:
     return ChatMessageSent(**chat_fields(m))
+
+
+def concern_raised(c: Concern) -> ConcernRaised:
+    about = Sender(c.about_id, c.about_name or "") if c.about_id is not None else None
+    return ConcernRaised(c.id, Sender(c.sender_id, c.sender_name), about, c.text, c.at)
 
 
 def from_rules(event: Event, state: RoomState) -> ServerEvent:
@@ -222,7 +300,7 @@ def from_rules(event: Event, state: RoomState) -> ServerEvent:
         case "participant:updated" if isinstance(payload, Participant):
             return ParticipantUpdated(**participant_fields(payload), version=v)
         case "lobby:waiting" if isinstance(payload, Participant):
-            return LobbyWaiting(**participant_fields(payload), version=v)
+            return LobbyWaiting(**waiting_fields(payload), version=v)
         case "room:updated" if isinstance(payload, RoomState):
             return RoomUpdated(
                 locked=payload.locked,
@@ -231,6 +309,7 @@ def from_rules(event: Event, state: RoomState) -> ServerEvent:
                 speaker=speaker_view(payload.speaker),
                 title=payload.room.title,
                 version=v,
+                **meeting_fields(payload),
             )
         case "participant:left" if isinstance(payload, dict):
             return ParticipantLeft(payload["id"], payload["reason"], v)
@@ -242,4 +321,14 @@ def from_rules(event: Event, state: RoomState) -> ServerEvent:
             return YouMuted(payload["by"], payload["audio"], payload["video"])
         case "you:removed" if isinstance(payload, dict):
             return YouRemoved(payload["ban"])
+        case "lobby:facilitator" if isinstance(payload, dict):
+            return LobbyFacilitator(payload["present"])
+        case "media:unmute-requested" if isinstance(payload, dict):
+            return UnmuteRequested(payload["id"], payload["requested"], payload.get("at"))
+        case "concern:raised" if isinstance(payload, dict):
+            return concern_raised(Concern(**payload))
+        case "concern:seen" if isinstance(payload, dict):
+            return ConcernSeen(payload["id"], payload["by"])
+        case "chat:deleted" if isinstance(payload, dict):
+            return ChatDeleted(payload["id"])
     raise ValueError(f"no wire event for {event.name} with {type(payload).__name__}")

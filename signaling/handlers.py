@@ -30,7 +30,7 @@ from signaling.joining import Admission, Joining
 from signaling.lograte import LogRate
 from signaling.meetings import Clock, Meetings, wall_clock_ms
 from signaling.packets import PacketError
-from signaling.ports import Bus, Store
+from signaling.ports import NO_METRICS, Bus, Metrics, Store
 from signaling.presence import Presence
 from signaling.relay import ice_config, relay_signal
 from signaling.socket import mark_current, wants_ack
@@ -44,7 +44,7 @@ Handler = Callable[[Conn, Any], Awaitable[dict[str, Any]]]
 class Signaling:
     """Signalling for one instance, attached to its socket.io server `sio`, whose client manager is
     `bus`. The server drives it through `use_signing_key`, `sweep`, `drain`, and reads `closing` and
-    `counts()`."""
+    `counts()`; what it does as it works, it reports to `metrics`."""
 
     def __init__(
         self,
@@ -54,12 +54,14 @@ class Signaling:
         sio: socketio.AsyncServer,
         instance_id: str,
         clock: Clock = wall_clock_ms,
+        metrics: Metrics = NO_METRICS,
         log_rate: LogRate | None = None,
     ) -> None:
         self._config = config
         self._sio = sio
         self._log_rate = log_rate or LogRate(config.max_log_lines_per_kind, config.log_kind_window_s)
         self._clock = clock
+        self._metrics = metrics
         self._conns = Connections(config)
         self._admission = Admission(config, store, sio)
         delivery = Delivery(sio, self._admission.admitted, self._conns.__contains__)
@@ -69,7 +71,7 @@ class Signaling:
         self._presence = Presence(
             store, self._meetings.deliver, instance_id, config.resume_grace_s, self._conns.live
         )
-        self._drain = Drain(sio, self._conns)
+        self._drain = Drain(sio, self._conns, metrics)
         self._handlers: dict[str, Handler] = {
             "join": self._joining.join,
             "leave": self._joining.leave,
@@ -123,13 +125,18 @@ class Signaling:
         try:
             await self._meetings.command(conn, cmd.Disconnect(conn.participant_id, sid))
         except Exception:
-            log.exception("could not mark %s away", conn.participant_id)
+            log.exception(
+                "could not mark %s away", conn.participant_id, extra={"participant": conn.participant_id}
+            )
 
     # -- dispatch ------------------------------------------------------------------------------------
 
     async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any] | None:
+        started = time.perf_counter()
         ack_wanted = wants_ack()
         mark_current(sid)
+        # What the event is called in logs and metrics: a name the protocol knows, never a client's.
+        shown = event if event in p.CLIENT_EVENTS else "unknown"
         conn = self._conns.get(sid)
         try:
             if conn is None:
@@ -154,12 +161,13 @@ class Signaling:
                 result = await self._room_command(conn, msg)
             else:
                 result = await handler(conn, msg)
+            self._metrics.event_handled(shown, None, time.perf_counter() - started)
             return {"ok": True, **result}
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: B036 - every failure must become an answer
-            shown = event if event in p.CLIENT_EVENTS else "unknown"
             ack = to_ack(exc, shown, sid, self._log_rate)
+            self._metrics.event_handled(shown, ack["error"]["code"], time.perf_counter() - started)
             if not ack_wanted:
                 # The same error object as the acknowledgement's, with the event it is about.
                 await self._sio.emit(ErrorEvent.event, {"error": ack["error"], "event": event[:64]}, to=sid)

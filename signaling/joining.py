@@ -117,17 +117,25 @@ class Joining:
         pid = outcome.result["id"]
         me = state.find(pid)
         assert me is not None
-        conn.room_id, conn.participant_id = room.id, pid
+        conn.room_id, conn.participant_id, conn.media = room.id, pid, me.media.value
         waiting = bool(outcome.result["waiting"])
         await self._sio.enter_room(conn.sid, participant_channel(pid))
         if not waiting:
             await self._sio.enter_room(conn.sid, room_channel(room.id))
         await self._meetings.deliver(state, outcome)
         token = self._admission.resume_token(state, pid)
-        log.info("join room=%s participant=%s waiting=%s", room.id, pid, waiting)
+        log.info(
+            "join room=%s participant=%s waiting=%s",
+            room.id,
+            pid,
+            waiting,
+            extra={"room": room.id, "participant": pid, "waiting": waiting},
+        )
         you = views.encode(views.participant_view(me))
         if waiting:
-            return {"waiting": True, "self": you, "resume_token": token}
+            # Whether anyone is there to let them in yet (later changes come as `lobby:facilitator`).
+            present = state.facilitator_present
+            return {"waiting": True, "self": you, "resume_token": token, "facilitator_present": present}
         snapshot = views.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
         return {"self": you, "room": views.encode(snapshot), "resume_token": token}
 
@@ -138,5 +146,5 @@ class Joining:
         await self._meetings.command(conn, cmd.Leave(pid))
         await self._sio.leave_room(conn.sid, room_channel(room_id))
         await self._sio.leave_room(conn.sid, participant_channel(pid))
-        conn.room_id = conn.participant_id = None
+        conn.room_id = conn.participant_id = conn.media = None
         return {}

@@ -2,7 +2,8 @@
 
 - `Store`: rooms, their live state, chat and presence (memory for one instance, Redis for a cluster);
 - `Bus`: delivery between instances (the socket.io client manager's transport);
-- `Unavailable`: what both raise when their backend cannot be reached or did not answer in time.
+- `Unavailable`: what both raise when their backend cannot be reached or did not answer in time;
+- `Metrics`: what signalling counts, for the server to export (`NO_METRICS` when nobody does).
 
 Signalling holds these; `server/` wires in the implementations, so that nothing here depends on it.
 """
@@ -117,3 +118,37 @@ class Bus(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class Metrics(Protocol):
+    """What signalling reports as it works. Only names from fixed vocabularies and numbers pass
+    through here: never a room, a participant, a connection id or anything anyone wrote."""
+
+    def event_handled(self, event: str, error: str | None, seconds: float) -> None:
+        """An event was answered: `event` is a protocol event name or "unknown", `error` the error
+        code answered (None on success), `seconds` how long handling took up to the answer (for
+        `chat:send`, until its message was handed to socket.io for delivery)."""
+        ...
+
+    def drain_began(self) -> None:
+        """This instance began to stop: it refuses new connections and tells its clients to move."""
+        ...
+
+    def drain_closed(self, connections: int) -> None:
+        """At the end of a drain, the server closed `connections` that had not left on their own."""
+        ...
+
+
+class _NoMetrics:
+    def event_handled(self, event: str, error: str | None, seconds: float) -> None:
+        return None
+
+    def drain_began(self) -> None:
+        return None
+
+    def drain_closed(self, connections: int) -> None:
+        return None
+
+
+NO_METRICS: Metrics = _NoMetrics()
+"""Counts nothing: signalling without an exporter."""

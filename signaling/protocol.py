@@ -11,6 +11,7 @@ import functools
 import types
 import unicodedata
 from dataclasses import MISSING, dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 from signaling import text
@@ -175,7 +176,7 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class RtcConfig:
-    """ICE servers (and short-lived TURN credentials) for this participant."""
+    """ICE servers (and short-lived TURN credentials) for this participant; ask again within `ttl_s`."""
 
     event: ClassVar[str] = "rtc:config"
 
@@ -407,3 +408,51 @@ def decode(event: str, data: Any) -> Any:
     if cls is None:
         raise ProtocolError("bad_request", "Unknown event.")
     return decode_into(cls, data)
+
+
+# -- names for clients -----------------------------------------------------------------------------
+
+
+class ServerEvent(StrEnum):
+    """The name of every server → client event, for clients to subscribe by (each is a class in
+    `signaling.events`, which a test holds this list to)."""
+
+    PARTICIPANT_JOINED = "participant:joined"
+    PARTICIPANT_LEFT = "participant:left"
+    PARTICIPANT_UPDATED = "participant:updated"
+    ROOM_UPDATED = "room:updated"
+    LOBBY_WAITING = "lobby:waiting"
+    LOBBY_FACILITATOR = "lobby:facilitator"
+    LOBBY_ADMITTED = "lobby:admitted"
+    LOBBY_DENIED = "lobby:denied"
+    ROOM_ENDED = "room:ended"
+    YOU_MUTED = "you:muted"
+    YOU_REMOVED = "you:removed"
+    UNMUTE_REQUESTED = "media:unmute-requested"
+    CONCERN_RAISED = "concern:raised"
+    CONCERN_SEEN = "concern:seen"
+    CHAT_MESSAGE = "chat:message"
+    CHAT_DELETED = "chat:deleted"
+    SIGNAL = "signal"
+    ERROR = "error"
+    SERVER_CLOSING = "server:closing"
+    ROOM_SYNC = "room:sync"
+
+
+class ErrorCode(StrEnum):
+    """The stable error codes of every refusal, on the socket and over HTTP (`unauthorized`: HTTP only);
+    `signaling.errors.CODES` maps each to its HTTP status, and a test holds the two together."""
+
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    WRONG_PASSCODE = "wrong_passcode"
+    ROOM_LOCKED = "room_locked"
+    ROOM_FULL = "room_full"
+    BANNED = "banned"
+    FORBIDDEN = "forbidden"
+    NOT_JOINED = "not_joined"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"

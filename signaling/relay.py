@@ -31,7 +31,11 @@ async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str,
 
 def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -> dict[str, Any]:
     """The `rtc:config` answer. A `relay_only` room keeps members' addresses from each other, which
-    needs a TURN server; without one it cannot be honoured and media goes direct."""
+    needs a TURN server; without one it cannot be honoured and media goes direct.
+
+    With TURN credentials the answer has `ttl_s`, how long they stay valid: a member staying longer
+    must ask again, since every connection they open later (to a newcomer, or an ICE restart)
+    allocates on the TURN server anew, and coturn refuses a credential whose time is up."""
     s = config
     servers: list[dict[str, Any]] = []
     if s.stun_urls:
@@ -40,4 +44,7 @@ def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -
         username, credential = turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
         servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
     policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
-    return {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+    answer: dict[str, Any] = {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+    if s.turn_urls and s.turn_secret:
+        answer["ttl_s"] = s.turn_ttl_s
+    return answer

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal, get_type_hints
 
 from rooms import ChatMessage, Participant, Role, RoomState, Speaker
+from rooms.model import ChatKind, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,7 @@ class ParticipantView:
     joined_at: Annotated[int, Doc("ms since the epoch")]
     speaking: Annotated[bool, Doc("the microphone hears them now")]
     media_locked: Annotated[bool, Doc("a facilitator paused their own unmuting")]
+    unmute_requested: Annotated[bool, Doc("held muted, they asked a facilitator to let them unmute")]
 
 
 def participant_fields(p: Participant) -> dict[str, Any]:
@@ -113,11 +115,26 @@ def participant_fields(p: Participant) -> dict[str, Any]:
         "joined_at": p.joined_at,
         "speaking": p.speaking,
         "media_locked": p.media_locked,
+        "unmute_requested": p.unmute_requested,
     }
 
 
 def participant_view(p: Participant) -> ParticipantView:
     return ParticipantView(**participant_fields(p))
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingView(ParticipantView):
+    """Someone in the waiting room, as facilitators see them."""
+
+    wire: ClassVar[str] = "Waiting"
+    returning_removed: Annotated[
+        bool, Doc("a facilitator removed them from this meeting earlier, and they came back")
+    ]
+
+
+def waiting_fields(p: Participant) -> dict[str, Any]:
+    return {**participant_fields(p), "returning_removed": p.returning_removed}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +149,48 @@ class SpeakerView:
 
 def speaker_view(s: Speaker | None) -> SpeakerView | None:
     return SpeakerView(s.id, s.since, s.limit_s) if s is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentView:
+    """One part of the meeting's agenda: a reading everyone sees, a round in which every member present
+    takes a turn, open sharing with hands, or the closing."""
+
+    wire: ClassVar[str] = "Segment"
+    kind: Literal["reading", "round", "open", "closing"]
+    title: str
+    text: Annotated[str | None, OMIT_NONE, Doc("what everyone reads, e.g. the opening statement")] = None
+    limit_s: Annotated[int | None, OMIT_NONE, Doc("a round's share timer, in seconds")] = None
+
+
+def segment_fields(s: Segment) -> dict[str, Any]:
+    return {"kind": s.kind.value, "title": s.title, "text": s.text, "limit_s": s.limit_s}
+
+
+def segment_view(s: Segment) -> SegmentView:
+    return SegmentView(**segment_fields(s))
+
+
+def meeting_fields(state: RoomState) -> dict[str, Any]:
+    """What `room:updated` and the Room say about the meeting beyond its lock, waiting room, hands
+    and speaker."""
+    return {
+        "safety": state.safety,
+        "agenda": tuple(segment_view(x) for x in state.agenda),
+        "segment": state.segment,
+        "facilitator_present": state.facilitator_present,
+        "private_chat": state.private_chat.value,
+    }
+
+
+# The meeting's fields, for every value and event that carries them.
+Safety = Annotated[bool, Doc("the safety pause is on: room locked, everyone but facilitators held muted")]
+Agenda = Annotated[tuple[SegmentView, ...], Doc("the meeting's agenda, in order")]
+SegmentIndex = Annotated[int | None, Doc("the index in `agenda` of the current part; null before the first")]
+FacilitatorPresent = Annotated[bool, Doc("a facilitator is in the room and connected")]
+PrivateChatPolicy = Annotated[
+    Literal["everyone", "facilitators", "nobody"], Doc("who may send private messages")
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +220,11 @@ class ChatMessageView:
     text: str
     at: Annotated[int, Doc("ms since the epoch, set by the server")]
     to: Annotated[str | None, OMIT_NONE, Doc("the recipient, on a private message only")] = None
+    kind: Annotated[
+        Literal["milestone"] | None,
+        OMIT_NONE,
+        Doc("set when it is not a plain message: a milestone has its label as the text"),
+    ] = None
 
 
 def chat_fields(m: ChatMessage) -> dict[str, Any]:
@@ -170,6 +234,7 @@ def chat_fields(m: ChatMessage) -> dict[str, Any]:
         "text": m.text,
         "at": m.at,
         "to": m.to,
+        "kind": None if m.kind is ChatKind.PLAIN else m.kind.value,
     }
 
 
@@ -192,6 +257,11 @@ class RoomView:
     guidelines: str
     retention: Retention
     version: Annotated[int, Doc("grows with every change of the room")]
+    safety: Safety
+    agenda: Agenda
+    segment: SegmentIndex
+    facilitator_present: FacilitatorPresent
+    private_chat: PrivateChatPolicy
 
 
 def room_fields(state: RoomState) -> dict[str, Any]:
@@ -206,6 +276,7 @@ def room_fields(state: RoomState) -> dict[str, Any]:
         "guidelines": state.room.guidelines,
         "retention": Retention(state.room.retention_s, state.room.max_messages),
         "version": state.version,
+        **meeting_fields(state),
     }
 
 
@@ -214,16 +285,14 @@ class RoomSnapshot(RoomView):
     """The room as the one joining may see it, with the recent chat."""
 
     wire: ClassVar[str] = "RoomSnapshot"
-    waiting: Annotated[
-        tuple[ParticipantView, ...], Doc("the waiting room: for facilitators only, else empty")
-    ]
+    waiting: Annotated[tuple[WaitingView, ...], Doc("the waiting room: for facilitators only, else empty")]
     chat: Annotated[tuple[ChatMessageView, ...], Doc("the recent history they may see")]
 
 
 def room_snapshot(state: RoomState, viewer: Participant, chat: list[ChatMessage]) -> RoomSnapshot:
     """The RoomSnapshot of `state` as `viewer` may see it, with the `chat` they may see."""
     sees_waiting = viewer.role is Role.FACILITATOR
-    waiting = tuple(participant_view(p) for p in state.waiting.values()) if sees_waiting else ()
+    waiting = tuple(WaitingView(**waiting_fields(p)) for p in state.waiting.values()) if sees_waiting else ()
     return RoomSnapshot(**room_fields(state), waiting=waiting, chat=tuple(chat_view(m) for m in chat))
 
 
@@ -240,13 +309,25 @@ class ErrorBody:
         OMIT_NONE,
         Doc("with `unavailable` on `chat:send`: kept, and will reach everyone; do not send it again"),
     ] = None
+    scope: Annotated[
+        Literal["room", "meeting"] | None,
+        OMIT_NONE,
+        Doc("with `banned`: kept out of every meeting in this room, or of this meeting only (removed)"),
+    ] = None
+    guidelines_version: Annotated[
+        int | None,
+        OMIT_NONE,
+        Doc("with `bad_request` on `join`: the version of the group guidelines to read and accept"),
+    ] = None
 
 
 VALUES: tuple[type, ...] = (
     ParticipantView,
+    WaitingView,
     RoomView,
     RoomSnapshot,
     SpeakerView,
+    SegmentView,
     Retention,
     ChatMessageView,
     Sender,

@@ -2,7 +2,8 @@
 
 - rooms/ holds the rules and nothing else: no I/O library, clock or randomness, and neither of the
   layers above it;
-- signaling/ never imports server/: the server wires its adapters into signalling's ports.
+- signaling/ never imports server/: the server wires its adapters into signalling's ports;
+- the terminal client (terminal/) is a client: of Circle's own code it imports only the protocol.
 
 Every module of each package is read (subpackages included), and every import in it counts: those at
 the top, those inside functions, relative ones, and `importlib.import_module("...")` with a literal.
@@ -31,7 +32,7 @@ ROOMS_FORBIDDEN = {
     "server",
     "signaling",
 }
-SIGNALING_FORBIDDEN = {"server", "aiohttp", "redis"}
+SIGNALING_FORBIDDEN = {"server", "aiohttp", "redis", "prometheus_client"}
 
 
 def imported_modules(path: Path, source: str | None = None) -> set[str]:
@@ -88,3 +89,41 @@ def test_signaling_never_imports_the_server() -> None:
 )
 def test_the_check_sees_every_way_of_importing(source: str) -> None:
     assert "server" in imported_modules(ROOT / "signaling" / "sub" / "probe.py", source)
+
+
+TERMINAL = ROOT / "terminal"
+CIRCLE_PACKAGES = {"server", "rooms", "signaling", "terminal", "bench", "tests"}
+
+
+def circle_imports(path: Path) -> set[str]:
+    """Every module of Circle's own that `path` imports, as a dotted name, wherever the import sits
+    (inside functions too); `from package import module` names the module."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            # The terminal's own modules may import each other relatively; anything further up is
+            # outside it.
+            if node.level == 1:
+                base = ".".join(["terminal", *([node.module] if node.module else [])])
+            elif node.level > 1:
+                base = "<outside terminal>"
+            else:
+                base = node.module or ""
+            found |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+    return {name for name in found if name.split(".")[0] in CIRCLE_PACKAGES | {"<outside terminal>"}}
+
+
+def test_terminal_client_imports_only_the_protocol_of_circles_own_code() -> None:
+    files = sorted(TERMINAL.rglob("*.py"))
+    assert len(files) >= 4
+    for path in files:
+        outside = {
+            name
+            for name in circle_imports(path)
+            if name.split(".")[0] != "terminal"
+            and name not in ("signaling", "signaling.protocol")
+            and not name.startswith("signaling.protocol.")
+        }
+        assert not outside, f"{path.relative_to(TERMINAL.parent)} imports {sorted(outside)}"

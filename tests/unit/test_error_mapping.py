@@ -23,6 +23,13 @@ def test_each_kind_of_failure_has_its_code() -> None:
     assert to_ack(Unavailable(), "chat:send", "s")["error"]["code"] == "unavailable"
 
 
+def test_a_refusal_says_what_a_ban_covers_and_which_guidelines_to_accept() -> None:
+    removed = to_ack(Refusal("banned", "not this meeting", scope="meeting"), "join", "s")
+    assert removed["error"] == {"code": "banned", "message": "not this meeting", "scope": "meeting"}
+    changed = to_ack(Refusal("bad_request", "read them again", guidelines_version=3), "join", "s")
+    assert changed["error"]["guidelines_version"] == 3
+
+
 def test_unexpected_errors_are_internal_and_leak_nothing(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR)
     ack = to_ack(KeyError("secret detail"), "chat:send", "s")

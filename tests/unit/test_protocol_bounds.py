@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import types
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import pytest
@@ -12,13 +12,30 @@ from server.api import CreateRoom
 from signaling import protocol as p
 from signaling.protocol_doc import render
 
-MESSAGES = [*p.CLIENT_EVENTS.values(), p.SessionDescription, p.IceCandidate, CreateRoom]
-
 
 def is_number(kind: Any) -> bool:
     if get_origin(kind) in (Union, types.UnionType):
         return any(is_number(a) for a in get_args(kind))
     return kind is int
+
+
+def with_nested(classes: list[type]) -> list[type]:
+    """`classes` and every message class their fields hold, however deep."""
+    found: list[type] = []
+    todo = list(classes)
+    while todo:
+        cls = todo.pop()
+        if cls in found:
+            continue
+        found.append(cls)
+        for kind in get_type_hints(cls).values():
+            for inner in (kind, *get_args(kind)):
+                if isinstance(inner, type) and is_dataclass(inner):
+                    todo.append(inner)
+    return found
+
+
+MESSAGES = with_nested([*p.CLIENT_EVENTS.values(), CreateRoom])
 
 
 def number_fields() -> list[tuple[type, str]]:

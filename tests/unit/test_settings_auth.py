@@ -35,6 +35,13 @@ def test_nonsense_settings_are_refused_with_a_reason() -> None:
         Settings(chat_burst=-1)
 
 
+def test_a_log_format_is_text_or_json_and_nothing_else() -> None:
+    assert load({"CIRCLE_LOG_FORMAT": "json"}).log_format == "json"
+    assert Settings().log_format == "text"
+    with pytest.raises(SettingsError, match="log_format"):
+        load({"CIRCLE_LOG_FORMAT": "xml"})
+
+
 def test_limits_that_contradict_each_other_or_the_protocol_are_refused() -> None:
     for bad in (
         {"max_name_chars": 41},
