@@ -42,7 +42,7 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     Every packet is read by `signaling.packets` before python-socketio sees it: a malformed one is
     answered `bad_request` (through the `*` handler, as the event `BAD_PACKET`, so that it counts
     against the sender's rate limit like any bad event) or closes the connection, with one log line
-    of at most `log_rate` allows. The Engine.IO server is of `engine_class` (python-engineio's own
+    as often as `log_rate` allows. The Engine.IO server is of `engine_class` (python-engineio's own
     by default); other keyword arguments go to python-socketio, and through it to that class."""
 
     def __init__(
