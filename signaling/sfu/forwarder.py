@@ -76,6 +76,10 @@ class Source:
         self.keyframes = keyframes
         self._on_level = on_level
         self._waiting: list[Output] = []
+        self.retransmitted = 0
+        """Packets sent again to subscribers, from the history."""
+        self.repaired = 0
+        """Retransmissions received from the publisher."""
         self.closed = False
 
     # -- packets ---------------------------------------------------------------------------------
@@ -116,6 +120,7 @@ class Source:
             packet = history.get(seq)
             if packet is not None:
                 output.send(packet, dynamic)
+                self.retransmitted += 1
 
     # -- subscribers -----------------------------------------------------------------------------
 

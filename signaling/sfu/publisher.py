@@ -253,6 +253,7 @@ class Publisher:
             seq = (data[offset] << 8) | data[offset + 1]
             offset += 2
             source.reception.repaired(seq)
+            source.repaired += 1
         else:
             return
         payload = data[offset:]

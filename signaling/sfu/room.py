@@ -52,6 +52,12 @@ class SfuStats:
     """Tracks received from publishers."""
     forwarded: int
     """Streams being forwarded (one per track per subscriber)."""
+    retransmitted: int
+    """Packets the SFU sent subscribers again from its own history (their NACKs)."""
+    repaired_upstream: int
+    """Retransmissions received from publishers (the SFU's NACKs)."""
+    keyframe_requests: int
+    """Keyframe requests sent to publishers."""
 
 
 SendSdp = Callable[[SdpMessage], Awaitable[None]]
@@ -192,13 +198,19 @@ class SfuRoom:
         return self._speaking.is_speaking(participant)
 
     def stats(self) -> SfuStats:
-        connections = sources = forwarded = 0
+        connections = sources = forwarded = retransmitted = repaired = keyframes = 0
         for member in self._members.values():
             connections += member.publisher.pc is not None
             connections += member.subscriber.pc is not None
-            sources += len(member.publisher.sources)
             forwarded += sum(1 for s in member.subscriber.slots if s.output.live)
-        return SfuStats(len(self._members), connections, sources, forwarded)
+            for source in member.publisher.sources.values():
+                sources += 1
+                retransmitted += source.retransmitted
+                repaired += source.repaired
+                keyframes += source.keyframes.sent if source.keyframes is not None else 0
+        return SfuStats(
+            len(self._members), connections, sources, forwarded, retransmitted, repaired, keyframes
+        )
 
     # -- inside ----------------------------------------------------------------------------------
 
