@@ -138,6 +138,7 @@ class Peer:
         self._inbox: asyncio.Queue[SdpMessage] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = [asyncio.create_task(self._work())]
         self.connected = asyncio.Event()
+        self.connected_at: float | None = None
         self.errors: list[BaseException] = []
 
     # -- publishing ------------------------------------------------------------------------------
@@ -189,6 +190,7 @@ class Peer:
 
     def _state(self) -> None:
         if self.subscribe_pc is not None and self.subscribe_pc.connectionState == "connected":
+            self.connected_at = self.connected_at or time.monotonic()
             self.connected.set()
 
     async def _consume(self, track: MediaStreamTrack) -> None:
