@@ -41,19 +41,37 @@ AUDIO_SAMPLES = 960
 
 
 class SyntheticVideo(MediaStreamTrack):
-    """A camera: `fps` frames a second of `width`×`height` moving noise (hard to compress, so the
-    encoder spends the bitrate it is given, like a real picture)."""
+    """A camera: `fps` frames a second of `width`×`height`: a textured scene panning sideways, with a
+    patch of fresh noise in the middle, so the encoder spends the bitrate it is given (like a real
+    picture) while most of each frame is predicted from the last."""
 
     kind = "video"
 
     def __init__(self, width: int = 160, height: int = 120, fps: int = 15) -> None:
         super().__init__()
         self._width, self._height, self._fps = width, height, fps
-        self._luma = os.urandom(width * height * 2)
+        canvas = bytearray()
+        for _ in range(height // 8):
+            row = b"".join(bytes([value]) * 8 for value in os.urandom(width * 2 // 8))
+            canvas += row * 8
+        self._canvas = bytes(canvas)
+        self._patch = width // 6
         self._chroma = bytes([128]) * (width * height // 4)
         self._start: float | None = None
         self._count = 0
         self.sent = 0
+
+    def _luma(self) -> bytes:
+        width, height, patch = self._width, self._height, self._patch
+        stride = width * 2
+        x = (self._count * 4) % width
+        rows = [self._canvas[r * stride + x : r * stride + x + width] for r in range(height // 8 * 8)]
+        noise = os.urandom(patch * patch)
+        top, left = (height - patch) // 2, (width - patch) // 2
+        for i in range(patch):
+            row = rows[top + i]
+            rows[top + i] = row[:left] + noise[i * patch : (i + 1) * patch] + row[left + patch :]
+        return b"".join(rows)
 
     async def recv(self) -> Frame:
         if self.readyState != "live":
@@ -63,8 +81,7 @@ class SyntheticVideo(MediaStreamTrack):
         else:
             await asyncio.sleep(max(0.0, self._start + self._count / self._fps - time.monotonic()))
         frame = av.VideoFrame(width=self._width, height=self._height, format="yuv420p")
-        offset = random.randrange(self._width * self._height)
-        frame.planes[0].update(self._luma[offset : offset + self._width * self._height])
+        frame.planes[0].update(self._luma())
         frame.planes[1].update(self._chroma)
         frame.planes[2].update(self._chroma)
         frame.pts = self._count * 90000 // self._fps
