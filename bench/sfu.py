@@ -203,7 +203,7 @@ class SfuSubscriber:
         self.ssrc: int | None = None
         self.reports: asyncio.Task[None] | None = None
 
-    def on_rtp(self, data: bytes, arrival_ms: int) -> None:
+    def on_rtp(self, data: bytes) -> None:
         self.packets += 1
         self.ssrc = struct.unpack_from("!I", data, 8)[0]
         self.highest = struct.unpack_from("!H", data, 2)[0]
@@ -213,8 +213,11 @@ class SfuSubscriber:
             self.pc = peer_connection()
         pc = self.pc
         await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        for transceiver in pc.getTransceivers():
+            hooks.silence_receiver(transceiver.receiver)
         if self.link is None:
-            hooks.on_rtp(pc, self.on_rtp)
+            # The SFU's own short cut for incoming media serves here too: counting is all this does.
+            hooks.bind_candidates(pc, HOST, None, on_rtp=self.on_rtp)
             self.link = hooks.Link(pc)
             self.reports = asyncio.create_task(self.report())
         await pc.setLocalDescription(await pc.createAnswer())
@@ -432,10 +435,13 @@ class Bench:
         for name in ("sfu", "floor"):
             control: Control = getattr(self, f"{name}_control")
             control.writer.close()
-        for proc in self.procs.values():
+            with contextlib.suppress(OSError):
+                await control.writer.wait_closed()
+        for name, proc in self.procs.items():
             try:
-                proc.wait(timeout=10)
+                await asyncio.to_thread(proc.wait, 30)
             except subprocess.TimeoutExpired:
+                print(f"the {name} process did not stop within 30 s: killed", file=sys.stderr)
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
 

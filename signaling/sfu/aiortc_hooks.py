@@ -4,14 +4,16 @@ aiortc is built to decode what it receives and encode what it sends; an SFU must
 needs aiortc for what it does well (SDP, ICE, DTLS, SRTP keys, RTCP routing), so it reaches in at a few
 narrow points:
 
-- ingress: the DTLS transport's `_handle_rtp_data` gets every decrypted RTP packet of a publisher as
-  bytes, before aiortc parses or routes it;
-- egress: packets for a subscriber are protected with the transport's own SRTP session and sent on the
-  ICE pair aioice nominated, without a coroutine or a copy per packet;
-- senders: a forwarded track's sender keeps aiortc's RTCP routing, but its RTCP handling (NACK, PLI,
-  REMB) and its sender reports come from the forwarder, and its stream id is the publisher's id;
 - candidates: each connection binds its one UDP socket on the configured address and port range,
-  instead of aioice's every-interface, any-port default.
+  instead of aioice's every-interface, any-port default;
+- ingress: that socket's protocol decrypts SRTP and SRTCP with the DTLS transport's own session and
+  hands the packets straight to the SFU, without aioice's queue, aiortc's receive task, parsing and
+  routing, or a coroutine per packet (STUN and DTLS still take aiortc's path);
+- egress: packets for a subscriber are protected with the transport's own SRTP session and sent on the
+  ICE pair aioice nominated;
+- senders and receivers: aiortc's own RTCP task of a forwarding sender stays idle (the SFU sends one
+  report per subscriber for all its streams), a receiver never starts its decoder, and a forwarded
+  section's stream id is the publisher's participant id.
 
 Both packages are pinned exactly; `missing_private_names()` runs at import (and in the tests) so an
 upgrade that renames one of these fails loudly at start-up instead of silently mid-meeting.
@@ -25,8 +27,7 @@ import functools
 import ipaddress
 import random
 import socket
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aioice.ice
@@ -36,33 +37,23 @@ from aioice.candidate import Candidate, candidate_foundation, candidate_priority
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceGatherer
-from aiortc.rtp import (
-    AnyRtcpPacket,
-    RtcpByePacket,
-    RtcpSdesPacket,
-    RtcpSenderInfo,
-    RtcpSourceInfo,
-    RtcpSrPacket,
-)
 
 # (owner, name, how it is found): "attr" is looked up on the class, "init" is assigned in `__init__`
 # (instance attributes only exist once an object is built, so their name is looked for in its code).
 _PRIVATE_NAMES: tuple[tuple[Any, str, str], ...] = (
-    (RTCDtlsTransport, "_handle_rtp_data", "attr"),
+    (RTCDtlsTransport, "_rx_srtp", "init"),
     (RTCDtlsTransport, "_tx_srtp", "init"),
     (RTCIceGatherer, "_connection", "init"),
     (RTCRtpSender, "_ssrc", "init"),
     (RTCRtpSender, "_stream_id", "init"),
-    (RTCRtpSender, "_handle_rtcp_packet", "attr"),
     (RTCRtpSender, "_run_rtcp", "attr"),
-    (RTCRtpSender, "_send_rtcp", "attr"),
-    (RTCRtpSender, "_RTCRtpSender__cname", "init"),
     (RTCRtpSender, "_RTCRtpSender__rtcp_started", "init"),
     (RTCRtpSender, "_RTCRtpSender__rtcp_exited", "init"),
     (RTCRtpReceiver, "receive", "attr"),
     (aioice.ice.Connection, "_nominated", "init"),
     (aioice.ice.Connection, "_protocols", "init"),
     (aioice.ice.Connection, "get_component_candidates", "attr"),
+    (aioice.ice.StunProtocol, "datagram_received", "attr"),
     (aioice.ice.StunProtocol, "local_candidate", "annotation"),
     (aioice.ice.CandidatePair, "remote_addr", "attr"),
     (aioice.ice.CandidatePair, "protocol", "init"),
@@ -106,20 +97,69 @@ def transport_of(pc: RTCPeerConnection) -> RTCDtlsTransport:
     return transports.pop()
 
 
-def bind_candidates(pc: RTCPeerConnection, public_ip: str, ports: range | None) -> None:
-    """Make `pc` gather a single host candidate: `public_ip`, on a port from `ports` (any when None).
+PacketHandler = Callable[[bytes], None]
+
+
+def bind_candidates(
+    pc: RTCPeerConnection,
+    public_ip: str,
+    ports: range | None,
+    *,
+    on_rtp: PacketHandler | None = None,
+    on_rtcp: PacketHandler | None = None,
+) -> None:
+    """Make `pc` gather a single host candidate: `public_ip`, on a port from `ports` (any when None),
+    and give the decrypted RTP (`on_rtp`) and RTCP (`on_rtcp`) packets it receives straight to the
+    SFU; without a handler, that kind takes aiortc's own path.
 
     The socket binds `public_ip` itself when this host has that address, else every address (a
     1:1 NAT, as on most clouds, where the public address belongs to the NAT)."""
-    gatherer = transport_of(pc).transport.iceGatherer
-    connection = gatherer._connection
+    dtls = transport_of(pc)
+    connection = dtls.transport.iceGatherer._connection
+
+    def protocol() -> aioice.ice.StunProtocol:
+        return _MediaProtocol(connection, dtls, on_rtp, on_rtcp)
+
     connection.get_component_candidates = functools.partial(  # type: ignore[method-assign]
-        _host_candidates, connection, public_ip, ports
+        _host_candidates, connection, protocol, public_ip, ports
     )
+
+
+class _MediaProtocol(aioice.ice.StunProtocol):
+    """aioice's socket protocol, with media taking a short cut once the SRTP keys exist."""
+
+    def __init__(
+        self,
+        connection: aioice.ice.Connection,
+        dtls: RTCDtlsTransport,
+        on_rtp: PacketHandler | None,
+        on_rtcp: PacketHandler | None,
+    ) -> None:
+        super().__init__(connection)
+        self._dtls = dtls
+        self._on_rtp = on_rtp
+        self._on_rtcp = on_rtcp
+
+    def datagram_received(self, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        # RFC 7983: a first byte of 128-191 is RTP or RTCP; RTCP packet types are 192-223.
+        if isinstance(data, bytes) and len(data) > 1 and 127 < data[0] < 192:
+            session = self._dtls._rx_srtp
+            if session is not None:
+                is_rtcp = 191 < data[1] < 224
+                handler = self._on_rtcp if is_rtcp else self._on_rtp
+                if handler is not None:
+                    try:
+                        plain = session.unprotect_rtcp(data) if is_rtcp else session.unprotect(data)
+                    except pylibsrtp.Error:
+                        return
+                    handler(plain)
+                    return
+        super().datagram_received(data, addr)
 
 
 async def _host_candidates(
     connection: aioice.ice.Connection,
+    protocol: Callable[[], aioice.ice.StunProtocol],
     public_ip: str,
     ports: range | None,
     component: int,
@@ -127,7 +167,7 @@ async def _host_candidates(
     timeout: int = 5,
 ) -> list[Candidate]:
     loop = asyncio.get_running_loop()
-    transport, protocol = await _bind(loop, connection, public_ip, ports)
+    transport, made = await _bind(loop, protocol, public_ip, ports)
     sock = transport.get_extra_info("socket")
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, aioice.turn.UDP_SOCKET_BUFFER_SIZE)
@@ -141,14 +181,14 @@ async def _host_candidates(
         port=port,
         type="host",
     )
-    protocol.local_candidate = candidate
-    connection._protocols.append(protocol)
+    made.local_candidate = candidate
+    connection._protocols.append(made)
     return [candidate]
 
 
 async def _bind(
     loop: asyncio.AbstractEventLoop,
-    connection: aioice.ice.Connection,
+    protocol: Callable[[], aioice.ice.StunProtocol],
     public_ip: str,
     ports: range | None,
 ) -> tuple[asyncio.DatagramTransport, aioice.ice.StunProtocol]:
@@ -162,30 +202,14 @@ async def _bind(
     for host in (public_ip, wildcard):
         for port in order:
             try:
-                transport, protocol = await loop.create_datagram_endpoint(
-                    lambda: aioice.ice.StunProtocol(connection), local_addr=(host, port)
-                )
+                return await loop.create_datagram_endpoint(protocol, local_addr=(host, port))
             except OSError as exc:
                 if exc.errno == errno.EADDRNOTAVAIL:
                     break
                 if exc.errno == errno.EADDRINUSE:
                     continue
                 raise
-            return transport, protocol
     raise NoMediaPort(errno.EADDRINUSE, f"no free UDP port for media in {ports}")
-
-
-def on_rtp(pc: RTCPeerConnection, handler: Callable[[bytes, int], None]) -> None:
-    """Give every decrypted RTP packet `pc` receives to `handler(packet, arrival_ms)`, and nothing to
-    aiortc's receivers (which would depacketize and decode)."""
-    dtls = transport_of(pc)
-
-    async def handle_rtp_data(data: bytes, arrival_time_ms: int) -> None:
-        handler(data, arrival_time_ms)
-
-    dtls._handle_rtp_data = handle_rtp_data  # type: ignore[method-assign]
-    for transceiver in pc.getTransceivers():
-        silence_receiver(transceiver.receiver)
 
 
 def silence_receiver(receiver: RTCRtpReceiver) -> None:
@@ -230,6 +254,13 @@ class Link:
     def close(self) -> None:
         self._sendto = None
 
+    def parts(self) -> tuple[Callable[[bytes, Any], None], Callable[[bytes], bytes], tuple[str, int]] | None:
+        """What sending one RTP packet takes: (sendto, protect, address); None while closed. For
+        callers that send so many packets that a method call per packet shows."""
+        if self._sendto is None:
+            return None
+        return self._sendto, self._protect, self._addr
+
     def send_rtp(self, packet: bytes) -> None:
         sendto = self._sendto
         if sendto is None:
@@ -259,61 +290,19 @@ def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
     sender._stream_id = stream_id
 
 
-@dataclass(frozen=True, slots=True)
-class SenderReport:
-    """What an RTCP sender report says about a forwarded stream."""
-
-    ntp_timestamp: int
-    rtp_timestamp: int
-    packet_count: int
-    octet_count: int
+def quiet_sender(sender: RTCRtpSender) -> None:
+    """Keep a forwarding sender's own RTCP task idle: aiortc would report what it encoded (nothing),
+    once a second per stream; the SFU reports what it forwarded, once per subscriber for all its
+    streams. Call before the connection starts the sender."""
+    sender._run_rtcp = functools.partial(_idle_rtcp, sender)  # type: ignore[method-assign]
 
 
-def take_over_sender(
-    sender: RTCRtpSender,
-    on_rtcp: Callable[[AnyRtcpPacket], None],
-    report: Callable[[], SenderReport | None],
-) -> None:
-    """Route the RTCP a subscriber sends about this sender's SSRC to `on_rtcp`, and make the sender's
-    periodic reports describe what the forwarder sent (aiortc would describe what it encoded: nothing).
-    Call before the connection starts the sender."""
-
-    async def handle_rtcp_packet(packet: AnyRtcpPacket) -> None:
-        on_rtcp(packet)
-
-    sender._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
-    sender._run_rtcp = functools.partial(_run_sender_rtcp, sender, report)  # type: ignore[method-assign]
-
-
-async def _run_sender_rtcp(sender: RTCRtpSender, report: Callable[[], SenderReport | None]) -> None:
+async def _idle_rtcp(sender: RTCRtpSender) -> None:
     started: asyncio.Event = sender._RTCRtpSender__rtcp_started  # type: ignore[attr-defined]
     exited: asyncio.Event = sender._RTCRtpSender__rtcp_exited  # type: ignore[attr-defined]
-    send: Callable[[list[AnyRtcpPacket]], Awaitable[None]] = sender._send_rtcp
     started.set()
     try:
-        while True:
-            # RFC 3550 §6.2: vary the interval over [0.5, 1.5] times the nominal one.
-            await asyncio.sleep(0.5 + random.random())
-            current = report()
-            if current is None:
-                continue
-            packets: list[AnyRtcpPacket] = [
-                RtcpSrPacket(
-                    ssrc=sender._ssrc,
-                    sender_info=RtcpSenderInfo(
-                        ntp_timestamp=current.ntp_timestamp,
-                        rtp_timestamp=current.rtp_timestamp,
-                        packet_count=current.packet_count & 0xFFFFFFFF,
-                        octet_count=current.octet_count & 0xFFFFFFFF,
-                    ),
-                )
-            ]
-            cname: str | None = sender._RTCRtpSender__cname  # type: ignore[attr-defined]
-            if cname is not None:
-                source = RtcpSourceInfo(ssrc=sender._ssrc, items=[(1, cname.encode("utf8"))])
-                packets.append(RtcpSdesPacket(chunks=[source]))
-            await send(packets)
+        await asyncio.Event().wait()
     except asyncio.CancelledError:
         pass
-    await send([RtcpByePacket(sources=[sender._ssrc])])
     exited.set()

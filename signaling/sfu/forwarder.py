@@ -12,19 +12,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
-from aiortc.rtp import (
-    RTCP_PSFB_APP,
-    RTCP_PSFB_FIR,
-    RTCP_PSFB_PLI,
-    RTCP_RTPFB_NACK,
-    AnyRtcpPacket,
-    RtcpPsfbPacket,
-    RtcpRtpfbPacket,
-    unpack_remb_fci,
-)
+import pylibsrtp
 
-from signaling.sfu.aiortc_hooks import Link, SenderReport
+from signaling.sfu.aiortc_hooks import Link
 from signaling.sfu.keyframes import History, KeyframeRequester
 from signaling.sfu.reception import Reception
 from signaling.sfu.rtp import (
@@ -34,7 +26,7 @@ from signaling.sfu.rtp import (
     element_header,
     extension_block,
     ntp_now,
-    seq_newer,
+    sender_report,
 )
 
 # A subscriber's bitrate estimate older than this no longer limits what its publisher is asked to send.
@@ -107,9 +99,14 @@ class Source:
             dynamic = bytes((packet.level,)) if packet.level >= 0 else b"\x7f"
         else:
             dynamic = abs_send_time(ntp_now())
-        for output in self.outputs:
-            if output.live and output not in started:
-                output.send(packet, dynamic)
+        if started:
+            for output in self.outputs:
+                if output.live and output not in started:
+                    output.send(packet, dynamic)
+        else:
+            for output in self.outputs:
+                if output.live:
+                    output.send(packet, dynamic)
 
     def retransmit(self, output: Output, seqs: list[int]) -> None:
         history = self.history
@@ -204,18 +201,24 @@ class Source:
         return started
 
 
+def _discard(data: bytes, address: Any) -> None:
+    """Where an output sends before it is connected: nowhere."""
+
+
 class Output:
     """One subscriber's stream of whichever source its slot currently carries."""
 
     __slots__ = (
-        "link",
         "ssrc",
         "source",
         "live",
+        "_sendto",
+        "_protect",
+        "_address",
         "_payload_type",
         "_head",
         "_first",
-        "_dynamic_header",
+        "_dynamic",
         "_tail",
         "_seq_offset",
         "_ts_offset",
@@ -230,16 +233,18 @@ class Output:
         "remb_at",
     )
 
-    def __init__(self, link: Link, ssrc: int) -> None:
-        self.link = link
+    def __init__(self, ssrc: int) -> None:
         self.ssrc = ssrc
         self.source: Source | None = None
         self.live = False
         """Anchored: packets of the source go out."""
+        self._sendto: Callable[[bytes, Any], None] = _discard
+        self._protect: Callable[[bytes], bytes] = bytes
+        self._address: tuple[str, int] = ("", 0)
         self._payload_type = 0
         self._first = 0x80
         self._head = b""
-        self._dynamic_header = b""
+        self._dynamic = False
         self._tail = b""
         self._seq_offset = 0
         self._ts_offset = 0
@@ -255,6 +260,14 @@ class Output:
         self.remb_bps = 0
         self.remb_at = 0.0
 
+    def connect(self, link: Link) -> bool:
+        """Send through `link` (open); False when it is not."""
+        parts = link.parts()
+        if parts is None:
+            return False
+        self._sendto, self._protect, self._address = parts
+        return True
+
     def configure(
         self, payload_type: int, mid: str | None, mid_id: int | None, dynamic_id: int | None, kind: str
     ) -> None:
@@ -267,12 +280,12 @@ class Output:
             value = mid.encode()
             elements.append((mid_id, len(value)))
             head_elements = element_header(mid_id, len(value)) + value
+        # The element whose value changes per packet comes last: it follows `_head` directly.
         dynamic_size = 3 if kind == "video" else 1
+        self._dynamic = dynamic_id is not None
         if dynamic_id is not None:
             elements.append((dynamic_id, dynamic_size))
-            self._dynamic_header = element_header(dynamic_id, dynamic_size)
-        else:
-            self._dynamic_header = b""
+            head_elements += element_header(dynamic_id, dynamic_size)
         if elements:
             block_header, self._tail = extension_block(elements)
             self._head = block_header + head_elements
@@ -299,67 +312,48 @@ class Output:
         seq = (packet.seq + self._seq_offset) & 0xFFFF
         ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
         payload = packet.payload
-        if self._dynamic_header:
-            data = b"".join(
-                (
-                    HEADER.pack(
-                        self._first | packet.padded, packet.marker | self._payload_type, seq, ts, self.ssrc
-                    ),
-                    self._head,
-                    self._dynamic_header,
-                    dynamic,
-                    self._tail,
-                    payload,
-                )
-            )
+        header = HEADER.pack(
+            self._first | packet.padded, packet.marker | self._payload_type, seq, ts, self.ssrc
+        )
+        if self._dynamic:
+            data = b"".join((header, self._head, dynamic, self._tail, payload))
         else:
-            data = b"".join(
-                (
-                    HEADER.pack(
-                        self._first | packet.padded, packet.marker | self._payload_type, seq, ts, self.ssrc
-                    ),
-                    self._head,
-                    self._tail,
-                    payload,
-                )
-            )
-        self.link.send_rtp(data)
+            data = b"".join((header, self._head, self._tail, payload))
+        try:
+            self._sendto(self._protect(data), self._address)
+        except (pylibsrtp.Error, OSError):
+            return
         self.packets += 1
         self.octets += len(payload)
-        if seq_newer(seq, self._last_seq):
+        if 0 < (seq - self._last_seq) & 0xFFFF < 0x8000:
             self._last_seq = seq
             self._last_ts = ts
             self._last_s = packet.arrival_s
 
     # -- what the subscriber says ----------------------------------------------------------------
 
-    def on_rtcp(self, packet: AnyRtcpPacket) -> None:
+    def nack(self, seqs: list[int]) -> None:
+        """The subscriber lost these of its sequence numbers."""
         source = self.source
-        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            if source is not None and self.live:
-                lost = [(seq - self._seq_offset) & 0xFFFF for seq in packet.lost]
-                lost = [seq for seq in lost if (seq - self._start_seq) & 0xFFFF < 0x8000]
-                source.retransmit(self, lost)
-        elif isinstance(packet, RtcpPsfbPacket):
-            if packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-                if source is not None:
-                    source.request_keyframe()
-            elif packet.fmt == RTCP_PSFB_APP:
-                try:
-                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
-                except ValueError:
-                    return
-                if self.ssrc in ssrcs:
-                    self.remb_bps = bitrate
-                    self.remb_at = time.monotonic()
+        if source is None or not self.live:
+            return
+        lost = [(seq - self._seq_offset) & 0xFFFF for seq in seqs]
+        source.retransmit(self, [seq for seq in lost if (seq - self._start_seq) & 0xFFFF < 0x8000])
 
-    def report(self) -> SenderReport | None:
-        """This stream's sender report: the current wall clock and the RTP time it corresponds to."""
+    def keyframe(self) -> None:
+        """The subscriber needs a keyframe (PLI or FIR)."""
+        if self.source is not None:
+            self.source.request_keyframe()
+
+    def remb(self, bitrate_bps: int) -> None:
+        """The subscriber estimates it can take this much."""
+        self.remb_bps = bitrate_bps
+        self.remb_at = time.monotonic()
+
+    def report(self, now_s: float, ntp: int) -> bytes | None:
+        """This stream's RTCP sender report (the wall clock `ntp` is at `now_s`), or None before it
+        has sent anything."""
         if self._last_s is None:
             return None
-        now = time.monotonic()
-        ntp = ntp_now()
-        rtp = (self._last_ts + int((now - self._last_s) * self._clock_rate)) & 0xFFFFFFFF
-        return SenderReport(
-            ntp_timestamp=ntp, rtp_timestamp=rtp, packet_count=self.packets, octet_count=self.octets
-        )
+        rtp = (self._last_ts + int((now_s - self._last_s) * self._clock_rate)) & 0xFFFFFFFF
+        return sender_report(self.ssrc, ntp, rtp, self.packets, self.octets)

@@ -9,9 +9,7 @@ its subscribers can take.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
 from collections.abc import Callable
 
@@ -70,7 +68,6 @@ class Publisher:
         self._extensions = rtp.Extensions()
         self._lock = asyncio.Lock()
         self._early_candidates: list[str] = []
-        self._reports: asyncio.Task[None] | None = None
         self.closed = False
 
     # -- signalling ------------------------------------------------------------------------------
@@ -95,14 +92,13 @@ class Publisher:
                 if fresh:
                     await self._close_connection()
                 raise SfuError("bad_request", "The server could not use that offer.") from None
+            for transceiver in pc.getTransceivers():
+                hooks.silence_receiver(transceiver.receiver)
             if fresh:
-                hooks.bind_candidates(pc, self._config.media_public_ip, self._config.media_ports)
-                hooks.on_rtp(pc, self._on_rtp)
+                config = self._config
+                hooks.bind_candidates(pc, config.media_public_ip, config.media_ports, on_rtp=self._on_rtp)
                 self.link = hooks.Link(pc)
                 self._rtcp_ssrc = hooks.sender_ssrc(pc.getTransceivers()[0].sender)
-            else:
-                for transceiver in pc.getTransceivers():
-                    hooks.silence_receiver(transceiver.receiver)
             self._ufrag = offered.ice_ufrag
             try:
                 await pc.setLocalDescription(await pc.createAnswer())
@@ -213,7 +209,7 @@ class Publisher:
 
     # -- media -----------------------------------------------------------------------------------
 
-    def _on_rtp(self, data: bytes, arrival_ms: int) -> None:
+    def _on_rtp(self, data: bytes) -> None:
         if len(data) < 12:
             return
         first, second, seq, timestamp, ssrc = rtp.HEADER.unpack_from(data)
@@ -288,33 +284,31 @@ class Publisher:
         if self.link is not None and source.media_ssrc is not None:
             self.link.send_rtcp(rtp.pli(self._rtcp_ssrc, source.media_ssrc))
 
-    async def _report(self) -> None:
-        """Receiver reports and the bitrate cap, about once a second (RFC 3550 §6.2 spread)."""
-        interval = self._config.report_interval_s
-        while True:
-            await asyncio.sleep(interval * (0.5 + random.random()))
-            link = self.link
-            if link is None:
+    def report(self) -> None:
+        """Send the member receiver reports about its tracks and the bitrate cap: the lowest any of
+        its subscribers can take (the room calls this about once a second)."""
+        link = self.link
+        if link is None or not link.is_open:
+            return
+        reports = []
+        video_ssrcs = []
+        wanted = []
+        for source in self.sources.values():
+            if source.media_ssrc is None:
                 continue
-            reports = []
-            video_ssrcs = []
-            wanted = []
-            for source in self.sources.values():
-                if source.media_ssrc is None:
-                    continue
-                report = source.reception.report(source.media_ssrc)
-                if report is not None:
-                    reports.append(report)
-                if source.kind == "video":
-                    video_ssrcs.append(source.media_ssrc)
-                    rate = source.wanted_bitrate()
-                    if rate is not None:
-                        wanted.append(rate)
-            if reports:
-                link.send_rtcp(rtp.receiver_report(self._rtcp_ssrc, reports))
-            if video_ssrcs:
-                cap = min([self._config.max_video_bitrate_bps, *wanted])
-                link.send_rtcp(rtp.remb(self._rtcp_ssrc, cap, video_ssrcs))
+            report = source.reception.report(source.media_ssrc)
+            if report is not None:
+                reports.append(report)
+            if source.kind == "video":
+                video_ssrcs.append(source.media_ssrc)
+                rate = source.wanted_bitrate()
+                if rate is not None:
+                    wanted.append(rate)
+        if reports:
+            link.send_rtcp(rtp.receiver_report(self._rtcp_ssrc, reports))
+        if video_ssrcs:
+            cap = min([self._config.max_video_bitrate_bps, *wanted])
+            link.send_rtcp(rtp.remb(self._rtcp_ssrc, cap, video_ssrcs))
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -324,8 +318,6 @@ class Publisher:
             return
         state = pc.connectionState
         if state == "connected" and self.link is not None and self.link.open():
-            if self._reports is None:
-                self._reports = asyncio.create_task(self._report())
             for source in self.sources.values():
                 if source.waiting:
                     source.request_keyframe()
@@ -334,11 +326,6 @@ class Publisher:
         self._on_state(state)
 
     async def _close_connection(self) -> None:
-        if self._reports is not None:
-            self._reports.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reports
-            self._reports = None
         had_sources = bool(self.sources)
         for source in list(self.sources.values()):
             self._drop_source(source)

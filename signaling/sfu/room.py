@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from signaling.sfu.config import SfuConfig
 from signaling.sfu.errors import SfuError
 from signaling.sfu.forwarder import Source
 from signaling.sfu.publisher import Publisher
+from signaling.sfu.rtp import ntp_now
 from signaling.sfu.speaking import SpeakingDetector
 from signaling.sfu.subscriber import Subscriber
 
@@ -28,8 +30,10 @@ log = logging.getLogger("circle.sfu")
 PcName = Literal["publish", "subscribe"]
 Kind = Literal["audio", "video"]
 KINDS: tuple[Kind, ...] = ("audio", "video")
-# How often speaking is re-checked for members whose audio stopped arriving altogether.
-SPEAKING_TICK_S = 0.25
+# How often the room's clock ticks: speaking is re-checked (for members whose audio stopped arriving
+# altogether) and, when due, every member gets its RTCP reports. One timer per room, not one per
+# connection: each wake-up of an idle event loop costs more than the reports themselves.
+TICK_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,9 +289,19 @@ class SfuRoom:
             log.exception("could not deliver an SFU %s to %s", message.type, message.participant)
 
     async def _tick(self) -> None:
+        interval = self._config.report_interval_s
+        next_report = time.monotonic() + interval * random.random()
         while True:
-            await asyncio.sleep(SPEAKING_TICK_S)
-            self._speaking.tick(time.monotonic())
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            self._speaking.tick(now)
+            if now >= next_report:
+                # RFC 3550 §6.2: the interval varies over [0.5, 1.5] times the nominal one.
+                next_report = now + interval * (0.5 + random.random())
+                ntp = ntp_now()
+                for member in self._members.values():
+                    member.publisher.report()
+                    member.subscriber.report(now, ntp)
 
     async def _stop_ticker(self) -> None:
         ticker, self._ticker = self._ticker, None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Iterator
 
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -19,9 +20,22 @@ from aiortc.rtp import (
     RtcpRrPacket,
     RtcpRtpfbPacket,
     pack_remb_fci,
+    unpack_remb_fci,
 )
 
 HEADER = struct.Struct("!BBHII")
+SENDER_REPORT = struct.Struct("!BBHIQIII")
+RTCP_HEADER = struct.Struct("!BBH")
+TWO_SSRCS = struct.Struct("!II")
+NACK_ITEM = struct.Struct("!HH")
+RTCP_SR = 200
+RTCP_SDES = 202
+RTCP_RTPFB = 205
+RTCP_PSFB = 206
+FMT_NACK = 1
+FMT_PLI = 1
+FMT_FIR = 4
+FMT_REMB = 15
 EXTENSION_HEADER = struct.Struct("!HH")
 ONE_BYTE_PROFILE = 0xBEDE
 NTP_EPOCH_OFFSET_S = 2208988800
@@ -215,3 +229,59 @@ def remb(sender_ssrc: int, bitrate: int, ssrcs: list[int]) -> bytes:
 
 def receiver_report(sender_ssrc: int, reports: list[RtcpReceiverInfo]) -> bytes:
     return bytes(RtcpRrPacket(ssrc=sender_ssrc, reports=reports))
+
+
+def sender_report(ssrc: int, ntp: int, rtp_timestamp: int, packets: int, octets: int) -> bytes:
+    """An RTCP sender report without report blocks (RFC 3550 §6.4.1)."""
+    return SENDER_REPORT.pack(
+        0x80, RTCP_SR, 6, ssrc, ntp, rtp_timestamp, packets & 0xFFFFFFFF, octets & 0xFFFFFFFF
+    )
+
+
+def source_description(cname: bytes, ssrcs: list[int]) -> bytes:
+    """An RTCP SDES packet giving each of `ssrcs` the same CNAME (RFC 3550 §6.5)."""
+    chunks = b""
+    for ssrc in ssrcs[:31]:
+        chunk = struct.pack("!IBB", ssrc, 1, len(cname)) + cname + b"\x00"
+        chunks += chunk + bytes(-len(chunk) % 4)
+    return RTCP_HEADER.pack(0x80 | len(ssrcs[:31]), RTCP_SDES, len(chunks) // 4) + chunks
+
+
+def feedback(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """The transport- and payload-specific feedback messages (RFC 4585) in a compound RTCP packet:
+    (packet type, format, media SSRC, feedback control information). Everything else is skipped."""
+    pos, end_of_data = 0, len(data)
+    while pos + 4 <= end_of_data:
+        first, packet_type, words = RTCP_HEADER.unpack_from(data, pos)
+        end = pos + 4 + words * 4
+        if end > end_of_data or first >> 6 != 2:
+            return
+        if packet_type in (RTCP_RTPFB, RTCP_PSFB) and words >= 2:
+            media_ssrc = TWO_SSRCS.unpack_from(data, pos + 4)[1]
+            yield packet_type, first & 0x1F, media_ssrc, data[pos + 12 : end]
+        pos = end
+
+
+def nack_sequence_numbers(fci: bytes) -> list[int]:
+    """The sequence numbers a generic NACK (RFC 4585 §6.2.1) asks for."""
+    lost = []
+    for offset in range(0, len(fci) - 3, 4):
+        pid, bitmask = NACK_ITEM.unpack_from(fci, offset)
+        lost.append(pid)
+        for bit in range(16):
+            if bitmask >> bit & 1:
+                lost.append((pid + bit + 1) & 0xFFFF)
+    return lost
+
+
+def fir_targets(fci: bytes) -> list[int]:
+    """The SSRCs a full intra request (RFC 5104 §4.3.1) asks keyframes of."""
+    return [struct.unpack_from("!I", fci, offset)[0] for offset in range(0, len(fci) - 7, 8)]
+
+
+def remb_bitrate(fci: bytes) -> tuple[int, list[int]] | None:
+    """A receiver-estimated maximum bitrate: (bits per second, the SSRCs it is for)."""
+    try:
+        return unpack_remb_fci(fci)
+    except ValueError:
+        return None

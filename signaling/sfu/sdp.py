@@ -44,6 +44,8 @@ class Section:
     """(media SSRC, RTX SSRC) from `a=ssrc-group:FID`."""
     msid: str | None = None
     """The stream id of `a=msid`."""
+    cname: str | None = None
+    """The CNAME of the section's first `a=ssrc`."""
 
     def codec(self, name: str) -> Codec | None:
         return next((c for c in self.codecs if c.name == name), None)
@@ -112,6 +114,7 @@ def _section(block: list[str]) -> Section:
     ssrcs: list[int] = []
     fid = None
     msid = None
+    cname = None
     try:
         for line in block[1:]:
             if line.startswith("a=mid:"):
@@ -132,9 +135,12 @@ def _section(block: list[str]) -> Section:
                 ident, _, rest = line[9:].partition(" ")
                 extensions[rest.split()[0]] = int(ident.split("/")[0])
             elif line.startswith("a=ssrc:"):
-                ssrc = int(line[7:].split()[0])
+                ssrc_text, _, attribute = line[7:].partition(" ")
+                ssrc = int(ssrc_text)
                 if ssrc not in ssrcs:
                     ssrcs.append(ssrc)
+                if cname is None and attribute.startswith("cname:"):
+                    cname = attribute[6:].strip()
             elif line.startswith("a=ssrc-group:FID "):
                 items = [int(x) for x in line[17:].split()]
                 if len(items) == 2:
@@ -158,6 +164,7 @@ def _section(block: list[str]) -> Section:
         ssrcs=tuple(ssrcs),
         fid=fid,
         msid=msid,
+        cname=cname,
     )
 
 

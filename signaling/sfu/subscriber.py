@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 
 from signaling.sfu import aiortc_hooks as hooks
+from signaling.sfu import rtp
 from signaling.sfu.config import SfuConfig
 from signaling.sfu.connection import new_peer_connection, parse_candidate
 from signaling.sfu.errors import SfuError
@@ -93,6 +94,8 @@ class Subscriber:
         self._keys_timer: asyncio.TimerHandle | None = None
         self.keys_ready = False
         self._early_candidates: list[str] = []
+        self._by_ssrc: dict[int, Output] = {}
+        self._cname = b""
         self.closed = False
 
     # -- what to carry ---------------------------------------------------------------------------
@@ -136,6 +139,9 @@ class Subscriber:
                     if slot.state in ("pending", "closing"):
                         slot.offered = True
                 offer = pc.localDescription.sdp
+                if not self._cname:
+                    cname = next((s.cname for s in parse(offer).sections if s.cname), None)
+                    self._cname = (cname or "circle").encode()
             try:
                 await self._send_offer(offer)
             except Exception:
@@ -183,11 +189,12 @@ class Subscriber:
             [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() == f"{kind}/{codec}"]
         )
         if fresh:
-            hooks.bind_candidates(self.pc, self._config.media_public_ip, self._config.media_ports)
+            config = self._config
+            hooks.bind_candidates(self.pc, config.media_public_ip, config.media_ports, on_rtcp=self._on_rtcp)
             self.link = hooks.Link(self.pc)
-        assert self.link is not None
-        output = Output(self.link, hooks.sender_ssrc(transceiver.sender))
-        hooks.take_over_sender(transceiver.sender, output.on_rtcp, output.report)
+        output = Output(hooks.sender_ssrc(transceiver.sender))
+        hooks.quiet_sender(transceiver.sender)
+        self._by_ssrc[output.ssrc] = output
         slot = Slot(transceiver, kind, output)
         self.slots.append(slot)
         return slot
@@ -259,17 +266,55 @@ class Subscriber:
     # -- forwarding ------------------------------------------------------------------------------
 
     def _attach_ready(self) -> None:
-        if not self.keys_ready:
+        if not self.keys_ready or self.link is None:
             return
         for slot in self.slots:
-            source = slot.source
-            if (
-                slot.state == "active"
-                and source is not None
-                and not source.closed
-                and slot.output.source is None
-            ):
-                source.attach(slot.output)
+            source, output = slot.source, slot.output
+            if slot.state != "active" or source is None or source.closed or output.source is not None:
+                continue
+            if output.connect(self.link):
+                source.attach(output)
+
+    def _on_rtcp(self, data: bytes) -> None:
+        """Feedback from the member about the streams it receives."""
+        by_ssrc = self._by_ssrc
+        for packet_type, fmt, media_ssrc, fci in rtp.feedback(data):
+            if packet_type == rtp.RTCP_RTPFB:
+                output = by_ssrc.get(media_ssrc)
+                if fmt == rtp.FMT_NACK and output is not None:
+                    output.nack(rtp.nack_sequence_numbers(fci))
+            elif fmt == rtp.FMT_PLI:
+                output = by_ssrc.get(media_ssrc)
+                if output is not None:
+                    output.keyframe()
+            elif fmt == rtp.FMT_FIR:
+                for ssrc in rtp.fir_targets(fci):
+                    output = by_ssrc.get(ssrc)
+                    if output is not None:
+                        output.keyframe()
+            elif fmt == rtp.FMT_REMB:
+                estimate = rtp.remb_bitrate(fci)
+                if estimate is not None:
+                    for ssrc in estimate[1]:
+                        output = by_ssrc.get(ssrc)
+                        if output is not None:
+                            output.remb(estimate[0])
+
+    def report(self, now_s: float, ntp: int) -> None:
+        """Send the member one compound RTCP packet for all its streams: each one's sender report,
+        then their CNAME (the room calls this about once a second, for every member at once: one
+        wake-up, however many members)."""
+        link = self.link
+        if link is None or not link.is_open:
+            return
+        reports, ssrcs = [], []
+        for slot in self.slots:
+            report = slot.output.report(now_s, ntp)
+            if report is not None:
+                reports.append(report)
+                ssrcs.append(slot.output.ssrc)
+        if reports:
+            link.send_rtcp(b"".join(reports) + rtp.source_description(self._cname, ssrcs))
 
     def _connection_state(self) -> None:
         pc = self.pc
@@ -314,6 +359,7 @@ class Subscriber:
             pc, self.pc = self.pc, None
             self.link = None
             self.slots.clear()
+            self._by_ssrc.clear()
             if pc is not None:
                 pc.remove_all_listeners()
                 await pc.close()

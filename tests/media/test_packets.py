@@ -31,8 +31,8 @@ class Wire:
     def __init__(self) -> None:
         self.packets: list[bytes] = []
 
-    def send_rtp(self, data: bytes) -> None:
-        self.packets.append(data)
+    def parts(self) -> tuple[object, object, tuple[str, int]]:
+        return (lambda data, address: self.packets.append(data)), (lambda data: data), ("", 0)
 
     def headers(self) -> list[tuple[int, int, int, int, int]]:
         return [rtp.HEADER.unpack_from(p) for p in self.packets]
@@ -60,7 +60,8 @@ def test_header_extensions_are_read_in_both_header_forms() -> None:
 
 def test_a_subscriber_stream_continues_its_own_numbering_across_a_change_of_source() -> None:
     wire = Wire()
-    output = Output(wire, ssrc=77)  # type: ignore[arg-type]
+    output = Output(ssrc=77)
+    assert output.connect(wire)  # type: ignore[arg-type]
     output.configure(97, "3", 1, 3, "video")
     output.anchor(packet(5000, ts=10_000), 0.0, 90000)
     for seq in range(5000, 5003):
