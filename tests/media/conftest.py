@@ -23,7 +23,14 @@ class Meeting:
         self.peers: dict[str, Peer] = {}
         self.sent: list[SdpMessage] = []
         self.speaking: list[tuple[str, bool]] = []
-        self.room = SfuRoom("room-1", config, send=self._send, on_speaking=self._speaking)
+        self.connection_states: list[tuple[str, str, str]] = []
+        self.room = SfuRoom(
+            "room-1",
+            config,
+            send=self._send,
+            on_speaking=self._speaking,
+            on_connection=lambda *change: self.connection_states.append(change),
+        )
 
     async def _send(self, message: SdpMessage) -> None:
         self.sent.append(message)

@@ -168,6 +168,19 @@ class Peer:
         await pc.setLocalDescription(await pc.createOffer())
         await self.room.description(self.participant, "publish", "offer", pc.localDescription.sdp)
 
+    async def renegotiate(self, *, add: MediaStreamTrack | None = None, stop: str | None = None) -> None:
+        """Offer again on `publish`: with a track added, or with the sending of one kind stopped."""
+        pc = self.publish_pc
+        assert pc is not None
+        if add is not None:
+            pc.addTransceiver(add, direction="sendonly")
+        if stop is not None:
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind == stop:
+                    transceiver.direction = "inactive"
+        await pc.setLocalDescription(await pc.createOffer())
+        await self.room.description(self.participant, "publish", "offer", pc.localDescription.sdp)
+
     async def join(self) -> None:
         """Take part: receive everyone, and publish when there is anything to publish."""
         await self.room.join(self.participant)

@@ -3,13 +3,14 @@ loss on either side is repaired, and a held-back track reaches nobody."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 
 from signaling.sfu.sdp import parse
 from tests.media.conftest import Meeting
-from tests.media.peers import Peer, wait_for
+from tests.media.peers import Peer, SyntheticVideo, wait_for
 
 
 def snapshot(peer: Peer) -> dict[str, int]:
@@ -108,3 +109,50 @@ async def test_a_held_back_track_stops_reaching_others_within_a_second_and_resum
     meeting.room.set_forwarding("ada", kind, True)  # type: ignore[arg-type]
     await wait_for(lambda: counts["ada"] > stopped_at + 5, timeout_s=3)
     assert not bo.errors and not ada.errors
+
+
+async def test_members_joining_together_cost_the_publisher_few_keyframe_requests(meeting: Meeting) -> None:
+    ada = await meeting.join("ada", audio=False)
+    first = await meeting.join("bo", audio=False, video=False)
+    await wait_for(lambda: first.frames["ada"] > 10, timeout_s=10)
+    before = meeting.room.stats().keyframe_requests
+
+    joiners = [meeting.peer(f"guest-{i}", audio=False, video=False) for i in range(6)]
+    await asyncio.gather(*(peer.join() for peer in joiners))
+    await wait_for(lambda: all(peer.frames["ada"] > 0 for peer in joiners), timeout_s=10)
+    # One request, and perhaps its retry: everyone else gets the same keyframe, or its replay.
+    assert meeting.room.stats().keyframe_requests - before <= 2
+    assert not ada.errors
+
+
+async def test_a_track_added_later_reaches_everyone_and_one_removed_stops(meeting: Meeting) -> None:
+    ada = await meeting.join("ada", video=False)
+    bo = await meeting.join("bo", audio=False, video=False)
+    await wait_for(lambda: bo.audio_frames["ada"] > 10, timeout_s=10)
+    assert bo.frames["ada"] == 0
+
+    camera = SyntheticVideo()
+    await ada.renegotiate(add=camera)
+    await wait_for(lambda: bo.frames["ada"] > 5, timeout_s=10)
+
+    await ada.renegotiate(stop="video")
+    stopped_at = bo.frames["ada"]
+    marker = bo.audio_frames["ada"]
+    await wait_for(lambda: bo.audio_frames["ada"] > marker + 75, timeout_s=5)
+    assert bo.frames["ada"] <= stopped_at + 1
+    server_side = meeting.room._members["bo"].subscriber
+    await wait_for(lambda: [s.state for s in server_side.slots if s.kind == "video"] == ["free"], timeout_s=5)
+
+
+async def test_the_room_is_told_when_a_members_connection_closes(meeting: Meeting) -> None:
+    states = meeting.connection_states
+    ada = await meeting.join("ada")
+    bo = await meeting.join("bo", audio=False, video=False)
+    await wait_for(lambda: bo.frames["ada"] > 0, timeout_s=10)
+    assert ("bo", "subscribe", "connected") in states and ("ada", "publish", "connected") in states
+
+    assert bo.subscribe_pc is not None
+    await bo.subscribe_pc.close()
+    await wait_for(lambda: ("bo", "subscribe", "closed") in states, timeout_s=10)
+    assert meeting.room.stats().forwarded == 0
+    assert not ada.errors
