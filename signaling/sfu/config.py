@@ -35,6 +35,9 @@ class SfuConfig:
     """Packets still missing upstream are asked for again this often."""
     nack_tries: int = 8
     """How many times one missing packet is asked for before it is given up."""
+    resend_max_packets: int = 128
+    """At most this many packets are sent again for one NACK from a subscriber (one NACK can name
+    thousands, and each resend costs as much as forwarding a packet)."""
     max_video_bitrate_bps: int = 1_500_000
     """The most a publisher is asked to send per video track (each subscriber may ask for less)."""
     report_interval_s: float = 1.0
@@ -54,6 +57,8 @@ class SfuConfig:
         for name in ("subscriber_key_delay_s", "keyframe_debounce_s", "replay_max_age_s", "nack_interval_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.resend_max_packets < 1:
+            raise ValueError("resend_max_packets must be at least 1")
         if self.keyframe_retry_s <= 0 or self.report_interval_s <= 0:
             raise ValueError("keyframe_retry_s and report_interval_s must be positive")
 

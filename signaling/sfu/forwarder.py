@@ -47,6 +47,7 @@ class Source:
         *,
         history_packets: int,
         replay_max_age_s: float,
+        resend_max_packets: int,
         reception: Reception,
         keyframes: KeyframeRequester | None,
         on_level: Callable[[int, float], None] | None,
@@ -63,6 +64,7 @@ class Source:
         self.enabled = True
         self.history = History(history_packets) if kind == "video" else None
         self._replay_max_age_s = replay_max_age_s
+        self._resend_max_packets = resend_max_packets
         self.reception = reception
         """What arrived upstream, for the publisher's receiver reports and NACKs."""
         self.keyframes = keyframes
@@ -113,7 +115,7 @@ class Source:
         if history is None or not self.enabled:
             return
         dynamic = abs_send_time(ntp_now())
-        for seq in seqs:
+        for seq in list(dict.fromkeys(seqs))[: self._resend_max_packets]:
             packet = history.get(seq)
             if packet is not None:
                 output.send(packet, dynamic)

@@ -72,8 +72,9 @@ class Publisher:
 
     # -- signalling ------------------------------------------------------------------------------
 
-    async def offer(self, sdp: str) -> str:
-        """Apply the member's offer; the answer to send back."""
+    async def offer(self, sdp: str) -> tuple[str, bool]:
+        """Apply the member's offer; the answer to send back, and whether it starts a new connection
+        (the member's first offer, or one with new ICE credentials)."""
         filtered, offered = restrict_offer(sdp)
         async with self._lock:
             if self.closed:
@@ -112,7 +113,7 @@ class Publisher:
             self._early_candidates.clear()
             answer = pc.localDescription.sdp
             self._update_sources(offered, parse(answer))
-            return answer
+            return answer, fresh
 
     async def candidate(self, candidate: str) -> None:
         """A candidate the member trickled; an empty one ends them."""
@@ -188,6 +189,7 @@ class Publisher:
             rtx_pt,
             history_packets=config.history_packets,
             replay_max_age_s=config.replay_max_age_s,
+            resend_max_packets=config.resend_max_packets,
             reception=Reception(clock_rate, config.nack_interval_s, config.nack_tries),
             keyframes=keyframes,
             on_level=(lambda level, now: on_level(participant, level, now)) if kind == "audio" else None,
@@ -340,6 +342,11 @@ class Publisher:
             await pc.close()
         if had_sources and not self.closed:
             self._on_tracks()
+
+    async def reset(self) -> None:
+        """Drop the connection (its tracks stop reaching anyone); the member may offer again."""
+        async with self._lock:
+            await self._close_connection()
 
     async def close(self) -> None:
         """Free the connection, its transport and its tasks."""

@@ -45,6 +45,9 @@ class SdpMessage:
     pc: PcName
     type: Literal["offer", "answer"]
     sdp: str
+    fresh: bool = False
+    """The first description of a new connection: the member closes the peer connection it had for
+    `pc` (if any) and takes this one on a new one (on the wire, `restart: true`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +156,8 @@ class SfuRoom:
         if pc == "publish":
             if type != "offer":
                 raise SfuError("bad_request", "On the publish connection you offer and the server answers.")
-            answer = await self._member(participant).publisher.offer(sdp)
-            await self._deliver(SdpMessage(participant, "publish", "answer", answer))
+            answer, fresh = await self._member(participant).publisher.offer(sdp)
+            await self._deliver(SdpMessage(participant, "publish", "answer", answer, fresh))
         elif pc == "subscribe":
             if type != "answer":
                 raise SfuError("bad_request", "On the subscribe connection the server offers and you answer.")
@@ -176,6 +179,22 @@ class SfuRoom:
             await member.publisher.candidate(candidate)
         elif pc == "subscribe":
             await member.subscriber.candidate(candidate)
+        else:
+            raise SfuError("bad_request", 'The connection must be "publish" or "subscribe".')
+
+    async def reset(self, participant: str, pc: PcName) -> None:
+        """Start one of `participant`'s connections over, as after `on_connection` said it failed
+        (aiortc cannot restart ICE): `subscribe` is offered afresh at once; on `publish`, the member's
+        tracks stop reaching the others until it offers again."""
+        member = self._members.get(participant)
+        if member is None:
+            raise SfuError("bad_request", "You are not in this meeting's media.")
+        if pc == "subscribe":
+            old, member.subscriber = member.subscriber, self._new_subscriber(participant)
+            await old.close()
+            self._replan()
+        elif pc == "publish":
+            await member.publisher.reset()
         else:
             raise SfuError("bad_request", 'The connection must be "publish" or "subscribe".')
 
@@ -231,17 +250,21 @@ class SfuRoom:
             on_level=self._level,
             on_state=lambda state: self._connection_changed(participant, "publish", state),
         )
-        subscriber = Subscriber(
-            participant,
-            self._config,
-            send_offer=lambda sdp: self._deliver(SdpMessage(participant, "subscribe", "offer", sdp)),
-            on_state=lambda state: self._connection_changed(participant, "subscribe", state),
-        )
-        member = self._members[participant] = _Member(publisher, subscriber)
+        member = self._members[participant] = _Member(publisher, self._new_subscriber(participant))
         if self._ticker is None:
             self._ticker = asyncio.create_task(self._tick())
         self._replan()
         return member
+
+    def _new_subscriber(self, participant: str) -> Subscriber:
+        return Subscriber(
+            participant,
+            self._config,
+            send_offer=lambda sdp, fresh: self._deliver(
+                SdpMessage(participant, "subscribe", "offer", sdp, fresh)
+            ),
+            on_state=lambda state: self._connection_changed(participant, "subscribe", state),
+        )
 
     def _tracks_changed(self, participant: str) -> None:
         member = self._members.get(participant)

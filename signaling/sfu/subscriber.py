@@ -77,7 +77,7 @@ class Subscriber:
         participant: str,
         config: SfuConfig,
         *,
-        send_offer: Callable[[str], Awaitable[None]],
+        send_offer: Callable[[str, bool], Awaitable[None]],
         on_state: Callable[[str], None],
     ) -> None:
         self.participant = participant
@@ -133,17 +133,23 @@ class Subscriber:
                 try:
                     await pc.setLocalDescription(await pc.createOffer())
                 except hooks.NoMediaPort:
-                    log.warning("no free media port for a subscriber connection of %s", self.participant)
+                    log.warning("no free media port for the subscribe connection of %s", self.participant)
+                    self._on_state("failed")
+                    return
+                except _SDP_ERRORS:
+                    log.exception("could not make an offer for %s", self.participant)
+                    self._on_state("failed")
                     return
                 for slot in self.slots:
                     if slot.state in ("pending", "closing"):
                         slot.offered = True
                 offer = pc.localDescription.sdp
+                fresh = not self._cname
                 if not self._cname:
                     cname = next((s.cname for s in parse(offer).sections if s.cname), None)
                     self._cname = (cname or "circle").encode()
             try:
-                await self._send_offer(offer)
+                await self._send_offer(offer, fresh)
             except Exception:
                 log.exception("could not send an offer to %s", self.participant)
 

@@ -201,11 +201,16 @@ class Peer:
                     answer = RTCSessionDescription(message.sdp, message.type)
                     await self.publish_pc.setRemoteDescription(answer)
                 else:
-                    await self._subscribe_offer(message.sdp)
+                    await self._subscribe_offer(message.sdp, message.fresh)
             except Exception as exc:
                 self.errors.append(exc)
 
-    async def _subscribe_offer(self, sdp: str) -> None:
+    async def _subscribe_offer(self, sdp: str, fresh: bool) -> None:
+        if fresh and self.subscribe_pc is not None:
+            await self.subscribe_pc.close()
+            self.subscribe_pc = None
+            self.connected.clear()
+            self.connected_at = None
         if self.subscribe_pc is None:
             pc = self.subscribe_pc = _peer_connection()
             pc.on("track", lambda track: self._tasks.append(asyncio.create_task(self._consume(track))))

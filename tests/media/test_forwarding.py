@@ -144,7 +144,9 @@ async def test_a_track_added_later_reaches_everyone_and_one_removed_stops(meetin
     await wait_for(lambda: [s.state for s in server_side.slots if s.kind == "video"] == ["free"], timeout_s=5)
 
 
-async def test_the_room_is_told_when_a_members_connection_closes(meeting: Meeting) -> None:
+async def test_the_room_is_told_when_a_members_connection_closes_and_can_start_it_over(
+    meeting: Meeting,
+) -> None:
     states = meeting.connection_states
     ada = await meeting.join("ada")
     bo = await meeting.join("bo", audio=False, video=False)
@@ -155,4 +157,10 @@ async def test_the_room_is_told_when_a_members_connection_closes(meeting: Meetin
     await bo.subscribe_pc.close()
     await wait_for(lambda: ("bo", "subscribe", "closed") in states, timeout_s=10)
     assert meeting.room.stats().forwarded == 0
-    assert not ada.errors
+
+    # Started over, bo's subscribe connection carries ada's picture again.
+    before = bo.frames["ada"]
+    await meeting.room.reset("bo", "subscribe")
+    await wait_for(lambda: bo.frames["ada"] > before + 5, timeout_s=10)
+    assert [m.fresh for m in meeting.sent if m.participant == "bo"] == [True, True]
+    assert not ada.errors and not bo.errors

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 
 from signaling.sfu import rtp
-from signaling.sfu.forwarder import Output
+from signaling.sfu.forwarder import Output, Source
 from signaling.sfu.keyframes import History, KeyframeRequester
 from signaling.sfu.reception import Reception
 from signaling.sfu.sdp import restrict_offer
@@ -83,6 +84,39 @@ def test_a_subscriber_stream_continues_its_own_numbering_across_a_change_of_sour
     found = rtp.Extensions()
     assert rtp.read_extensions(wire.packets[0], 1, 0, found) and found.mid == b"3"
     assert wire.packets[0].endswith(vp8(False))
+
+
+def test_one_nack_resends_at_most_the_configured_number_of_packets() -> None:
+    source = Source(
+        "ada",
+        "video",
+        "0",
+        90000,
+        96,
+        97,
+        history_packets=1024,
+        replay_max_age_s=1.0,
+        resend_max_packets=16,
+        reception=Reception(90000, nack_interval_s=0.1, nack_tries=8),
+        keyframes=None,
+        on_level=None,
+    )
+    wire = Wire()
+    output = Output(ssrc=5)
+    assert output.connect(wire)  # type: ignore[arg-type]
+    output.configure(97, "0", 1, 3, "video")
+    source.attach(output)
+    source.receive(packet(1000, keyframe=True, arrival_s=time.monotonic()))
+    for seq in range(1001, 1300):
+        source.receive(packet(seq, arrival_s=time.monotonic()))
+    sent = len(wire.packets)
+    assert sent == 300
+    first_out = rtp.HEADER.unpack_from(wire.packets[0])[2]
+    output.nack([(first_out + i) & 0xFFFF for i in range(300)] * 2)
+    assert len(wire.packets) - sent == 16
+    assert [rtp.HEADER.unpack_from(p)[2] for p in wire.packets[sent:]] == [
+        (first_out + i) & 0xFFFF for i in range(16)
+    ]
 
 
 def test_the_history_replays_a_keyframe_whose_first_packet_came_late() -> None:
