@@ -19,9 +19,11 @@ the SFU, encrypted again with the floor's key). Subscribers count what they rece
 receiver reports and bitrate estimates, as browsers do. Runs on loopback (inside `unshare -n` if wanted).
 
 Per level N, over a window of `--window-s`: each server's CPU (% of one core), that divided by N (the
-cost per forwarded stream, everything included), and the marginal cost ((cpu(N) − cpu(0)) / N). The
-largest all-video room one core carries under 70 % follows from the SFU's figures: P members each
-publishing one video and receiving P − 1 cost P·cpu(0) + P·(P − 1)·marginal.
+cost per forwarded stream, everything included), and the marginal cost ((cpu(N) − cpu(0)) / N). Then
+the SFU holds the video back with the N subscribers still connected: what the connections cost on
+their own (ICE consent checks, RTCP), apart from forwarding. Each bench subscriber receives one
+stream; in a room each member's connection carries everyone's. The largest all-video room one core
+carries under 70 % follows: P members cost P·(cpu(0) + connection) + P·(P − 1)·forwarding.
 """
 
 from __future__ import annotations
@@ -113,6 +115,8 @@ async def serve_sfu(port: int, max_bitrate: int) -> None:
                 await room.join(message["participant"])
             elif op == "description":
                 await room.description(**message)
+            elif op == "forwarding":
+                room.set_forwarding(message["participant"], message["kind"], message["enabled"])
         await room.close()
         done.set()
 
@@ -324,6 +328,9 @@ def rtp_is_rtcp(data: bytes) -> bool:
 @dataclass
 class Level:
     subscribers: int
+    held: bool
+    """The publisher's video was held back by the SFU: its connections stayed up, nothing was
+    forwarded (what connections cost on their own: ICE consent, RTCP)."""
     window_s: float
     sfu_cpu_pct: float
     floor_cpu_pct: float
@@ -391,8 +398,11 @@ class Bench:
                 raise RuntimeError("a subscriber of the SFU received nothing within 30 s")
             await asyncio.sleep(0.1)
 
-    async def measure(self, subscribers: int) -> Level:
+    async def measure(self, subscribers: int, held: bool = False) -> Level:
         await self.add_subscribers(subscribers)
+        if held:
+            message = {"op": "forwarding", "participant": "publisher", "kind": "video", "enabled": False}
+            await self.sfu_control.send(message)
         await asyncio.sleep(self.args.settle_s)
         sfu_pid, floor_pid = self.procs["sfu"].pid, self.procs["floor"].pid
         mine = os.getpid()
@@ -415,6 +425,7 @@ class Bench:
 
         return Level(
             subscribers=subscribers,
+            held=held,
             window_s=round(elapsed, 2),
             sfu_cpu_pct=used[0] / elapsed * 100,
             floor_cpu_pct=used[1] / elapsed * 100,
@@ -478,12 +489,15 @@ async def run_once(args: argparse.Namespace) -> list[Level]:
     levels = []
     try:
         await asyncio.sleep(args.settle_s)
-        for count in args.levels:
-            level = await bench.measure(count)
+        plan = [(count, False) for count in args.levels]
+        if args.levels[-1] > 0:
+            plan.append((args.levels[-1], True))
+        for count, held in plan:
+            level = await bench.measure(count, held)
             levels.append(level)
             delivered = f"delivered sfu {level.sfu_delivered:.0%} floor {level.floor_delivered:.0%}"
             print(
-                f"  {count:3d} subscribers: sfu {level.sfu_cpu_pct:6.2f} %"
+                f"  {count:3d} subscribers{' (held)' if held else ''}: sfu {level.sfu_cpu_pct:6.2f} %"
                 f"  floor {level.floor_cpu_pct:6.2f} %"
                 f"  ({level.sent_pps:.0f} packets/s, {level.sent_kbps:.0f} kbit/s in, {delivered},"
                 f" other load {level.other_load_cores:.2f} cores)",
@@ -496,9 +510,10 @@ async def run_once(args: argparse.Namespace) -> list[Level]:
 
 def summarise(runs: list[list[Level]]) -> dict[str, Any]:
     by_level: dict[int, list[Level]] = {}
+    held: dict[int, list[Level]] = {}
     for run in runs:
         for level in run:
-            by_level.setdefault(level.subscribers, []).append(level)
+            (held if level.held else by_level).setdefault(level.subscribers, []).append(level)
     sfu = {n: statistics.median(lv.sfu_cpu_pct for lv in levels) for n, levels in by_level.items()}
     floor = {n: statistics.median(lv.floor_cpu_pct for lv in levels) for n, levels in by_level.items()}
     rows = []
@@ -515,11 +530,20 @@ def summarise(runs: list[list[Level]]) -> dict[str, Any]:
             row["ratio_marginal"] = row["sfu_marginal_pct"] / row["floor_marginal_pct"]
         rows.append(row)
     summary: dict[str, Any] = {"rows": rows, "sfu_cpu_pct_no_subscriber": sfu.get(0)}
-    if 0 in sfu and rows:
-        ingest = sfu[0]
-        marginal = rows[-1]["sfu_marginal_pct"]
+    if 0 in sfu and rows and rows[-1]["subscribers"] in held:
+        n = rows[-1]["subscribers"]
+        idle = statistics.median(lv.sfu_cpu_pct for lv in held[n])
+        connection = (idle - sfu[0]) / n
+        forward = (sfu[n] - idle) / n
+        summary["held_subscribers"] = n
+        summary["sfu_cpu_pct_held"] = idle
+        summary["sfu_connection_pct"] = connection
+        summary["sfu_forward_pct"] = forward
+        summary["ratio_forward"] = forward / rows[-1]["floor_marginal_pct"]
+        # P members on video: P publish connections (with their ingest), P subscribe connections,
+        # P·(P − 1) forwarded streams.
         members = 1
-        while (members + 1) * ingest + (members + 1) * members * marginal <= ROOM_BUDGET:
+        while (members + 1) * (sfu[0] + connection) + (members + 1) * members * forward <= ROOM_BUDGET:
             members += 1
         summary["largest_video_room_under_70pct"] = members
     return summary
@@ -539,6 +563,14 @@ def report(summary: dict[str, Any]) -> None:
     alone = summary.get("sfu_cpu_pct_no_subscriber")
     if alone is not None:
         print(f"SFU with the publisher alone: {alone:.2f} % of a core")
+    if "sfu_forward_pct" in summary:
+        n = summary["held_subscribers"]
+        print(
+            f"with {n} subscribers and the video held back: {summary['sfu_cpu_pct_held']:.2f} %, so"
+            f" {summary['sfu_connection_pct']:.3f} % per subscriber connection kept up and"
+            f" {summary['sfu_forward_pct']:.3f} % per stream forwarded"
+            f" ({summary['ratio_forward']:.2f}x the floor's marginal)"
+        )
     largest = summary.get("largest_video_room_under_70pct")
     if largest is not None:
         print(f"largest all-video room one core carries under 70 %: {largest} members")
