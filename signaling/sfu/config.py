@@ -38,6 +38,9 @@ class SfuConfig:
     resend_max_packets: int = 128
     """At most this many packets are sent again for one NACK from a subscriber (one NACK can name
     thousands, and each resend costs as much as forwarding a packet)."""
+    max_candidates: int = 32
+    """ICE candidates a member may trickle for one connection (a browser sends a handful; each one
+    makes the server run connectivity checks)."""
     max_video_bitrate_bps: int = 1_500_000
     """The most a publisher is asked to send per video track (each subscriber may ask for less)."""
     report_interval_s: float = 1.0
@@ -57,8 +60,8 @@ class SfuConfig:
         for name in ("subscriber_key_delay_s", "keyframe_debounce_s", "replay_max_age_s", "nack_interval_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        if self.resend_max_packets < 1:
-            raise ValueError("resend_max_packets must be at least 1")
+        if self.resend_max_packets < 1 or self.max_candidates < 1:
+            raise ValueError("resend_max_packets and max_candidates must be at least 1")
         if self.keyframe_retry_s <= 0 or self.report_interval_s <= 0:
             raise ValueError("keyframe_retry_s and report_interval_s must be positive")
 

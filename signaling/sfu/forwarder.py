@@ -228,6 +228,7 @@ class Output:
         "_last_seq",
         "_last_ts",
         "_last_s",
+        "_time_offset",
         "_clock_rate",
         "packets",
         "octets",
@@ -256,6 +257,9 @@ class Output:
         self._last_seq = random.randrange(0x8000)
         self._last_ts = random.randrange(1 << 32)
         self._last_s: float | None = None
+        # When a packet goes out, relative to when it arrived: zero when forwarding as packets come,
+        # more for a replayed keyframe (its timestamps are shifted to now).
+        self._time_offset = 0.0
         self._clock_rate = 90000
         self.packets = 0
         self.octets = 0
@@ -305,6 +309,7 @@ class Output:
         self._seq_offset = (seq - first.seq) & 0xFFFF
         self._ts_offset = (ts - first.timestamp) & 0xFFFFFFFF
         self._start_seq = first.seq
+        self._time_offset = now_s - first.arrival_s
         self._clock_rate = clock_rate
         self.live = True
 
@@ -330,7 +335,7 @@ class Output:
         if 0 < (seq - self._last_seq) & 0xFFFF < 0x8000:
             self._last_seq = seq
             self._last_ts = ts
-            self._last_s = packet.arrival_s
+            self._last_s = packet.arrival_s + self._time_offset
 
     # -- what the subscriber says ----------------------------------------------------------------
 

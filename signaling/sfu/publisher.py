@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 
 from signaling.sfu import aiortc_hooks as hooks
 from signaling.sfu import rtp
 from signaling.sfu.config import SfuConfig
-from signaling.sfu.connection import new_peer_connection, parse_candidate
+from signaling.sfu.connection import SDP_ERRORS, TrickledCandidates, new_peer_connection
 from signaling.sfu.errors import SfuError
 from signaling.sfu.forwarder import Source
 from signaling.sfu.keyframes import KeyframeRequester
@@ -27,17 +26,6 @@ from signaling.sfu.reception import Reception
 from signaling.sfu.sdp import ACCEPTED, AUDIO_LEVEL_URI, MID_URI, Description, parse, restrict_offer
 
 log = logging.getLogger("circle.sfu")
-
-_SDP_ERRORS = (
-    ValueError,
-    OperationError,
-    InvalidStateError,
-    InvalidAccessError,
-    InternalError,
-    AssertionError,
-)
-# Candidates a member trickles before its offer has been applied wait, up to this many.
-MAX_EARLY_CANDIDATES = 32
 
 
 class Publisher:
@@ -67,7 +55,7 @@ class Publisher:
         self._rtcp_ssrc = 0
         self._extensions = rtp.Extensions()
         self._lock = asyncio.Lock()
-        self._early_candidates: list[str] = []
+        self._candidates = TrickledCandidates(config.max_candidates)
         self.closed = False
 
     # -- signalling ------------------------------------------------------------------------------
@@ -84,12 +72,13 @@ class Publisher:
                 await self._close_connection()
             fresh = self.pc is None
             if self.pc is None:
+                self._candidates.restart()
                 self.pc = new_peer_connection()
                 self.pc.on("connectionstatechange", self._connection_state)
             pc = self.pc
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=filtered, type="offer"))
-            except _SDP_ERRORS:
+            except SDP_ERRORS:
                 if fresh:
                     await self._close_connection()
                 raise SfuError("bad_request", "The server could not use that offer.") from None
@@ -108,9 +97,7 @@ class Publisher:
                 raise SfuError(
                     "unavailable", "The server has no free media port right now; try again soon."
                 ) from None
-            for candidate in self._early_candidates:
-                await self._add_candidate(pc, candidate)
-            self._early_candidates.clear()
+            await self._candidates.flush(pc)
             answer = pc.localDescription.sdp
             self._update_sources(offered, parse(answer))
             return answer, fresh
@@ -118,20 +105,7 @@ class Publisher:
     async def candidate(self, candidate: str) -> None:
         """A candidate the member trickled; an empty one ends them."""
         async with self._lock:
-            if self.pc is None:
-                if len(self._early_candidates) < MAX_EARLY_CANDIDATES:
-                    self._early_candidates.append(candidate)
-                return
-            await self._add_candidate(self.pc, candidate)
-
-    @staticmethod
-    async def _add_candidate(pc: RTCPeerConnection, candidate: str) -> None:
-        if not candidate:
-            await pc.addIceCandidate(None)
-            return
-        parsed = parse_candidate(pc, candidate)
-        if parsed is not None:
-            await pc.addIceCandidate(parsed)
+            await self._candidates.add(self.pc, candidate)
 
     def _update_sources(self, offered: Description, answered: Description) -> None:
         changed = False

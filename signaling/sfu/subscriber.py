@@ -11,33 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver, RTCSessionDescription
-from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 
 from signaling.sfu import aiortc_hooks as hooks
 from signaling.sfu import rtp
 from signaling.sfu.config import SfuConfig
-from signaling.sfu.connection import new_peer_connection, parse_candidate
+from signaling.sfu.connection import SDP_ERRORS, TrickledCandidates, new_peer_connection
 from signaling.sfu.errors import SfuError
 from signaling.sfu.forwarder import Output, Source
 from signaling.sfu.sdp import ABS_SEND_TIME_URI, ACCEPTED, AUDIO_LEVEL_URI, MID_URI, parse
 
 log = logging.getLogger("circle.sfu")
-
-_SDP_ERRORS = (
-    ValueError,
-    OperationError,
-    InvalidStateError,
-    InvalidAccessError,
-    InternalError,
-    AssertionError,
-)
-MAX_EARLY_CANDIDATES = 32
 
 
 class _Placeholder(MediaStreamTrack):
@@ -53,6 +43,18 @@ class _Placeholder(MediaStreamTrack):
         raise MediaStreamError
 
 
+class SlotState(enum.Enum):
+    PENDING = "pending"
+    """Offered to carry its source; the member has not answered yet."""
+    ACTIVE = "active"
+    REFUSED = "refused"
+    """The member declined the section."""
+    CLOSING = "closing"
+    """Offered inactive; the member has not answered yet."""
+    FREE = "free"
+    """The member has seen it go inactive: ready for the next source of its kind."""
+
+
 class Slot:
     """One send-only transceiver and the stream it carries."""
 
@@ -63,9 +65,7 @@ class Slot:
         self.kind = kind
         self.output = output
         self.source: Source | None = None
-        self.state = "pending"
-        """pending (offered to carry `source`), active, refused (the member declined it), closing
-        (offered inactive), free (the member has seen it inactive: ready for reuse)."""
+        self.state = SlotState.PENDING
         self.offered = False
 
 
@@ -93,7 +93,7 @@ class Subscriber:
         self._dirty = False
         self._keys_timer: asyncio.TimerHandle | None = None
         self.keys_ready = False
-        self._early_candidates: list[str] = []
+        self._candidates = TrickledCandidates(config.max_candidates)
         self._by_ssrc: dict[int, Output] = {}
         self._cname = b""
         self.closed = False
@@ -136,12 +136,12 @@ class Subscriber:
                     log.warning("no free media port for the subscribe connection of %s", self.participant)
                     self._on_state("failed")
                     return
-                except _SDP_ERRORS:
+                except SDP_ERRORS:
                     log.exception("could not make an offer for %s", self.participant)
                     self._on_state("failed")
                     return
                 for slot in self.slots:
-                    if slot.state in ("pending", "closing"):
+                    if slot.state in (SlotState.PENDING, SlotState.CLOSING):
                         slot.offered = True
                 offer = pc.localDescription.sdp
                 fresh = not self._cname
@@ -163,14 +163,14 @@ class Subscriber:
                 slot.source.detach(slot.output)
                 slot.source = None
                 slot.transceiver.direction = "inactive"
-                slot.state = "closing"
+                slot.state = SlotState.CLOSING
                 slot.offered = False
                 changed = True
         carried = {slot.source for slot in self.slots if slot.source is not None}
         for source in wanted:
             if source in carried:
                 continue
-            free = next((s for s in self.slots if s.state == "free" and s.kind == source.kind), None)
+            free = next((s for s in self.slots if s.state is SlotState.FREE and s.kind == source.kind), None)
             if free is None:
                 slot = self._new_slot(source.kind)
             else:
@@ -179,7 +179,7 @@ class Subscriber:
                 slot.transceiver.direction = "sendonly"
             hooks.set_stream_id(slot.transceiver.sender, source.publisher)
             slot.source = source
-            slot.state = "pending"
+            slot.state = SlotState.PENDING
             slot.offered = False
             changed = True
         return changed
@@ -216,7 +216,7 @@ class Subscriber:
                 raise SfuError("bad_request", "There is no offer from the server to answer.")
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-            except _SDP_ERRORS:
+            except SDP_ERRORS:
                 raise SfuError("bad_request", "The server could not use that answer.") from None
             offered = parse(pc.localDescription.sdp)
             for slot in self.slots:
@@ -224,15 +224,15 @@ class Subscriber:
                 if not slot.offered or mid is None:
                     continue
                 slot.offered = False
-                if slot.state == "closing":
-                    slot.state = "free"
+                if slot.state is SlotState.CLOSING:
+                    slot.state = SlotState.FREE
                     continue
-                if slot.state != "pending":
+                if slot.state is not SlotState.PENDING:
                     continue
                 mine, theirs = offered.by_mid(mid), answered.by_mid(mid)
                 codec = mine.codec(ACCEPTED[slot.kind]) if mine is not None else None
                 if theirs is None or not theirs.receives or codec is None:
-                    slot.state = "refused"
+                    slot.state = SlotState.REFUSED
                     continue
                 dynamic_uri = ABS_SEND_TIME_URI if slot.kind == "video" else AUDIO_LEVEL_URI
                 slot.output.configure(
@@ -242,10 +242,8 @@ class Subscriber:
                     theirs.extensions.get(dynamic_uri),
                     slot.kind,
                 )
-                slot.state = "active"
-            for candidate in self._early_candidates:
-                await self._add_candidate(pc, candidate)
-            self._early_candidates.clear()
+                slot.state = SlotState.ACTIVE
+            await self._candidates.flush(pc)
             self._attach_ready()
         if self._dirty:
             self._schedule()
@@ -254,20 +252,8 @@ class Subscriber:
         """A candidate the member trickled; an empty one ends them."""
         async with self._lock:
             pc = self.pc
-            if pc is None or pc.remoteDescription is None:
-                if len(self._early_candidates) < MAX_EARLY_CANDIDATES:
-                    self._early_candidates.append(candidate)
-                return
-            await self._add_candidate(pc, candidate)
-
-    @staticmethod
-    async def _add_candidate(pc: RTCPeerConnection, candidate: str) -> None:
-        if not candidate:
-            await pc.addIceCandidate(None)
-            return
-        parsed = parse_candidate(pc, candidate)
-        if parsed is not None:
-            await pc.addIceCandidate(parsed)
+            ready = pc is not None and pc.remoteDescription is not None
+            await self._candidates.add(pc if ready else None, candidate)
 
     # -- forwarding ------------------------------------------------------------------------------
 
@@ -276,7 +262,12 @@ class Subscriber:
             return
         for slot in self.slots:
             source, output = slot.source, slot.output
-            if slot.state != "active" or source is None or source.closed or output.source is not None:
+            if (
+                slot.state is not SlotState.ACTIVE
+                or source is None
+                or source.closed
+                or output.source is not None
+            ):
                 continue
             if output.connect(self.link):
                 source.attach(output)

@@ -61,10 +61,20 @@ class SyntheticVideo(MediaStreamTrack):
         self._count = 0
         self.sent = 0
 
-    def _luma(self) -> bytes:
+    def frame(self, index: int) -> av.VideoFrame:
+        """Picture number `index` of this camera."""
+        frame = av.VideoFrame(width=self._width, height=self._height, format="yuv420p")
+        frame.planes[0].update(self._luma(index))
+        frame.planes[1].update(self._chroma)
+        frame.planes[2].update(self._chroma)
+        frame.pts = index * 90000 // self._fps
+        frame.time_base = fractions.Fraction(1, 90000)
+        return frame
+
+    def _luma(self, index: int) -> bytes:
         width, height, patch = self._width, self._height, self._patch
         stride = width * 2
-        x = (self._count * 4) % width
+        x = (index * 4) % width
         rows = [self._canvas[r * stride + x : r * stride + x + width] for r in range(height // 8 * 8)]
         noise = os.urandom(patch * patch)
         top, left = (height - patch) // 2, (width - patch) // 2
@@ -80,12 +90,7 @@ class SyntheticVideo(MediaStreamTrack):
             self._start = time.monotonic()
         else:
             await asyncio.sleep(max(0.0, self._start + self._count / self._fps - time.monotonic()))
-        frame = av.VideoFrame(width=self._width, height=self._height, format="yuv420p")
-        frame.planes[0].update(self._luma())
-        frame.planes[1].update(self._chroma)
-        frame.planes[2].update(self._chroma)
-        frame.pts = self._count * 90000 // self._fps
-        frame.time_base = fractions.Fraction(1, 90000)
+        frame = self.frame(self._count)
         self._count += 1
         self.sent += 1
         return frame

@@ -141,7 +141,9 @@ async def test_a_track_added_later_reaches_everyone_and_one_removed_stops(meetin
     await wait_for(lambda: bo.audio_frames["ada"] > marker + 75, timeout_s=5)
     assert bo.frames["ada"] <= stopped_at + 1
     server_side = meeting.room._members["bo"].subscriber
-    await wait_for(lambda: [s.state for s in server_side.slots if s.kind == "video"] == ["free"], timeout_s=5)
+    await wait_for(
+        lambda: [s.state.value for s in server_side.slots if s.kind == "video"] == ["free"], timeout_s=5
+    )
 
 
 async def test_the_room_is_told_when_a_members_connection_closes_and_can_start_it_over(

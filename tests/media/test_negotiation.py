@@ -140,3 +140,24 @@ async def test_the_speaking_member_is_told_from_the_audio_level_of_their_packets
     ada.audio_track.loud = False
     await wait_for(lambda: meeting.speaking.count(("ada", False)) == 2, timeout_s=3)
     assert all(who == "ada" for who, _ in meeting.speaking)
+
+
+async def test_candidates_beyond_the_limit_of_a_connection_are_refused(
+    meeting_factory: Callable[..., Awaitable[Meeting]],
+) -> None:
+    meeting = await meeting_factory(max_candidates=3)
+    await meeting.room.join("ada")
+    for port in (50000, 50001, 50002):
+        await meeting.room.candidate(
+            "ada", "publish", f"candidate:{port} 1 udp 2122260223 127.0.0.1 {port} typ host"
+        )
+    with pytest.raises(SfuError) as caught:
+        await meeting.room.candidate(
+            "ada", "publish", "candidate:9 1 udp 2122260223 127.0.0.1 50003 typ host"
+        )
+    assert caught.value.code == "bad_request" and "3" in caught.value.message
+    # The early ones wait for the offer, which still works.
+    ada = meeting.peer("ada", audio=False)
+    await ada.publish()
+    bo = await meeting.join("bo", audio=False, video=False)
+    await wait_for(lambda: bo.frames["ada"] > 0, timeout_s=10)
