@@ -82,12 +82,14 @@ class _Member:
 class SfuRoom:
     """The selective forwarding unit of one room.
 
-    - `send(SdpMessage)`: deliver a description to a member (awaited; errors are logged).
+    - `send(SdpMessage)`: deliver a description to a member (awaited; errors are logged). A `fresh`
+      one belongs on a new peer connection.
     - `on_speaking(participant, speaking)`: a member started or stopped speaking (from the audio level
       of their packets; a held-back member is never speaking).
     - `on_connection(participant, pc, state)`: one of a member's connections changed state
-      (`connecting`, `connected`, `failed`, `closed`): on `failed` the member should offer again.
-    Both may be plain functions or coroutines.
+      (`connecting`, `connected`, `failed`, `closed`); after `failed` or `closed`, `reset` starts it
+      over.
+    Those two may be plain functions or coroutines.
     """
 
     def __init__(
