@@ -16,6 +16,8 @@ from bench.procs import HttpProcess, Process, RedisProcess
 
 SINGLE = ("floor", "circle", "node")
 CLUSTER = ("floor+redis", "circle+redis", "node+redis")
+# Circle as committed at another revision (`--baseline REF`), for a change's before and after.
+BASELINE = "circle@base"
 
 # The benchmark sends far faster than a person types: the chat token bucket is opened wide for it.
 CHAT_LIMITS = {"CIRCLE_CHAT_BURST": "1000000", "CIRCLE_CHAT_RATE_PER_S": "1000000"}
@@ -49,7 +51,7 @@ def unavailable(target: str) -> str | None:
         return "redis-server is not installed"
     if target.startswith("node"):
         return node_peer.ensure_installed()
-    if target == "circle+redis":
+    if target in ("circle+redis", f"{BASELINE}+redis"):
         return _circle_cluster_unavailable()
     return None
 
@@ -76,8 +78,9 @@ def _circle_cluster_unavailable() -> str | None:
 
 
 @contextlib.contextmanager
-def deploy(target: str, workdir: Path, capacity: int) -> Iterator[Deployment]:
-    """Start `target`'s processes with a room for `capacity` members; stop them on the way out."""
+def deploy(target: str, workdir: Path, capacity: int, baseline: Path | None = None) -> Iterator[Deployment]:
+    """Start `target`'s processes with a room for `capacity` members; stop them on the way out.
+    `baseline`: the checkout the `circle@base` targets run."""
     workdir.mkdir(parents=True, exist_ok=True)
     started: list[Process] = []
     try:
@@ -98,9 +101,13 @@ def deploy(target: str, workdir: Path, capacity: int) -> Iterator[Deployment]:
             else:
                 token = secrets.token_urlsafe(24)
                 env = circle_env(secrets.token_urlsafe(32))
-                servers.append(procs.start_circle(name, workdir, token, env, url))
+                checkout = procs.REPO
+                if kind == BASELINE:
+                    assert baseline is not None, "circle@base needs --baseline"
+                    checkout, name = baseline, f"base{i}"
+                servers.append(procs.start_circle(name, workdir, token, env, url, checkout))
             started.append(servers[-1])
-        if kind == "circle":
+        if kind in ("circle", BASELINE):
             circle = servers[0]
             assert isinstance(circle, procs.CircleProcess)
             body = {"max_participants": capacity} if capacity > 50 else {}  # 50: the default capacity
@@ -109,3 +116,18 @@ def deploy(target: str, workdir: Path, capacity: int) -> Iterator[Deployment]:
     finally:
         for proc in reversed(started):
             proc.stop()
+
+
+def export_checkout(ref: str, into: Path) -> Path:
+    """The files of revision `ref` of this repository, in `into` (for the `circle@base` targets)."""
+    into.mkdir(parents=True, exist_ok=True)
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", ref], cwd=procs.REPO, capture_output=True, timeout=60
+        )
+    except OSError as exc:
+        raise procs.BenchError(f"--baseline needs git: {exc}") from exc
+    if archive.returncode != 0:
+        raise procs.BenchError(f"git archive {ref}: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True, timeout=60)
+    return into

@@ -60,10 +60,20 @@ def _started(process: HttpProcess) -> HttpProcess:
 
 
 def start_circle(
-    name: str, workdir: Path, token: str, env: dict[str, str], redis_url: str | None = None
+    name: str,
+    workdir: Path,
+    token: str,
+    env: dict[str, str],
+    redis_url: str | None = None,
+    checkout: Path = REPO,
 ) -> CircleProcess:
     server = CircleProcess(
-        workdir / f"{name}-data", admin_token=token, redis_url=redis_url, instance_id=name, env=env
+        workdir / f"{name}-data",
+        admin_token=token,
+        redis_url=redis_url,
+        instance_id=name,
+        env=env,
+        cwd=checkout,
     )
     _started(server)
     return server

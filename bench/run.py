@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import deploy, fanout, procs, profile
 from bench.clients import Phase
-from bench.deploy import CHAT_LIMITS, CLUSTER, SINGLE
+from bench.deploy import BASELINE, CHAT_LIMITS, CLUSTER, SINGLE
 from bench.procs import BenchError
 from bench.report import (
     QUIET_CORES,
@@ -63,6 +63,7 @@ class Config:
     storm_s: float
     storm_targets: tuple[str, ...]
     profile_dir: Path | None = None  # py-spy the Python server processes during the measured phases
+    baseline: str | None = None  # a revision whose Circle runs beside this checkout's (`circle@base`)
 
 
 def phases(cfg: Config) -> tuple[Phase, ...]:
@@ -105,6 +106,7 @@ def run(cfg: Config, say: Callable[[str], None]) -> Results:
     plan = phases(cfg)
     with tempfile.TemporaryDirectory(prefix="circle-bench-") as tmp:
         workdir = Path(tmp)
+        base = deploy.export_checkout(cfg.baseline, workdir / "baseline") if cfg.baseline else None
         for round_ in range(cfg.repeat):
             for target in cfg.targets:
                 if target in failures:
@@ -112,7 +114,7 @@ def run(cfg: Config, say: Callable[[str], None]) -> Results:
                 label = f"[{round_ + 1}/{cfg.repeat}] {target}"
                 where = workdir / f"{target}-{round_}"
                 try:
-                    with deploy.deploy(target, where, cfg.members) as deployment:
+                    with deploy.deploy(target, where, cfg.members, base) as deployment:
                         measured = fanout.measure(
                             deployment,
                             cfg.members,
@@ -143,7 +145,7 @@ def run(cfg: Config, say: Callable[[str], None]) -> Results:
                 where = workdir / f"storm-{target}-{round_}"
                 try:
                     capacity = cfg.storm_members + cfg.client_procs  # and one warm-up member each
-                    with deploy.deploy(target, where, capacity) as deployment:
+                    with deploy.deploy(target, where, capacity, base) as deployment:
                         s = measure_storm(
                             deployment, cfg.storm_members, cfg.storm_s, cfg.client_procs, cfg.timeout_s
                         )
@@ -178,6 +180,8 @@ def comparisons(ms: list[Measurement]) -> list[tuple[Comparison, float | None]]:
             ("circle+redis", "floor+redis", None),
             ("node", "floor", None),
             ("circle+redis", "circle", None),
+            ("circle", BASELINE, None),
+            ("circle+redis", f"{BASELINE}+redis", None),
         ):
             if (num, phase) in by and (den, phase) in by:
                 out.append((Comparison.of(f"{phase:5}  {num} / {den}", by[num, phase], by[den, phase]), aim))
@@ -186,17 +190,24 @@ def comparisons(ms: list[Measurement]) -> list[tuple[Comparison, float | None]]:
 
 def storm_comparison(storms: list[StormMeasurement]) -> list[str]:
     by = {s.target: s for s in storms}
-    circle, node = by.get("circle"), by.get("node")
-    if circle is None or node is None:
-        return []
-    refused = sum(circle.refused.values())
-    met = circle.latency.p99_ms <= node.latency.p99_ms and refused == 0
-    return [
-        f"circle / node: p99 join latency {circle.latency.p99_ms / node.latency.p99_ms:.2f}x, "
-        f"p50 {circle.latency.p50_ms / node.latency.p50_ms:.2f}x, "
-        f"memory per member {circle.rss_bytes_per_member / max(node.rss_bytes_per_member, 1):.2f}x; "
-        f"circle refused {refused}  [aim: p99 at most Node's, none refused: {'met' if met else 'not met'}]"
-    ]
+    lines = []
+    for num, den, aim in (("circle", "node", True), ("circle", BASELINE, False)):
+        a, b = by.get(num), by.get(den)
+        if a is None or b is None:
+            continue
+        refused = sum(a.refused.values())
+        line = (
+            f"{num} / {den}: p99 join latency {a.latency.p99_ms / b.latency.p99_ms:.2f}x, "
+            f"p50 {a.latency.p50_ms / b.latency.p50_ms:.2f}x, "
+            f"CPU per join {a.cpu_us_per_join / max(b.cpu_us_per_join, 1e-9):.2f}x, "
+            f"memory per member {a.rss_bytes_per_member / max(b.rss_bytes_per_member, 1):.2f}x; "
+            f"{num} refused {refused}"
+        )
+        if aim:
+            met = a.latency.p99_ms <= b.latency.p99_ms and refused == 0
+            line += f"  [aim: p99 at most Node's, none refused: {'met' if met else 'not met'}]"
+        lines.append(line)
+    return lines
 
 
 def redis_hop(ms: list[Measurement]) -> list[str]:
@@ -249,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--storm-s", type=float, default=1.0, help="the storm's joins start within this many s"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run Circle as committed at git revision REF (targets circle@base, circle@base+redis), "
+        "for a change's before and after in one run",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="bound on each wait of a run, s")
     parser.add_argument(
         "--profile",
@@ -271,16 +288,27 @@ def config_from(args: argparse.Namespace, say: Callable[[str], None]) -> Config:
         targets = list(CLUSTER)
     if args.targets:
         wanted = [t.strip() for t in args.targets.split(",") if t.strip()]
-        unknown = [t for t in wanted if t not in SINGLE + CLUSTER]
+        unknown = [t for t in wanted if t not in SINGLE + CLUSTER + (BASELINE, f"{BASELINE}+redis")]
         if unknown:
             raise SystemExit(f"bench: unknown targets {', '.join(unknown)}")
         targets = [t for t in targets if t in wanted]
+
+    if args.baseline:
+        # Each beside its counterpart, so that both see the machine alike.
+        with_base = []
+        for t in targets:
+            with_base.append(t)
+            if t in ("circle", "circle+redis"):
+                with_base.append(t.replace("circle", BASELINE))
+        targets = with_base if not args.targets else [t for t in with_base if t in wanted]
 
     def pick(value: int | None, full: int, small: int) -> int:
         return value if value is not None else (small if quick else full)
 
     storm_members = pick(args.storm, 200, 40)
     storm_targets = list(STORM_TARGETS) if storm_members > 0 and args.only != "cluster" else []
+    if args.baseline and storm_targets:
+        storm_targets.insert(1, BASELINE)
     if args.targets and not args.storm:
         storm_targets = [t for t in storm_targets if t in targets]
     for target in dict.fromkeys(targets + storm_targets):
@@ -302,6 +330,7 @@ def config_from(args: argparse.Namespace, say: Callable[[str], None]) -> Config:
         storm_s=args.storm_s,
         storm_targets=tuple(storm_targets),
         profile_dir=args.profile,
+        baseline=args.baseline,
     )
     if cfg.profile_dir and profile.py_spy_path() is None:
         raise SystemExit("bench: --profile needs py-spy (.venv/bin/pip install py-spy)")
@@ -340,6 +369,7 @@ def describe(cfg: Config) -> list[str]:
         "node: bare Node socket.io server doing the same (bench/node/server.js); node+redis: "
         "@socket.io/redis-adapter",
         storm,
+        *([f"{BASELINE}: Circle as committed at {cfg.baseline}"] if cfg.baseline else []),
         f"runs per target: {cfg.repeat}, figures are medians; targets: {', '.join(cfg.targets)}",
     ]
 

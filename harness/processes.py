@@ -186,9 +186,9 @@ class HttpProcess(Process):
 
 
 class CircleProcess(HttpProcess):
-    """One `python -m server serve` on a free loopback port. Settings given as keywords become flags
-    (`heartbeat_s=0.25` → `--heartbeat-s 0.25`); no `CIRCLE_*` variable of the caller's environment
-    leaks into it, only those in `env`."""
+    """One `python -m server serve` on a free loopback port, run from `cwd` (this checkout by default).
+    Settings given as keywords become flags (`heartbeat_s=0.25` → `--heartbeat-s 0.25`); no `CIRCLE_*`
+    variable of the caller's environment leaks into it, only those in `env`."""
 
     def __init__(
         self,
@@ -199,6 +199,7 @@ class CircleProcess(HttpProcess):
         instance_id: str | None = None,
         port: int | None = None,
         env: Mapping[str, str] | None = None,
+        cwd: Path = ROOT,
         **settings: Any,
     ) -> None:
         port = port or free_port()
@@ -213,7 +214,9 @@ class CircleProcess(HttpProcess):
             argv += [f"--{name.replace('_', '-')}", str(value)]
         clean = {k: v for k, v in os.environ.items() if not k.startswith("CIRCLE_")}
         full_env = {**clean, "CIRCLE_ADMIN_TOKEN": admin_token, **(env or {})}
-        super().__init__(self.instance_id, argv, data_dir / "server.log", port, env=full_env)
+        # `python -m server` imports Circle from its working directory first: another checkout there
+        # runs that checkout's code.
+        super().__init__(self.instance_id, argv, data_dir / "server.log", port, env=full_env, cwd=cwd)
 
     def launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
