@@ -300,7 +300,7 @@ def config_from(args: argparse.Namespace, say: Callable[[str], None]) -> Config:
             with_base.append(t)
             if t in ("circle", "circle+redis"):
                 with_base.append(t.replace("circle", BASELINE))
-        targets = with_base if not args.targets else [t for t in with_base if t in wanted]
+        targets = with_base
 
     def pick(value: int | None, full: int, small: int) -> int:
         return value if value is not None else (small if quick else full)
