@@ -7,6 +7,7 @@ import socketio
 from server.memory_store import MemoryStore
 from server.settings import Settings
 from server.store import Store
+from signaling.fastpath import BroadcastOnce
 
 
 def make_backends(settings: Settings, instance_id: str) -> tuple[Store, socketio.AsyncManager]:
@@ -14,4 +15,4 @@ def make_backends(settings: Settings, instance_id: str) -> tuple[Store, socketio
         from server.redis_backend import make_redis_backends
 
         return make_redis_backends(settings, instance_id)
-    return MemoryStore(settings.data_dir), socketio.AsyncManager()
+    return MemoryStore(settings.data_dir), BroadcastOnce()

@@ -34,6 +34,7 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 from rooms import ChatMessage
 from server.redis_backend import Backoff, RedisLink
 from server.store import StoreUnavailable
+from signaling.fastpath import BroadcastOnce
 
 log = logging.getLogger("circle.redis")
 
@@ -64,7 +65,7 @@ def decode(payload: bytes) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
+class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
     name = "circle-redis"
 
     def __init__(
