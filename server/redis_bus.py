@@ -32,6 +32,7 @@ import msgpack
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from rooms import ChatMessage
+from rooms.model import chat_id
 from server.redis_backend import Backoff, RedisLink
 from server.store import StoreUnavailable
 from signaling.fastpath import BroadcastOnce
@@ -85,6 +86,8 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
         self.subscribed = asyncio.Event()
         self._wake = asyncio.Event()
         self._delivered: OrderedDict[ChatKey, None] = OrderedDict()
+        # Chat the store published with its append, not to be published again by its delivery.
+        self._published: OrderedDict[ChatKey, None] = OrderedDict()
         self._history: History | None = None
         self._room_now: RoomNow | None = None
         self._catching_up: set[asyncio.Task[None]] = set()
@@ -100,7 +103,50 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
 
     # -- publishing -----------------------------------------------------------------------------------
 
+    def chat_publication(self, room_id: str, message: ChatMessage) -> tuple[str, bytes] | None:
+        """What the store's append publishes for `message` (see `RedisStore.append_chat`): the same bus
+        message `emit` would send, packed with the message's id last, for the script to fill in. None
+        while older messages wait to be published: they go first."""
+        if self._outbox:
+            return None
+        payload = message.public()
+        del payload["id"]
+        payload["id"] = chat_id(0)
+        audience: str | list[str] = f"room:{room_id}"
+        if message.to is not None:
+            audience = [f"p:{message.sender_id}", f"p:{message.to}"]
+        envelope = {
+            "method": "emit",
+            "event": CHAT_EVENT,
+            "binary": False,
+            "namespace": "/",
+            "room": audience,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            "data": [payload],
+        }
+        return self.channel, encode(envelope)
+
+    def published(self, message: ChatMessage) -> None:
+        self._published[(message.sender_id, message.id, message.at)] = None
+        if len(self._published) > REMEMBERED_CHAT:
+            self._published.popitem(last=False)
+
+    def _was_published(self, data: Any) -> bool:
+        try:
+            chat = data[0]
+            key: ChatKey = (str(chat["from"]["id"]), str(chat["id"]), int(chat["at"]))
+        except (IndexError, KeyError, TypeError, ValueError):
+            return False
+        if key not in self._published:
+            return False
+        del self._published[key]
+        return True
+
     async def _publish(self, data: dict[str, Any]) -> None:
+        if self._published and data.get("event") == CHAT_EVENT and self._was_published(data.get("data")):
+            return
         payload = encode(data)
         if self._outbox:
             # Keep the order: what waited goes first, and this waits behind it while Redis is away.

@@ -80,6 +80,15 @@ class _Bus(Protocol):
 
     async def close(self) -> None: ...
 
+    def chat_publication(self, room_id: str, message: ChatMessage) -> tuple[str, bytes] | None:
+        """The channel and the packed bus message that deliver `message`, its id a placeholder at the
+        very end; None when it must be published the usual way."""
+        ...
+
+    def published(self, message: ChatMessage) -> None:
+        """`message` went out with its append: its delivery must not publish it again."""
+        ...
+
 
 def _pack(value: dict[str, Any]) -> bytes:
     return bytes(msgpack.packb(value, use_bin_type=True))
@@ -272,9 +281,19 @@ class RedisStore:
         fields["id"] = _ID_PLACEHOLDER
         keys = [self._chat_seq_key(room_id), self._chat_key(room_id), self._sent_key(room_id, message, key)]
         lifetime_ms = RESEND_WINDOW_S * 1000 if key is not None else 0
-        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, [max_messages, _pack(fields), lifetime_ms]))
+        # The bus's message goes out in the same script: one round trip for the append and the publish.
+        channel, envelope = (
+            self._bus.chat_publication(room_id, message) if self._bus is not None else None
+        ) or ("", b"")
+        args = [max_messages, _pack(fields), lifetime_ms, channel, envelope]
+        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
         seq = int(reply[0])
-        return _decode_message(seq, reply[1]) if len(reply) > 1 else replace(message, id=chat_id(seq))
+        if len(reply) > 1 and isinstance(reply[1], bytes):
+            return _decode_message(seq, reply[1])  # a repeat: nothing was published
+        appended = replace(message, id=chat_id(seq))
+        if channel and len(reply) == 1 and self._bus is not None:
+            self._bus.published(appended)
+        return appended
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = self._chat_key(room_id)
