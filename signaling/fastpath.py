@@ -1,12 +1,15 @@
 """Room broadcasts written once: the socket.io frame of an emit is encoded once and the same bytes are
 written to each recipient's websocket, instead of python-socketio's way of a task per recipient, each
-packet put on the socket's queue and a writer task woken to frame and send it.
+packet put on the socket's queue and a writer task woken to frame and send it. Acknowledgements are
+written the same way.
 
-A recipient gets the ready frame only when nothing else of its own can be on the way (its socket is
-upgraded to a websocket, not closing, its packet queue is empty and its writer is waiting for the
-next packet, and the connection's send buffer is not backed up); otherwise the packet takes
+A recipient gets the ready frame only when nothing else of its own can be on the way: its socket is
+upgraded to a websocket and not closing, its packet queue is empty, and its connection is not backed
+up. engineio's writer only ever waits with nothing in hand (for the queue) or for a backed-up
+connection to drain, and aiohttp writes a frame at once otherwise, so an empty queue and a connection
+that is not paused mean that everything queued before has been written. Otherwise the packet takes
 python-engineio's usual path, behind whatever waits there. Either way each socket's packets leave in
-the order they were emitted.
+the order they were sent.
 
 Websockets are opened without permessage-deflate (as Node's socket.io does by default): a
 compressed connection's frames depend on what it was sent before, so they could not be shared, and
@@ -19,13 +22,13 @@ versions it was checked with are pinned in pyproject.toml.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import struct
 from typing import Any
 
 import orjson
 import socketio
+from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.web import WebSocketResponse
 from engineio import async_socket as eio_socket
 from engineio import base_socket as eio_base_socket
@@ -65,22 +68,6 @@ def ws_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
-class _Outbox(asyncio.Queue[Any]):
-    """engineio's per-socket packet queue, which also knows when its writer is idle: waiting for a
-    packet with none queued, so that everything it took has been written."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.writer_waiting = False
-
-    async def get(self) -> Any:
-        self.writer_waiting = True
-        try:
-            return await super().get()
-        finally:
-            self.writer_waiting = False
-
-
 class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
     """engineio's aiohttp websocket, without compression, and known to the broadcaster while open."""
 
@@ -117,7 +104,18 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         socket_class = type("WebSocket", (_WebSocket,), {"registry": self._websockets})
         # A copy: the driver table is engineio's module-level dict, shared by every server.
         eio._async = {**eio._async, "websocket": socket_class}
-        eio.create_queue = _Outbox
+        send_packet = server._send_packet
+
+        # Acknowledgements, and what else python-socketio sends to one socket, likewise.
+        async def send_directly(eio_sid: str, pkt: Any) -> None:
+            encoded = pkt.encode()
+            if isinstance(encoded, str) and self._write(
+                eio_sid, ws_frame(f"{eio_packet.MESSAGE}{encoded}".encode())
+            ):
+                return
+            await send_packet(eio_sid, pkt)
+
+        server._send_packet = send_directly
 
     async def emit(
         self,
@@ -163,15 +161,7 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         sock = self._sockets.get(eio_sid)
         if ws is None or sock is None or ws.closed:
             return False
-        queue = sock.queue
-        if (
-            not queue.writer_waiting
-            or queue.qsize()
-            or not sock.upgraded
-            or sock.upgrading
-            or sock.closing
-            or sock.closed
-        ):
+        if sock.queue.qsize() or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
             return False
         writer = ws._writer
         transport = writer.transport if writer is not None else None
@@ -179,7 +169,7 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
             return False
         # A backed-up connection (a slow reader) goes the usual way, where the writer waits for it to
         # drain; the mark is aiohttp's own, the writer's limit.
-        if transport.get_write_buffer_size() > writer._limit:
+        if writer.protocol.writing_paused or transport.get_write_buffer_size() > writer._limit:
             return False
         transport.write(frame)
         self.frames_written += 1
@@ -195,14 +185,23 @@ def check() -> None:
         if not ok:
             problems.append(what)
 
-    need(
-        "self.queue = self.server.create_queue()" in inspect.getsource(eio_base_socket.BaseSocket),
-        "engineio sockets create their packet queue with server.create_queue()",
-    )
     poll = inspect.getsource(eio_socket.AsyncSocket.poll)
-    need("self.queue.get()" in poll, "engineio's writer takes packets with queue.get()")
+    need("self.queue.get()" in poll, "engineio's writer takes packets from the socket's queue")
     writer = inspect.getsource(eio_socket.AsyncSocket._websocket_handler)
-    need("packets = await self.poll()" in writer, "engineio's websocket writer polls the queue")
+    need(
+        "packets = await self.poll()" in writer and "await ws.send(pkt.encode())" in writer,
+        "engineio's websocket writer sends what it polled from the queue, one packet at a time",
+    )
+    frame = inspect.getsource(WebSocketWriter.send_frame)
+    need(
+        "self._write_websocket_frame(message, opcode, 0)" in frame and "_drain_helper()" in frame,
+        "aiohttp writes an uncompressed frame at once and waits only to drain",
+    )
+    need(
+        "await server._send_packet(eio_sid, self.packet_class(\n                packet.ACK"
+        in inspect.getsource(socketio.AsyncServer._handle_event_internal),
+        "socket.io sends acknowledgements through _send_packet",
+    )
     need(
         "self.server._async['websocket']" in inspect.getsource(eio_socket.AsyncSocket._upgrade_websocket),
         "engineio opens websockets through its driver table",
@@ -233,8 +232,10 @@ def check() -> None:
             f"engineio sockets have {attr}",
         )
     need(
-        all(f"self.{a} = " in inspect.getsource(_aiohttp_writer()) for a in ("transport", "_limit")),
-        "aiohttp's websocket writer keeps its transport and its limit",
+        all(
+            f"self.{a} = " in inspect.getsource(WebSocketWriter) for a in ("transport", "_limit", "protocol")
+        ),
+        "aiohttp's websocket writer keeps its transport, its protocol and its limit",
     )
     need(eio_packet.MESSAGE == 4 and sio_packet.EVENT == 2, "engine.io MESSAGE is 4, socket.io EVENT is 2")
     if problems:
@@ -243,12 +244,6 @@ def check() -> None:
             f"{CHECKED_VERSIONS['python-socketio']} and python-engineio "
             f"{CHECKED_VERSIONS['python-engineio']}; the installed ones differ: " + "; ".join(problems)
         )
-
-
-def _aiohttp_writer() -> type:
-    from aiohttp._websocket.writer import WebSocketWriter
-
-    return WebSocketWriter
 
 
 check()
