@@ -92,7 +92,7 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
     module docstring). A pub/sub manager gets the same by listing it after its own base:
     `class Bus(AsyncPubSubManager, BroadcastOnce)`."""
 
-    # Deliveries since start: written as a ready frame, and sent the usual way (counts only).
+    # Packets since start: written as a ready frame, and sent the usual way (counts only).
     frames_written = 0
     packets_queued = 0
 
