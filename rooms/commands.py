@@ -1,14 +1,14 @@
 """Everything a member, a facilitator or the server's own clock can ask of a room.
 
 Secrets never reach the rules: the caller verifies keys, passcodes and signed resume tokens and passes
-the verdicts in (`is_host`, `passcode_ok`, `resume_of`) so the rules stay pure and testable.
+the verdicts in (`is_host`, `passcode_ok`, `resume_of`, `invite`) so the rules stay pure and testable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rooms.model import Media, Role
+from rooms.model import Media, PrivateChat, Role, RoomDefinition, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,10 @@ class Join:
     # (participant id, generation) from a resume token whose signature the caller checked.
     resume_of: tuple[str, int] | None = None
     browser_key_hash: str | None = None
+    # In a one-to-one room: which of the room's two invitations the caller found the joiner's key to match.
+    invite: int | None = None
+    # The version of the guidelines the joiner was shown and accepted (None: the current one).
+    guidelines_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,137 @@ class End:
     by: str
 
 
+@dataclass(frozen=True, slots=True)
+class Redefine:
+    """The room's definition was edited: the meeting under way keeps its live settings, the next one
+    starts from the new definition (at once, when nobody is in the room)."""
+
+    room: RoomDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class Safety:
+    """The safety pause: lock, waiting room on, every hand down, everyone but facilitators muted and held
+    muted; `on=False` undoes what the pause did and nothing else."""
+
+    by: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitAll:
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class MuteAll:
+    """Mute everyone but facilitators; with `lock`, also hold their media muted."""
+
+    by: str
+    lock: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RequestUnmute:
+    """A member whose media a facilitator holds muted asks for it back."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReorderHands:
+    """`order` must hold exactly the ids of the current queue."""
+
+    by: str
+    order: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DoneSpeaking:
+    """The speaker ends their own turn."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PassTurn:
+    """Someone in the queue lets their turn go (the speaker: ends it)."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaLimits:
+    """Bounds of an agenda, from the server's settings."""
+
+    max_segments: int = 20
+    max_title_chars: int = 80
+    max_text_chars: int = 5000
+    max_limit_s: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class SetAgenda:
+    by: str
+    segments: tuple[Segment, ...]
+    limits: AgendaLimits = AgendaLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class StepAgenda:
+    """Go to segment `index` of the agenda (None: to none of them)."""
+
+    by: str
+    index: int | None
+
+
+MILESTONE_MAX_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class ShareMilestone:
+    id: str
+    label: str
+    max_chars: int = MILESTONE_MAX_CHARS
+
+
+CONCERN_MAX_CHARS = 1000
+CONCERN_MAX_OPEN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseConcern:
+    """A member tells the facilitators privately that they are worried (`about` someone present, or
+    not), with optional words. `max_open` bounds how many of one member's concerns wait unseen."""
+
+    id: str
+    concern_id: str
+    about: str | None = None
+    text: str | None = None
+    max_chars: int = CONCERN_MAX_CHARS
+    max_open: int = CONCERN_MAX_OPEN
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernSeen:
+    by: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteChat:
+    """Delete chat message `id` for everyone; the chat log lives outside the room state."""
+
+    by: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetPrivateChat:
+    by: str
+    policy: PrivateChat
+
+
 Command = (
     Join
     | Leave
@@ -163,4 +298,19 @@ Command = (
     | LowerHandOf
     | SetRole
     | End
+    | Redefine
+    | Safety
+    | AdmitAll
+    | MuteAll
+    | RequestUnmute
+    | ReorderHands
+    | DoneSpeaking
+    | PassTurn
+    | SetAgenda
+    | StepAgenda
+    | ShareMilestone
+    | RaiseConcern
+    | ConcernSeen
+    | DeleteChat
+    | SetPrivateChat
 )

@@ -1,13 +1,16 @@
 """What the rules decide to tell people, and whom to tell.
 
-Each event names its wire event and carries its payload already in wire shape, so that the layer that
-delivers it needs no knowledge of the rules.
+Each event names its wire event and carries what it is about: a participant as they are now, the room
+as it is now, or a few plain facts. The layer that delivers it builds the wire message (and decides
+what of a participant or a room a client may see), so that the rules need no knowledge of the wire.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from rooms.model import Participant, RoomState
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +32,13 @@ class ToParticipant:
 
 Audience = ToRoom | ToFacilitators | ToParticipant
 
+Payload = Participant | RoomState | dict[str, Any]
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
     name: str
-    payload: dict[str, Any]
+    payload: Payload
     audience: Audience = field(default_factory=ToRoom)
 
 

@@ -14,6 +14,7 @@ from rooms.events import Event, Kick, Outcome, ToParticipant, ToRoom
 from rooms.model import Participant, Role, RoomState, Speaker
 from rooms.roster import changed, depart, facilitator, lower_hand, participant_updated, room_updated, target
 from rooms.rulebook import Rulebook
+from rooms.safety import facilitator_set, held, media_lock, told
 
 RULES = Rulebook()
 """The facilitation rules, for `rooms.rules` to gather."""
@@ -33,17 +34,37 @@ def _admit(state: RoomState, cmd: c.Admit, now: int) -> tuple[RoomState, Outcome
     return _admit_all(state, (p,))
 
 
+@RULES.rule(c.AdmitAll)
+def _admit_everyone(state: RoomState, cmd: c.AdmitAll, now: int) -> tuple[RoomState, Outcome]:
+    facilitator(state, cmd.by)
+    people = _let_in_together(state)
+    if not people:
+        return state, Outcome(result={"admitted": 0})
+    new, outcome = _admit_all(state, people)
+    return new, replace(outcome, result={"admitted": len(people)})
+
+
+def _let_in_together(state: RoomState) -> tuple[Participant, ...]:
+    """Everyone waiting but those removed earlier in this meeting: letting one of them back in takes a
+    facilitator's decision about that person, never a click meant for everyone."""
+    return tuple(p for p in state.waiting.values() if not p.returning_removed)
+
+
 def _admit_all(state: RoomState, people: tuple[Participant, ...]) -> tuple[RoomState, Outcome]:
     admitted = {p.id for p in people}
+    # Letting in someone who came back after a removal forgives it: their browser is not flagged again.
+    forgiven = {f"key:{p.browser_key_hash}" for p in people if p.returning_removed and p.browser_key_hash}
+    state, entering = held(state, (replace(p, returning_removed=False) for p in people))
     new = replace(
         state,
         waiting={k: v for k, v in state.waiting.items() if k not in admitted},
-        participants={**state.participants, **{p.id: p for p in people}},
+        participants={**state.participants, **{p.id: p for p in entering}},
+        removed=state.removed - forgiven,
     )
     events: list[Event] = []
-    for p in people:
-        events.append(Event("participant:joined", p.public(), ToRoom(skip=p.id)))
-        events.append(Event("lobby:admitted", {"room": new.snapshot(p)}, ToParticipant(p.id)))
+    for p in entering:
+        events.append(Event("participant:joined", p, ToRoom(skip=p.id)))
+        events.append(Event("lobby:admitted", new, ToParticipant(p.id)))
     return new, Outcome(events=tuple(events))
 
 
@@ -77,7 +98,12 @@ def _mute(state: RoomState, cmd: c.Mute, now: int) -> tuple[RoomState, Outcome]:
 @RULES.rule(c.LockMedia)
 def _lock_media(state: RoomState, cmd: c.LockMedia, now: int) -> tuple[RoomState, Outcome]:
     facilitator(state, cmd.by)
-    return changed(state, target(state, cmd.id), media_locked=cmd.locked)
+    p = target(state, cmd.id)
+    q = media_lock(p, cmd.locked)
+    new = facilitator_set(state, media=(p.id,))
+    if q == p:
+        return new, Outcome()
+    return new.with_participant(q), Outcome(events=tuple(told(cmd.by, p, q)))
 
 
 @RULES.rule(c.Remove)
@@ -89,9 +115,11 @@ def _remove(state: RoomState, cmd: c.Remove, now: int) -> tuple[RoomState, Outco
     if p is None:
         raise not_found()
     new, events = depart(state, p, "removed", now)
+    # A removal keeps the person out for the rest of this meeting, a ban for every meeting in the room.
+    keys = {f"id:{p.id}"} | ({f"key:{p.browser_key_hash}"} if p.browser_key_hash else set())
+    new = replace(new, removed=new.removed | keys)
     if cmd.ban:
-        bans = {f"id:{p.id}"} | ({f"key:{p.browser_key_hash}"} if p.browser_key_hash else set())
-        new = replace(new, bans=new.bans | bans)
+        new = replace(new, bans=new.bans | keys)
     told = Event("you:removed", {"ban": cmd.ban}, ToParticipant(p.id))
     return new, Outcome(events=(told, *events), kicks=(Kick(p.id, "removed", p.conn),), emptied=new.is_empty)
 
@@ -101,7 +129,7 @@ def _lock(state: RoomState, cmd: c.Lock, now: int) -> tuple[RoomState, Outcome]:
     facilitator(state, cmd.by)
     if state.locked == cmd.locked:
         return state, Outcome()
-    new = replace(state, locked=cmd.locked)
+    new = replace(facilitator_set(state, locked=True), locked=cmd.locked)
     return new, Outcome(events=(room_updated(new),))
 
 
@@ -110,11 +138,11 @@ def _set_waiting_room(state: RoomState, cmd: c.SetWaitingRoom, now: int) -> tupl
     facilitator(state, cmd.by)
     if state.waiting_room == cmd.enabled:
         return state, Outcome()
-    new = replace(state, waiting_room=cmd.enabled)
+    new = replace(facilitator_set(state, waiting_room=True), waiting_room=cmd.enabled)
     events: tuple[Event, ...] = ()
-    if not cmd.enabled and new.waiting:
+    if not cmd.enabled and _let_in_together(new):
         # Turning the waiting room off lets in everyone who was waiting, as people expect.
-        new, admitted = _admit_all(new, tuple(new.waiting.values()))
+        new, admitted = _admit_all(new, _let_in_together(new))
         events = admitted.events
     return new, Outcome(events=(*events, room_updated(new)))
 
@@ -125,18 +153,35 @@ def _next_speaker(state: RoomState, cmd: c.NextSpeaker, now: int) -> tuple[RoomS
     if cmd.limit_s is not None and cmd.limit_s <= 0:
         raise bad_request("A share timer must be a positive number of seconds.")
     if not state.hands:
+        # With nobody waiting, the current turn (if any) ends; the answer says that nobody is waiting.
+        nobody = {"speaker": None, "nobody_waiting": True}
         if state.speaker is None:
-            return state, Outcome(result={"speaker": None})
+            return state, Outcome(result=nobody)
         new = replace(state, speaker=None)
-        return new, Outcome(events=(room_updated(new),), result={"speaker": None})
+        return new, Outcome(events=(room_updated(new),), result=nobody)
     first = state.participants[state.hands[0]]
     q = replace(first, hand=None)
+    limit_s = cmd.limit_s
+    if limit_s is None and state.segment is not None:
+        # A round's shares are timed as its agenda segment says, unless the facilitator says otherwise.
+        limit_s = state.agenda[state.segment].limit_s
     new = replace(
         state.with_participant(q),
         hands=state.hands[1:],
-        speaker=Speaker(id=q.id, since=now, limit_s=cmd.limit_s),
+        speaker=Speaker(id=q.id, since=now, limit_s=limit_s),
     )
     return new, Outcome(events=(participant_updated(q), room_updated(new)), result={"speaker": q.id})
+
+
+@RULES.rule(c.ReorderHands)
+def _reorder_hands(state: RoomState, cmd: c.ReorderHands, now: int) -> tuple[RoomState, Outcome]:
+    facilitator(state, cmd.by)
+    if sorted(cmd.order) != sorted(state.hands):
+        raise bad_request("The queue has changed meanwhile; please look at it again and retry.")
+    if tuple(cmd.order) == state.hands:
+        return state, Outcome(result={"hands": list(state.hands)})
+    new = replace(state, hands=tuple(cmd.order))
+    return new, Outcome(events=(room_updated(new),), result={"hands": list(new.hands)})
 
 
 @RULES.rule(c.LowerHandOf)
@@ -167,5 +212,5 @@ def _end(state: RoomState, cmd: c.End, now: int) -> tuple[RoomState, Outcome]:
         Kick(x.id, "ended", x.conn) for x in (*state.participants.values(), *state.waiting.values())
     )
     # The room itself stays for the next meeting; the bans still hold there.
-    new = replace(state.fresh(state.room, now), bans=state.bans)
+    new = state.reset(now)
     return new, Outcome(events=tuple(events), kicks=kicks, emptied=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
 
 
 class Role(StrEnum):
@@ -18,6 +17,38 @@ class Media(StrEnum):
     TEXT = "text"
 
 
+class PrivateChat(StrEnum):
+    """Who may send private messages in a meeting."""
+
+    EVERYONE = "everyone"
+    # Only to or from a facilitator: a member can still reach the facilitator, but no one else.
+    FACILITATORS = "facilitators"
+    NOBODY = "nobody"
+
+
+class SegmentKind(StrEnum):
+    READING = "reading"
+    ROUND = "round"
+    OPEN = "open"
+    CLOSING = "closing"
+
+
+class ChatKind(StrEnum):
+    PLAIN = "plain"
+    MILESTONE = "milestone"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One part of a meeting's agenda: a reading everyone sees, a round in which everyone present takes a
+    turn, open sharing with hands, or the closing. `limit_s` is the share timer of a round."""
+
+    kind: SegmentKind
+    title: str
+    text: str | None = None
+    limit_s: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RoomDefinition:
     """What a facilitator set up: it outlives every meeting held in the room."""
@@ -28,12 +59,25 @@ class RoomDefinition:
     guidelines: str = ""
     passcode_hash: str | None = None
     waiting_room: bool = False
-    max_participants: int = 50
+    # Given by whoever creates the room (the server's settings hold the defaults).
+    max_participants: int = field(kw_only=True)
     # Chat is kept while anyone is present, and this long after the room empties (0: wiped at once).
-    retention_s: int = 0
-    max_messages: int = 500
+    retention_s: int = field(kw_only=True)
+    max_messages: int = field(kw_only=True)
     relay_only: bool = False
     created_at: int = 0
+    # Raised whenever the guidelines text changes, so that members accept the new text again.
+    guidelines_version: int = 1
+    private_chat: PrivateChat = PrivateChat.EVERYONE
+    # The agenda every meeting in this room starts with.
+    agenda: tuple[Segment, ...] = ()
+    # A one-to-one room admits only the holders of its two personal invitations, one person each.
+    one_to_one: bool = False
+    invite_key_hashes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.one_to_one and len(set(self.invite_key_hashes)) != 2:
+            raise ValueError("a one-to-one room needs two different invitations")
 
     @property
     def passcode_required(self) -> bool:
@@ -59,23 +103,15 @@ class Participant:
     away_since: int | None = None
     speaking: bool = False
     media_locked: bool = False
+    # Asked a facilitator to lift their media lock; cleared whenever a facilitator sets the lock.
+    unmute_requested: bool = False
+    # Came back to the waiting room after a facilitator removed them from this meeting.
+    returning_removed: bool = False
+    # The version of the room's guidelines this participant accepted (None: none accepted).
+    guidelines_version: int | None = None
+    # Which of a one-to-one room's two invitations brought them in.
+    invite: int | None = None
     browser_key_hash: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        """The participant as every client sees it: never a token, key or instance."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role.value,
-            "media": self.media.value,
-            "audio": self.audio,
-            "video": self.video,
-            "hand": self.hand,
-            "away": self.away,
-            "joined_at": self.joined_at,
-            "speaking": self.speaking,
-            "media_locked": self.media_locked,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +120,28 @@ class Speaker:
     since: int
     limit_s: int | None = None
 
-    def public(self) -> dict[str, Any]:
-        return {"id": self.id, "since": self.since, "limit_s": self.limit_s}
+
+@dataclass(frozen=True, slots=True)
+class SafetyPause:
+    """What the safety pause changed, so that lifting it undoes exactly that: the lock and waiting room as
+    they were before (None once a facilitator has set them since) and the media locks it set."""
+
+    locked: bool | None
+    waiting_room: bool | None
+    media_locked: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Concern:
+    """A member's private word to the facilitators, kept until a facilitator has seen it."""
+
+    id: str
+    sender_id: str
+    sender_name: str
+    at: int
+    about_id: str | None = None
+    about_name: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +159,29 @@ class RoomState:
     bans: frozenset[str] = frozenset()
     emptied_at: int | None = None
     version: int = 0
+    safety_pause: SafetyPause | None = None
+    # Removed from this meeting: participant ids ("id:…") and browser key hashes ("key:…"), as for bans.
+    removed: frozenset[str] = frozenset()
+    agenda: tuple[Segment, ...] = ()
+    # The index in `agenda` of the current segment, None before the first.
+    segment: int | None = None
+    private_chat: PrivateChat = PrivateChat.EVERYONE
+    # Concerns no facilitator has marked seen yet, in the order they were raised.
+    concerns: dict[str, Concern] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, room: RoomDefinition, now: int) -> RoomState:
-        return cls(room=room, waiting_room=room.waiting_room, emptied_at=now)
+        return cls(
+            room=room,
+            waiting_room=room.waiting_room,
+            emptied_at=now,
+            agenda=room.agenda,
+            private_chat=room.private_chat,
+        )
+
+    def reset(self, now: int) -> RoomState:
+        """The room as its definition sets it up for the next meeting: of this one, only the bans stay."""
+        return replace(RoomState.fresh(self.room, now), bans=self.bans)
 
     def find(self, participant_id: str) -> Participant | None:
         return self.participants.get(participant_id) or self.waiting.get(participant_id)
@@ -115,43 +190,20 @@ class RoomState:
     def is_empty(self) -> bool:
         return not self.participants and not self.waiting
 
+    @property
+    def safety(self) -> bool:
+        """The safety pause is on."""
+        return self.safety_pause is not None
+
+    @property
+    def facilitator_present(self) -> bool:
+        """A facilitator is in the room and connected."""
+        return any(p.role is Role.FACILITATOR and not p.away for p in self.participants.values())
+
     def with_participant(self, p: Participant) -> RoomState:
         if p.id in self.waiting:
             return replace(self, waiting={**self.waiting, p.id: p})
         return replace(self, participants={**self.participants, p.id: p})
-
-    def snapshot(self, viewer: Participant | None = None) -> dict[str, Any]:
-        """The RoomSnapshot of the protocol, as `viewer` may see it (chat is added by the caller)."""
-        sees_waiting = viewer is not None and viewer.role is Role.FACILITATOR
-        return {
-            "id": self.room.id,
-            "title": self.room.title,
-            "locked": self.locked,
-            "waiting_room": self.waiting_room,
-            "participants": [p.public() for p in self.participants.values()],
-            "waiting": [p.public() for p in self.waiting.values()] if sees_waiting else [],
-            "hands": list(self.hands),
-            "speaker": self.speaker.public() if self.speaker else None,
-            "guidelines": self.room.guidelines,
-            "retention": {"seconds": self.room.retention_s, "max_messages": self.room.max_messages},
-            "version": self.version,
-        }
-
-    def sync(self) -> dict[str, Any]:
-        """The payload of `room:sync`: the room as it is now, for everyone (no waiting list, no chat)."""
-        snapshot = self.snapshot()
-        del snapshot["waiting"]
-        return snapshot
-
-    def room_public(self) -> dict[str, Any]:
-        """The payload of `room:updated`."""
-        return {
-            "locked": self.locked,
-            "waiting_room": self.waiting_room,
-            "hands": list(self.hands),
-            "speaker": self.speaker.public() if self.speaker else None,
-            "title": self.room.title,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +214,10 @@ class ChatMessage:
     text: str
     at: int
     to: str | None = None
+    kind: ChatKind = ChatKind.PLAIN
 
     def visible_to(self, participant_id: str) -> bool:
         return self.to is None or participant_id in (self.sender_id, self.to)
-
-    def public(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "from": {"id": self.sender_id, "name": self.sender_name},
-            "text": self.text,
-            "at": self.at,
-        }
-        if self.to is not None:
-            out["to"] = self.to
-        return out
 
 
 def chat_id(seq: int) -> str:

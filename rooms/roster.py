@@ -6,17 +6,18 @@ Shared by the rules for members and the rules for facilitators.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from rooms.errors import Refusal, forbidden, not_found
-from rooms.events import Event, Outcome, ToFacilitators, ToRoom
+from rooms.events import Event, Outcome, Payload, ToFacilitators, ToParticipant, ToRoom
 from rooms.model import Participant, Role, RoomState
 
 
 def participant_updated(p: Participant) -> Event:
     """Tell the room how `p` looks now."""
-    return Event("participant:updated", p.public())
+    return Event("participant:updated", p)
 
 
 def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState, Outcome]:
@@ -27,15 +28,34 @@ def changed(state: RoomState, p: Participant, **fields: Any) -> tuple[RoomState,
     return state.with_participant(q), Outcome(events=(participant_updated(q),))
 
 
-def presence(state: RoomState, p: Participant, name: str, payload: dict[str, Any]) -> Event:
+def presence(state: RoomState, p: Participant, name: str, payload: Payload) -> Event:
     """A presence event goes to the room, or only to facilitators while `p` is in the waiting room."""
     audience = ToFacilitators() if p.id in state.waiting else ToRoom()
     return Event(name, payload, audience)
 
 
 def room_updated(state: RoomState) -> Event:
-    """Tell the room how the room itself looks now (lock, waiting room, hands, speaker)."""
-    return Event("room:updated", state.room_public())
+    """Tell the room how the room itself looks now (lock, waiting room, hands, speaker, and the meeting's
+    safety pause, agenda, facilitator presence and private-message policy)."""
+    return Event("room:updated", state)
+
+
+def facilitator_presence(before: RoomState, after: RoomState) -> list[Event]:
+    """When the last facilitator has gone or dropped, or one is back, tell the room and each person
+    waiting to be let in (whom room events do not reach), so that nobody is promised an admission that
+    no one is there to give."""
+    if before.facilitator_present == after.facilitator_present or after.is_empty:
+        return []
+    present = {"present": after.facilitator_present}
+    return [
+        room_updated(after),
+        *(Event("lobby:facilitator", present, ToParticipant(pid)) for pid in after.waiting),
+    ]
+
+
+def join_order(people: Iterable[Participant]) -> list[Participant]:
+    """`people` in the order they joined the meeting (a resume keeps the place)."""
+    return sorted(people, key=lambda p: p.joined_at)
 
 
 def joined(state: RoomState, pid: str) -> Participant:
@@ -77,7 +97,9 @@ def without(state: RoomState, pid: str, now: int) -> RoomState:
         speaker=speaker,
     )
     if new.is_empty and not state.is_empty:
-        new = replace(new, emptied_at=now)
+        # Whatever this meeting changed (lock, waiting room, safety pause, agenda position, policy,
+        # removals) ends with it: the next meeting starts as the room is defined.
+        new = new.reset(now)
     return new
 
 

@@ -5,41 +5,58 @@ and any new id, commits the returned state atomically, then delivers the outcome
 A refused command raises `Refusal` and leaves the state as it was.
 
 This module holds the rules for what members do for themselves; `rooms.facilitation` holds what
-facilitators do to others and to the room.
+facilitators do to others and to the room, `rooms.safety` the safety pause, `rooms.agenda` the meeting's
+format, `rooms.chat` the chat policy and `rooms.concerns` the concerns members raise.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from rooms import agenda, chat, concerns, facilitation, safety
 from rooms import commands as c
-from rooms import facilitation
-from rooms.errors import Refusal, bad_request, forbidden, not_found
+from rooms.chat import check_chat
+from rooms.errors import Refusal, bad_request, forbidden
 from rooms.events import Event, Kick, Outcome, ToFacilitators, ToRoom
 from rooms.model import Media, Participant, Role, RoomState
-from rooms.roster import changed, depart, joined, lower_hand, presence, set_hand
+from rooms.roster import (
+    changed,
+    depart,
+    facilitator_presence,
+    joined,
+    lower_hand,
+    presence,
+    room_updated,
+    set_hand,
+)
 from rooms.rulebook import Rulebook
 
-_RULES = Rulebook(facilitation.RULES)
+_RULES = Rulebook(facilitation.RULES, safety.RULES, agenda.RULES, chat.RULES, concerns.RULES)
+
+__all__ = ["apply", "check_chat"]
 
 
 def apply(state: RoomState, command: c.Command, now: int) -> tuple[RoomState, Outcome]:
-    """Apply one command. The version grows by one whenever the state changes."""
+    """Apply one command. The version grows by one whenever the state changes, and a room an event
+    carries is at that version."""
     new, outcome = _RULES.rule_for(type(command))(state, command, now)
     if new is not state:
-        new = replace(new, version=state.version + 1)
+        told = facilitator_presence(state, new)
+        if told:
+            # The room is told once, of the room as it is after the command.
+            kept = tuple(e for e in outcome.events if e.name != "room:updated")
+            outcome = replace(outcome, events=(*kept, *told))
+        version = state.version + 1
+        new = replace(new, version=version)
+        events = tuple(_at_version(e, version) for e in outcome.events)
+        outcome = replace(outcome, events=events)
     return new, outcome
 
 
-def check_chat(state: RoomState, sender_id: str, to: str | None) -> Participant:
-    """Who may chat with whom: a joined participant, to the room or to one other present participant."""
-    sender = joined(state, sender_id)
-    if to is not None:
-        if to == sender_id:
-            raise bad_request("A private message needs someone other than you.")
-        if to not in state.participants:
-            raise not_found("That person is not in the meeting any more.")
-    return sender
+def _at_version(event: Event, version: int) -> Event:
+    if isinstance(event.payload, RoomState):
+        return replace(event, payload=replace(event.payload, version=version))
+    return event
 
 
 def _clamp_media(media: Media, audio: bool, video: bool) -> tuple[bool, bool]:
@@ -49,20 +66,44 @@ def _clamp_media(media: Media, audio: bool, video: bool) -> tuple[bool, bool]:
 # -- joining and leaving ---------------------------------------------------------------------------
 
 
+def _banned() -> Refusal:
+    return Refusal("banned", "You can't rejoin this meeting.", scope="room")
+
+
+def _removed() -> Refusal:
+    return Refusal(
+        "banned",
+        "A facilitator has asked you to leave this meeting, so you can't rejoin it. "
+        "If you need to, you can contact the group's organiser.",
+        scope="meeting",
+    )
+
+
 @_RULES.rule(c.Join)
 def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
+    returning = False
     if cmd.resume_of is not None:
         pid, gen = cmd.resume_of
         if f"id:{pid}" in state.bans:
-            raise Refusal("banned", "You can't rejoin this meeting.")
+            raise _banned()
         old = state.find(pid)
         if old is not None and old.resume_gen == gen:
             return _resume(state, old, cmd)
-    if cmd.browser_key_hash and f"key:{cmd.browser_key_hash}" in state.bans:
-        raise Refusal("banned", "You can't rejoin this meeting.")
-    if state.room.guidelines and not cmd.accepted_guidelines:
-        raise bad_request("Please read and accept the group guidelines to join.")
-    if not cmd.is_host:
+        returning = f"id:{pid}" in state.removed
+    if cmd.browser_key_hash:
+        if f"key:{cmd.browser_key_hash}" in state.bans:
+            raise _banned()
+        returning = returning or f"key:{cmd.browser_key_hash}" in state.removed
+    # Someone removed from this meeting who comes back is kept out: refused, or, where the room has a
+    # waiting room, held there with a flag, so that a facilitator sees who it is and decides (the browser
+    # may be a shared one, or the removal a mistake).
+    if returning and not state.waiting_room:
+        raise _removed()
+    guidelines = _guidelines_accepted(state, cmd, None)
+    one_to_one = state.room.one_to_one
+    invite = _invitation(state, cmd) if one_to_one else None
+    host = cmd.is_host and not one_to_one
+    if not host and not one_to_one:
         if state.room.passcode_required and not cmd.passcode_ok:
             raise Refusal("wrong_passcode", "That passcode isn't right. Please check it and try again.")
         if state.locked:
@@ -73,7 +114,7 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
     p = Participant(
         id=cmd.new_id,
         name=cmd.name,
-        role=Role.FACILITATOR if cmd.is_host else Role.MEMBER,
+        role=Role.FACILITATOR if host else Role.MEMBER,
         media=cmd.media,
         joined_at=now,
         instance=cmd.instance,
@@ -81,14 +122,50 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
         audio=audio,
         video=video,
         browser_key_hash=cmd.browser_key_hash,
+        returning_removed=returning,
+        guidelines_version=guidelines,
+        invite=invite,
     )
-    if state.waiting_room and not cmd.is_host:
+    # Nobody could let anyone into a one-to-one room: its two invitations are its door.
+    if returning or (state.waiting_room and not host and not one_to_one):
         new = replace(state, waiting={**state.waiting, p.id: p}, emptied_at=None)
-        event = Event("lobby:waiting", p.public(), ToFacilitators())
-        return new, Outcome(events=(event,), result={"id": p.id, "waiting": True})
+        event = Event("lobby:waiting", p, ToFacilitators())
+        result = {"id": p.id, "waiting": True, "facilitator_present": state.facilitator_present}
+        return new, Outcome(events=(event,), result=result)
     new = replace(state, participants={**state.participants, p.id: p}, emptied_at=None)
-    event = Event("participant:joined", p.public(), ToRoom(skip=p.id))
+    event = Event("participant:joined", p, ToRoom(skip=p.id))
     return new, Outcome(events=(event,), result={"id": p.id, "waiting": False})
+
+
+def _guidelines_accepted(state: RoomState, cmd: c.Join, accepted: int | None) -> int | None:
+    """The version of the room's guidelines the joiner has accepted: `accepted` when that is the current
+    one, else the current one if they accept it now; refused otherwise."""
+    room = state.room
+    if not room.guidelines or accepted == room.guidelines_version:
+        return accepted
+    if not cmd.accepted_guidelines:
+        message = (
+            "The group guidelines have changed. Please read and accept them again."
+            if accepted is not None
+            else "Please read and accept the group guidelines to join."
+        )
+        raise Refusal("bad_request", message, guidelines_version=room.guidelines_version)
+    if cmd.guidelines_version is not None and cmd.guidelines_version != room.guidelines_version:
+        raise Refusal(
+            "bad_request",
+            "The group guidelines have changed. Please read and accept them again.",
+            guidelines_version=room.guidelines_version,
+        )
+    return room.guidelines_version
+
+
+def _invitation(state: RoomState, cmd: c.Join) -> int:
+    """Which of a one-to-one room's invitations brings the joiner, each for one person at a time."""
+    if cmd.invite is None or not 0 <= cmd.invite < len(state.room.invite_key_hashes):
+        raise forbidden("This meeting is only for the two people invited to it. Please use your own link.")
+    if any(p.invite == cmd.invite for p in (*state.participants.values(), *state.waiting.values())):
+        raise Refusal("room_full", "Someone is already in this meeting with this personal link.")
+    return cmd.invite
 
 
 def _resume(state: RoomState, old: Participant, cmd: c.Join) -> tuple[RoomState, Outcome]:
@@ -99,12 +176,13 @@ def _resume(state: RoomState, old: Participant, cmd: c.Join) -> tuple[RoomState,
         instance=cmd.instance,
         conn=cmd.conn,
         resume_gen=old.resume_gen + 1,
+        guidelines_version=_guidelines_accepted(state, cmd, old.guidelines_version),
     )
     new = state.with_participant(p)
     waiting = p.id in state.waiting
     kicks = (Kick(old.id, "replaced", old.conn),) if old.conn != cmd.conn else ()
     return new, Outcome(
-        events=(presence(state, p, "participant:updated", p.public()),),
+        events=(presence(state, p, "participant:updated", p),),
         kicks=kicks,
         result={"id": p.id, "waiting": waiting, "resumed": True},
     )
@@ -125,7 +203,7 @@ def _disconnect(state: RoomState, cmd: c.Disconnect, now: int) -> tuple[RoomStat
     if p is None or p.conn != cmd.conn or p.away:
         return state, Outcome()
     q = replace(p, away=True, away_since=now, speaking=False)
-    return state.with_participant(q), Outcome(events=(presence(state, q, "participant:updated", q.public()),))
+    return state.with_participant(q), Outcome(events=(presence(state, q, "participant:updated", q),))
 
 
 @_RULES.rule(c.Sweep)
@@ -137,7 +215,7 @@ def _sweep(state: RoomState, cmd: c.Sweep, now: int) -> tuple[RoomState, Outcome
         if not p.away and (p.instance in cmd.dead_instances or lost):
             q = replace(p, away=True, away_since=now, speaking=False)
             new = new.with_participant(q)
-            events.append(presence(new, q, "participant:updated", q.public()))
+            events.append(presence(new, q, "participant:updated", q))
         elif p.away and p.away_since is not None and now - p.away_since >= cmd.grace_s * 1000:
             new, left = depart(new, p, "disconnected", now)
             events.extend(left)
@@ -178,3 +256,45 @@ def _raise_hand(state: RoomState, cmd: c.RaiseHand, now: int) -> tuple[RoomState
 @_RULES.rule(c.LowerHand)
 def _lower_hand(state: RoomState, cmd: c.LowerHand, now: int) -> tuple[RoomState, Outcome]:
     return lower_hand(state, joined(state, cmd.id))
+
+
+# -- a member's own turn ---------------------------------------------------------------------------
+
+
+@_RULES.rule(c.DoneSpeaking)
+def _done_speaking(state: RoomState, cmd: c.DoneSpeaking, now: int) -> tuple[RoomState, Outcome]:
+    joined(state, cmd.id)
+    # Not (or no longer) the speaker: the facilitator may have moved on just before; nothing to end.
+    if state.speaker is None or state.speaker.id != cmd.id:
+        return state, Outcome(result={"ended": False})
+    new = replace(state, speaker=None)
+    return new, Outcome(events=(room_updated(new),), result={"ended": True})
+
+
+@_RULES.rule(c.PassTurn)
+def _pass_turn(state: RoomState, cmd: c.PassTurn, now: int) -> tuple[RoomState, Outcome]:
+    p = joined(state, cmd.id)
+    if state.speaker is not None and state.speaker.id == p.id:
+        new, outcome = _done_speaking(state, c.DoneSpeaking(p.id), now)
+    elif p.hand is not None:
+        new, outcome = lower_hand(state, p)
+    else:
+        return state, Outcome(result={"passed": False})
+    return new, replace(outcome, result={"passed": True})
+
+
+# -- the room's definition -------------------------------------------------------------------------
+
+
+@_RULES.rule(c.Redefine)
+def _redefine(state: RoomState, cmd: c.Redefine, now: int) -> tuple[RoomState, Outcome]:
+    if cmd.room.id != state.room.id:
+        raise bad_request("That is the definition of another room.")
+    if cmd.room == state.room:
+        return state, Outcome()
+    if state.is_empty:
+        # Between meetings the next one starts from the new definition; the chat keeps its expiry.
+        return replace(replace(state, room=cmd.room).reset(now), emptied_at=state.emptied_at), Outcome()
+    new = replace(state, room=cmd.room)
+    events = (room_updated(new),) if cmd.room.title != state.room.title else ()
+    return new, Outcome(events=events)

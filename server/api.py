@@ -9,10 +9,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from rooms import RoomDefinition
-from server import auth
+from rooms import Refusal, RoomDefinition
+from server.auth import token_matches
 from server.settings import Settings
-from server.store import Store, StoreUnavailable
+from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
+from signaling.errors import error_json, http_status
+from signaling.ports import Store
 from signaling.protocol import ProtocolError, decode_into, optional, required
 
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
@@ -33,47 +35,55 @@ class CreateRoom:
     relay_only: bool = False
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def error_response(exc: BaseException, request: web.Request) -> web.Response:
+    """The answer to a failed request: the error object socket.io sends too, with its HTTP status."""
+    resource = request.match_info.route.resource
+    route = f"{request.method} {resource.canonical if resource is not None else request.path}"
+    error = error_json(exc, route, "http")
+    return web.json_response({"error": error}, status=http_status(error["code"]))
 
 
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ProtocolError as exc:
-        return error_response(400, exc.code, exc.message)
-    except StoreUnavailable:
-        return error_response(503, "unavailable", "Storage is unavailable right now; try again.")
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        return error_response(exc, request)
 
 
 async def create_room(request: web.Request) -> web.Response:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[ADMIN_TOKEN_KEY]
-    if scheme.lower() != "bearer" or not token or not auth.token_matches(token.strip(), expected):
-        return error_response(401, "unauthorized", "A valid admin token is required.")
+    if scheme.lower() != "bearer" or not token or not token_matches(token.strip(), expected):
+        raise Refusal("unauthorized", "A valid admin token is required.")
     settings = request.app[SETTINGS_KEY]
+    too_large = ProtocolError("too_large", "The request body is too large.")
     if request.content_length is not None and request.content_length > settings.max_frame_bytes:
-        return error_response(413, "too_large", "The request body is too large.")
+        raise too_large
     try:
         body = json.loads(await request.text())
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
     except (ValueError, UnicodeDecodeError):
-        return error_response(400, "bad_request", "The body must be a JSON object.")
+        raise ProtocolError("bad_request", "The body must be a JSON object.") from None
     spec: CreateRoom = decode_into(CreateRoom, body)
     max_participants = spec.max_participants or settings.max_participants
-    if not 2 <= max_participants <= 1000:
-        raise ProtocolError("bad_request", "max_participants must be between 2 and 1000.")
+    low, high = settings.min_room_participants, settings.max_room_participants
+    if not low <= max_participants <= high:
+        raise ProtocolError("bad_request", f"max_participants must be between {low} and {high}.")
     retention_s = settings.retention_s if spec.retention_s is None else spec.retention_s
-    if not 0 <= retention_s <= 30 * 86400:
-        raise ProtocolError("bad_request", "retention_s must be between 0 and 30 days.")
-    host_key = auth.new_secret()
+    if not 0 <= retention_s <= settings.max_retention_s:
+        raise ProtocolError("bad_request", f"retention_s must be between 0 and {settings.max_retention_s}.")
+    host_key = new_secret()
     room = RoomDefinition(
-        id=auth.new_id(),
+        id=new_id(),
         title=spec.title,
-        host_key_hash=auth.key_hash(host_key),
+        host_key_hash=key_hash(host_key),
         guidelines=(spec.guidelines or "").strip(),
-        passcode_hash=auth.passcode_hash(spec.passcode) if spec.passcode else None,
+        passcode_hash=passcode_hash(spec.passcode) if spec.passcode else None,
         waiting_room=spec.waiting_room,
         max_participants=max_participants,
         retention_s=retention_s,
@@ -98,7 +108,7 @@ async def create_room(request: web.Request) -> web.Response:
 async def get_room(request: web.Request) -> web.Response:
     room = await request.app[STORE_KEY].get_room(request.match_info["room_id"])
     if room is None:
-        return error_response(404, "not_found", "There is no meeting at this link.")
+        raise Refusal("not_found", "There is no meeting at this link.")
     return web.json_response(room_public(room))
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import socketio
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from prometheus_client import CollectorRegistry
 
-from server import auth
+from rooms import Refusal
 from server.api import (
     ADMIN_TOKEN_KEY,
     SETTINGS_KEY,
@@ -21,11 +22,13 @@ from server.api import (
     error_response,
     errors_middleware,
 )
-from server.backends import make_backends
+from server.backends import Backends, make_backends
+from server.metrics import Current, PrometheusMetrics, exposition
 from server.settings import Settings
-from server.store import Store
 from server.webclient import add_web_routes
+from signaling.credentials import new_id, new_secret
 from signaling.handlers import Signaling
+from signaling.ports import Store
 from signaling.socket import CircleSocketServer, origin_checker
 
 log = logging.getLogger("circle.server")
@@ -41,33 +44,39 @@ class Circle:
     store: Store
     sio: socketio.AsyncServer
     signaling: Signaling
+    # This instance's own, so that several in one process keep their counts apart.
+    metrics: CollectorRegistry
 
 
 CIRCLE_KEY: web.AppKey[Circle] = web.AppKey("circle", Circle)
 
 
-def create_app(settings: Settings) -> web.Application:
-    instance_id = settings.instance_id or f"i-{auth.new_id(6)}"
-    admin_token = settings.admin_token or auth.new_secret()
-    store, manager = make_backends(settings, instance_id)
-    signer = auth.Signer(settings.secret_key or "")  # replaced by the store's key at start-up
+def create_app(settings: Settings, backends: Backends | None = None) -> web.Application:
+    """The application of one instance, on the store and bus `settings` choose (or on `backends`)."""
+    instance_id = settings.instance_id or f"i-{new_id(6)}"
+    admin_token = settings.admin_token or new_secret()
+    if backends is None:
+        backends = make_backends(settings, instance_id)
+    store = backends.store
+    config = settings.signaling_config()
     sio = CircleSocketServer(
         async_mode="aiohttp",
-        client_manager=manager,
-        cors_allowed_origins=origin_checker(settings),
+        client_manager=backends.manager,
+        cors_allowed_origins=origin_checker(config),
         max_http_buffer_size=settings.max_frame_bytes,
         async_handlers=False,
         logger=False,
         engineio_logger=False,
     )
-    signaling = Signaling(settings, store, instance_id, signer)
-    signaling.attach(sio)
+    registry = CollectorRegistry()
+    signaling = Signaling(config, store, backends.bus, sio, instance_id, metrics=PrometheusMetrics(registry))
+    registry.register(Current(signaling, backends.redis))
 
     app = web.Application(
         middlewares=[errors_middleware, _no_new_sessions_while_closing],
         client_max_size=settings.max_frame_bytes,
     )
-    circle = Circle(settings, instance_id, admin_token, store, sio, signaling)
+    circle = Circle(settings, instance_id, admin_token, store, sio, signaling, registry)
     app[CIRCLE_KEY] = circle
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
@@ -94,7 +103,7 @@ async def _no_new_sessions_while_closing(request: web.Request, handler: Handler)
         and request.path.startswith("/socket.io/")
         and "sid" not in request.query
     ):
-        return error_response(503, "unavailable", "This server is restarting.")
+        return error_response(Refusal("unavailable", "This server is restarting."), request)
     return await handler(request)
 
 
@@ -105,35 +114,34 @@ async def drain(app: web.Application) -> None:
     circle = app[CIRCLE_KEY]
     grace = circle.settings.shutdown_grace_s
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(circle.signaling.close_all(drain_s=grace * 0.8), grace)
+        await asyncio.wait_for(circle.signaling.drain(drain_s=grace * 0.8), grace)
 
 
 async def _tell_clients(app: web.Application) -> None:
     """For an app stopped without `drain` (embedded): tell and disconnect whoever is still here."""
     circle = app[CIRCLE_KEY]
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(circle.signaling.close_all(drain_s=0), circle.settings.shutdown_grace_s)
+        await asyncio.wait_for(circle.signaling.drain(drain_s=0), circle.settings.shutdown_grace_s)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     circle = app[CIRCLE_KEY]
     await circle.store.start()
     # A cluster shares one signing key, so a resume token works on every instance.
-    circle.signaling.signer = auth.Signer(await circle.store.signing_key(circle.settings.secret_key))
+    circle.signaling.use_signing_key(await circle.store.signing_key(circle.settings.secret_key))
     clock = asyncio.create_task(_clock(circle), name="circle-clock")
-    log.info("instance %s started", circle.instance_id)
+    log.info("instance %s started", circle.instance_id, extra={"instance": circle.instance_id})
     yield
     clock.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await clock
     await circle.store.close()
-    log.info("instance %s stopped", circle.instance_id)
+    log.info("instance %s stopped", circle.instance_id, extra={"instance": circle.instance_id})
 
 
 async def _clock(circle: Circle) -> None:
     """Heartbeat and sweep. A failure is logged and retried at the next tick, never fatal."""
     s = circle.settings
-    cleared: set[tuple[str, int]] = set()
     loop = asyncio.get_running_loop()
     next_beat = 0.0
     while True:
@@ -141,11 +149,11 @@ async def _clock(circle: Circle) -> None:
             if loop.time() >= next_beat:
                 await circle.store.heartbeat(circle.instance_id, s.instance_ttl_s)
                 next_beat = loop.time() + s.heartbeat_s
-            await circle.signaling.sweep(cleared)
+            await circle.signaling.sweep()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("clock tick failed: %s", type(exc).__name__)
+            log.warning("clock tick failed: %s", type(exc).__name__, extra={"error": type(exc).__name__})
         await asyncio.sleep(min(s.sweep_interval_s, s.heartbeat_s))
 
 
@@ -182,20 +190,5 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Counts only: no room ids, names or addresses."""
-    circle = request.app[CIRCLE_KEY]
-    conns = circle.signaling.conns.values()
-    joined = sum(1 for c in conns if c.participant_id)
-    rooms = len({c.room_id for c in conns if c.room_id})
-    lines = [
-        "# HELP circle_connections Open socket.io connections on this instance.",
-        "# TYPE circle_connections gauge",
-        f"circle_connections {len(circle.signaling.conns)}",
-        "# HELP circle_participants Joined participants connected to this instance.",
-        "# TYPE circle_participants gauge",
-        f"circle_participants {joined}",
-        "# HELP circle_rooms Rooms with a participant connected to this instance.",
-        "# TYPE circle_rooms gauge",
-        f"circle_rooms {rooms}",
-    ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    """Counts only: no room ids, names or addresses (see `server.metrics`)."""
+    return exposition(request.app[CIRCLE_KEY].metrics)

@@ -18,7 +18,9 @@ from aiohttp import web
 
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
+from server.logs import Console, configure
 from server.settings import Settings, SettingsError
+from server.webclient import WebClientIncomplete
 
 log = logging.getLogger("circle.server")
 
@@ -49,10 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"circle: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure(settings.log_level, settings.log_format)
     return _run(_run_server(settings))
 
 
@@ -67,8 +66,15 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
 
 
 async def _run_server(settings: Settings) -> int:
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except WebClientIncomplete as exc:
+        # Refusing to start beats a server whose meeting page is blank in every browser.
+        print(f"circle: {exc}", file=sys.stderr)
+        return 1
     circle = app[CIRCLE_KEY]
+    console = Console(settings.log_format)
+    # No access log: each of aiohttp's lines begins with the client's address.
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_s
     )
@@ -85,19 +91,20 @@ async def _run_server(settings: Settings) -> int:
         return 1
     port = runner.addresses[0][1] if runner.addresses else settings.port
     base = settings.public_url or f"http://{settings.host}:{port}"
-    print(f"Circle is running at {base} (instance {circle.instance_id})", flush=True)
+    console.say(
+        f"Circle is running at {base} (instance {circle.instance_id})", url=base, instance=circle.instance_id
+    )
     if not settings.admin_token:
-        print(
-            f"Admin token (shown once; set CIRCLE_ADMIN_TOKEN to choose your own): {circle.admin_token}",
-            flush=True,
+        console.say(
+            f"Admin token (shown once; set CIRCLE_ADMIN_TOKEN to choose your own): {circle.admin_token}"
         )
-    print(f'Create a room: circle rooms create "Tuesday circle" --server {base}', flush=True)
+    console.say(f'Create a room: circle rooms create "Tuesday circle" --server {base}')
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    print("Shutting down…", flush=True)
+    console.say("Shutting down…")
     await drain(app)
     await runner.cleanup()
     return 0
@@ -152,9 +159,9 @@ def _rooms_create(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from server.chat_cli import run
+    from terminal.cli import run
 
-    return run(args.url, args.name, args.passcode)
+    return run(args.url, args.name, args.passcode, args.accept_guidelines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("url", help="the room's link")
     chat.add_argument("--name", required=True, help="your first name or nickname")
     chat.add_argument("--passcode")
+    chat.add_argument(
+        "--accept-guidelines",
+        action="store_true",
+        help="accept the group guidelines without being asked (for scripts)",
+    )
     chat.set_defaults(func=_chat)
     return parser
 

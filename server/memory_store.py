@@ -11,16 +11,19 @@ from typing import TypeVar
 
 from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
-from server.auth import new_secret
 from server.roomdb import RoomDB
-from server.store import RESEND_WINDOW_S
+from signaling.credentials import new_secret
+from signaling.ports import Publication
 
 T = TypeVar("T")
 
 
 class MemoryStore:
-    def __init__(self, data_dir: Path) -> None:
+    """The `Store` of one instance. A chat `key` is remembered for `resend_window_s`."""
+
+    def __init__(self, data_dir: Path, resend_window_s: float) -> None:
         self._data_dir = data_dir
+        self._resend_window_s = resend_window_s
         self._db: RoomDB | None = None
         self._states: dict[str, RoomState] = {}
         self._chat: dict[str, deque[ChatMessage]] = {}
@@ -82,7 +85,7 @@ class MemoryStore:
             log = self._chat[room_id] = deque(log or (), maxlen=max_messages)
         sent = self._sent.setdefault(room_id, OrderedDict())
         now = time.monotonic()
-        while sent and next(iter(sent.values()))[0] < now - RESEND_WINDOW_S:
+        while sent and next(iter(sent.values()))[0] < now - self._resend_window_s:
             sent.popitem(last=False)
         message = make("")
         if key is not None:
@@ -100,6 +103,17 @@ class MemoryStore:
             while len(sent) > max_messages:
                 sent.popitem(last=False)
         return message
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        # Nothing to publish to: every socket is on this instance, and the emit reaches them.
+        return await self.append_chat(room_id, make, max_messages, key), False
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         log = self._chat.get(room_id, ())

@@ -3,7 +3,7 @@
 `make_redis_backends` is what `server.backends` calls when `redis_url` is set. Both halves share one
 `RedisLink`, the single place that decides what a Redis call may cost:
 
-- every call is bounded by `redis_timeout_s`, so a frozen Redis yields `StoreUnavailable`, never a hang;
+- every call is bounded by `redis_timeout_s`, so a frozen Redis yields `Unavailable`, never a hang;
 - after a failure, calls fail at once while a probe pings Redis with a backoff (doubling, capped at a
   few seconds), so a dead Redis is not hammered and members get `unavailable` without waiting for a
   timeout each;
@@ -18,9 +18,8 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import socketio
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -29,7 +28,12 @@ from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.settings import Settings
-from server.store import Store, StoreUnavailable
+from signaling.delivery import PERISHABLE_EVENTS
+from signaling.ports import Unavailable
+
+if TYPE_CHECKING:
+    from server.redis_bus import RedisBus
+    from server.redis_store import RedisStore
 
 T = TypeVar("T")
 
@@ -88,6 +92,8 @@ class RedisLink:
         self._backoff = Backoff()
         self._down = False
         self.recovered_at: float | None = None
+        # Times Redis answered again after it had stopped answering.
+        self.reconnects = 0
         self._on_recovery: list[Callable[[], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -100,26 +106,30 @@ class RedisLink:
         self._on_recovery.append(callback)
 
     async def call(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        """`fn(redis)` within `timeout_s`, or `StoreUnavailable`.
+        """`fn(redis)` within `timeout_s`, or `Unavailable`.
 
         While Redis is down nothing is sent to it but the probe's PING: a write sent to a frozen Redis
         may still be carried out when it wakes, long after its caller was told `unavailable`, so
         writes are only sent once Redis has answered again."""
         if self._down:
-            raise StoreUnavailable("redis is down")
+            raise Unavailable("redis is down")
         try:
             # A timeout scope, not `wait_for`: the same bound without a task per call.
             async with asyncio.timeout(self.timeout_s):
                 result = await fn(self.redis)
         except UNREACHABLE as exc:
             self.failed(exc)
-            raise StoreUnavailable("redis did not answer") from exc
+            raise Unavailable("redis did not answer") from exc
         return result
 
     def failed(self, exc: BaseException) -> None:
         if self._down:
             return
-        log.warning("redis unreachable (%s); answering unavailable until it returns", type(exc).__name__)
+        log.warning(
+            "redis unreachable (%s); answering unavailable until it returns",
+            type(exc).__name__,
+            extra={"error": type(exc).__name__},
+        )
         self._down = True
         # A link that failed again soon after it recovered keeps its longer backoff (Redis refusing
         # some commands, say, would otherwise be probed and retried in a tight loop).
@@ -142,6 +152,7 @@ class RedisLink:
             return
         self._down = False
         self.recovered_at = time.monotonic()
+        self.reconnects += 1
         log.warning("redis reachable again")
         for callback in self._on_recovery:
             self._spawn(self._run(callback))
@@ -155,7 +166,7 @@ class RedisLink:
     async def _run(callback: Callable[[], Awaitable[None]]) -> None:
         try:
             await callback()
-        except StoreUnavailable:
+        except Unavailable:
             pass  # down again; the next recovery runs it again
         except Exception:
             log.exception("recovery step failed")
@@ -166,22 +177,28 @@ class RedisLink:
         await self.redis.aclose()
 
 
-def make_redis_backends(settings: Settings, instance_id: str) -> tuple[Store, socketio.AsyncManager]:
-    """The Redis store and the Redis socket.io client manager of one instance."""
+def make_redis_backends(settings: Settings, instance_id: str) -> tuple[RedisStore, RedisBus, RedisLink]:
+    """The Redis store and the Redis bus (socket.io client manager) of one instance, and the link
+    they share (whose state the metrics show)."""
     from server.redis_bus import RedisBus
     from server.redis_store import RedisStore
 
     assert settings.redis_url
     link = RedisLink(settings.redis_url, settings.redis_timeout_s)
-    # A relayed offer or ICE candidate is only useful now: replaying it later would confuse the
-    # negotiation it belonged to, so a failed `signal` is answered `unavailable` and not kept.
-    bus = RedisBus(link, stale_events=frozenset({"signal"}), heartbeat_s=settings.heartbeat_s)
-    store = RedisStore(link, instance_id, settings.instance_ttl_s, bus=bus)
-    bus.read_chat_from(lambda room_id: store.chat_after(room_id, None))
-
-    async def room_now(room_id: str) -> dict[str, Any] | None:
-        state = await store.load(room_id)
-        return state.sync() if state is not None else None
-
-    bus.read_rooms_from(room_now)
-    return store, bus
+    # A relayed offer or ICE candidate is only useful now: a failed one is answered `unavailable`
+    # and not kept for later.
+    bus = RedisBus(
+        link,
+        outbox_max_messages=settings.bus_outbox_max_messages,
+        outbox_max_age_s=settings.bus_outbox_max_age_s,
+        stale_events=PERISHABLE_EVENTS,
+        heartbeat_s=settings.heartbeat_s,
+    )
+    store = RedisStore(
+        link,
+        instance_id,
+        settings.instance_ttl_s,
+        resend_window_s=settings.chat_resend_window_s,
+        bus=bus,
+    )
+    return store, bus, link

@@ -13,7 +13,7 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   is `chat_id(seq)`, read from the entry id (the packed message holds it too, written by the script);
   `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
   `circle:chat-key:{id}:{sender}:{key}`: the seq a sender's keyed message got, for
-  `RESEND_WINDOW_S`, so that sending it again returns it instead of appending a copy;
+  `chat_resend_window_s`, so that sending it again returns it instead of appending a copy;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
 - `circle:signing-key`: the resume-token key shared by instances that were given none.
@@ -55,9 +55,9 @@ from rooms.codec import (
 )
 from rooms.model import chat_id
 from server import redis_scripts as lua
-from server.auth import new_secret
 from server.redis_backend import RedisLink
-from server.store import RESEND_WINDOW_S, StoreUnavailable
+from signaling.credentials import new_secret
+from signaling.ports import Publication, Unavailable
 
 T = TypeVar("T")
 
@@ -80,21 +80,12 @@ class _Bus(Protocol):
 
     async def close(self) -> None: ...
 
-    def chat_publication(self, room_id: str, message: ChatMessage) -> tuple[str, bytes] | None:
-        """The channel and the packed bus message that deliver `message`, its id a placeholder at the
-        very end; None when it must be published the usual way."""
-        ...
-
-    def published(self, message: ChatMessage) -> None:
-        """`message` went out with its append: its delivery must not publish it again."""
-        ...
-
 
 def _pack(value: dict[str, Any]) -> bytes:
     return bytes(msgpack.packb(value, use_bin_type=True))
 
 
-def _unpack(blob: bytes) -> dict[str, Any]:
+def unpack(blob: bytes) -> dict[str, Any]:
     value = msgpack.unpackb(blob, raw=False)
     assert isinstance(value, dict)
     return value
@@ -104,9 +95,36 @@ def _unpack(blob: bytes) -> dict[str, Any]:
 _ID_PLACEHOLDER = chat_id(0)
 
 
+# -- keys (the layout in the module docstring) -------------------------------------------------------
+
+
+def room_key(room_id: str) -> str:
+    return f"{PREFIX}room:{room_id}"
+
+
+def state_key(room_id: str) -> str:
+    return f"{PREFIX}state:{room_id}"
+
+
+def chat_key(room_id: str) -> str:
+    return f"{PREFIX}chat:{room_id}"
+
+
+def chat_seq_key(room_id: str) -> str:
+    return f"{PREFIX}chat-seq:{room_id}"
+
+
+def sent_key(room_id: str, message: ChatMessage, key: str | None) -> str:
+    return f"{PREFIX}chat-key:{room_id}:{message.sender_id}:{key or ''}"
+
+
+def instance_key(instance_id: str) -> str:
+    return f"{PREFIX}instance:{instance_id}"
+
+
 def _decode_message(seq: int, blob: bytes) -> ChatMessage:
     """A Stream entry's message; its id comes from the entry id (`{seq}-0`)."""
-    fields = _unpack(blob)
+    fields = unpack(blob)
     fields["id"] = chat_id(seq)
     return chat_from_dict(fields)
 
@@ -150,15 +168,23 @@ class RedisStore:
     """The `Store` of a cluster (see the module docstring for the layout)."""
 
     def __init__(
-        self, link: RedisLink, instance_id: str, instance_ttl_s: float, bus: _Bus | None = None
+        self,
+        link: RedisLink,
+        instance_id: str,
+        instance_ttl_s: float,
+        *,
+        resend_window_s: float,
+        bus: _Bus | None = None,
+        cache: StateCache | None = None,
     ) -> None:
         self._link = link
         self._instance_id = instance_id
         self._ttl_s = instance_ttl_s
+        self._resend_window_s = resend_window_s
         self._bus = bus
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
-        self._states = StateCache()
+        self._states = cache if cache is not None else StateCache()
         link.on_recovery(self._announce)
 
     # -- life -----------------------------------------------------------------------------------------
@@ -168,7 +194,7 @@ class RedisStore:
         # Redis is away: the instance serves what it can and catches up when Redis returns.
         try:
             await self._announce()
-        except StoreUnavailable:
+        except Unavailable:
             pass
 
     async def close(self) -> None:
@@ -176,8 +202,8 @@ class RedisStore:
             await self._bus.close()
         try:
             # Stopping cleanly: the survivors need not wait a TTL to know.
-            await self._link.call(lambda r: r.delete(self._instance_key(self._instance_id)))
-        except StoreUnavailable:
+            await self._link.call(lambda r: r.delete(instance_key(self._instance_id)))
+        except Unavailable:
             pass
         await self._link.close()
 
@@ -186,7 +212,7 @@ class RedisStore:
         its members would miss what is said on other instances)."""
         try:
             answered = bool(await self._link.call(lambda r: r.ping()))
-        except StoreUnavailable:
+        except Unavailable:
             return False
         return answered and (self._bus is None or self._bus.hears_cluster)
 
@@ -204,16 +230,16 @@ class RedisStore:
     # -- rooms ----------------------------------------------------------------------------------------
 
     async def create_room(self, room: RoomDefinition) -> None:
-        await self._link.call(lambda r: r.set(self._room_key(room.id), _pack(room_to_dict(room))))
+        await self._link.call(lambda r: r.set(room_key(room.id), _pack(room_to_dict(room))))
 
     async def get_room(self, room_id: str) -> RoomDefinition | None:
         # Not cached: after a Redis restart without persistence every instance must agree that the
         # room is gone, rather than some serving it from memory.
-        blob = await self._link.call(lambda r: r.get(self._room_key(room_id)))
-        return room_from_dict(_unpack(blob)) if blob is not None else None
+        blob = await self._link.call(lambda r: r.get(room_key(room_id)))
+        return room_from_dict(unpack(blob)) if blob is not None else None
 
     async def load(self, room_id: str) -> RoomState | None:
-        current = await self._read(self._state_key(room_id))
+        current = await self._read(state_key(room_id))
         return current[1] if current is not None else None
 
     async def _read(self, key: str) -> tuple[bytes, RoomState] | None:
@@ -229,14 +255,14 @@ class RedisStore:
             # before the call (the cache may have changed meanwhile).
             assert cached is not None and reply[0] == cached[0]
             return cached
-        current = (reply[0], state_from_dict(_unpack(reply[1])))
+        current = (reply[0], state_from_dict(unpack(reply[1])))
         self._states.put(key, *current)
         return current
 
     async def transact(
         self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
     ) -> tuple[RoomState, T]:
-        key = self._state_key(room.id)
+        key = state_key(room.id)
         async with self._serial(key):
             return await self._transact(room, key, fn, now)
 
@@ -252,12 +278,12 @@ class RedisStore:
             people = len(new.participants) + len(new.waiting)
             new_rev = _new_revision()
             args = [rev, _pack(state_to_dict(new)), people, room.id, new.room.retention_s, new_rev]
-            keys = [key, LIVE, self._chat_key(room.id)]
+            keys = [key, LIVE, chat_key(room.id)]
             if await self._link.call(lua.WRITE_STATE.bind(keys, args)):
                 self._states.put(key, new_rev, new)
                 return new, result
             await _pause(attempt)
-        raise StoreUnavailable("too many conflicting writes")
+        raise Unavailable("too many conflicting writes")
 
     async def live_rooms(self) -> list[str]:
         ids = await self._link.call(lambda r: r.smembers(LIVE))
@@ -272,6 +298,27 @@ class RedisStore:
         max_messages: int,
         key: str | None = None,
     ) -> ChatMessage:
+        message, _ = await self._append_chat(room_id, make, max_messages, key, None)
+        return message
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        return await self._append_chat(room_id, make, max_messages, key, publication)
+
+    async def _append_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication | None,
+    ) -> tuple[ChatMessage, bool]:
         # One script call that cannot conflict, so no retries and no queueing behind this
         # instance's other appends to the room.
         message = make("")
@@ -279,24 +326,21 @@ class RedisStore:
         # Last, so that it is the packed message's last bytes, for the script to overwrite.
         del fields["id"]
         fields["id"] = _ID_PLACEHOLDER
-        keys = [self._chat_seq_key(room_id), self._chat_key(room_id), self._sent_key(room_id, message, key)]
-        lifetime_ms = RESEND_WINDOW_S * 1000 if key is not None else 0
+        keys = [chat_seq_key(room_id), chat_key(room_id), sent_key(room_id, message, key)]
+        lifetime_ms = max(1, int(self._resend_window_s * 1000)) if key is not None else 0
         # The bus's message goes out in the same script: one round trip for the append and the publish.
-        channel, envelope = (
-            self._bus.chat_publication(room_id, message) if self._bus is not None else None
-        ) or ("", b"")
-        args = [max_messages, _pack(fields), lifetime_ms, channel, envelope]
+        channel, packed = ("", b"")
+        if publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode()):
+            channel, packed = publication.channel, publication.packed
+        args = [max_messages, _pack(fields), lifetime_ms, channel, packed]
         reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
         seq = int(reply[0])
         if len(reply) > 1 and isinstance(reply[1], bytes):
-            return _decode_message(seq, reply[1])  # a repeat: nothing was published
-        appended = replace(message, id=chat_id(seq))
-        if channel and len(reply) == 1 and self._bus is not None:
-            self._bus.published(appended)
-        return appended
+            return _decode_message(seq, reply[1]), False  # a repeat: nothing was published
+        return replace(message, id=chat_id(seq)), bool(channel) and len(reply) == 1
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
-        key = self._chat_key(room_id)
+        key = chat_key(room_id)
         if after is not None and _is_chat_id(after):
             # Entries are `{seq}-0`, so `{seq}-1` is the first id after message `seq`.
             start = f"{int(after)}-1"
@@ -309,17 +353,17 @@ class RedisStore:
     async def recent_chat(self, room_id: str, limit: int) -> list[ChatMessage]:
         if limit <= 0:
             return []
-        entries = await self._link.call(lambda r: r.xrevrange(self._chat_key(room_id), count=limit))
+        entries = await self._link.call(lambda r: r.xrevrange(chat_key(room_id), count=limit))
         return [self._message(e) for e in reversed(entries)]
 
     async def clear_chat(self, room_id: str) -> None:
-        keys = [self._state_key(room_id), self._chat_key(room_id), LIVE]
+        keys = [state_key(room_id), chat_key(room_id), LIVE]
         await self._link.call(lua.CLEAR_CHAT.bind(keys, [room_id]))
 
     # -- presence -------------------------------------------------------------------------------------
 
     async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
-        keys = [self._instance_key(instance_id), EPOCH]
+        keys = [instance_key(instance_id), EPOCH]
         await self._link.call(lua.HEARTBEAT.bind(keys, [max(1, int(ttl_s * 1000))]))
 
     async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
@@ -331,7 +375,7 @@ class RedisStore:
         recovered = self._link.recovered_at
         if recovered is not None and time.monotonic() - recovered < self._ttl_s:
             return frozenset()
-        keys = [EPOCH, *(self._instance_key(n) for n in names)]
+        keys = [EPOCH, *(instance_key(n) for n in names)]
         ttl_ms = int(self._ttl_s * 1000)
         dead = await self._link.call(lua.DEAD_INSTANCES.bind(keys, [ttl_ms]))
         return frozenset(names[int(i) - 1] for i in dead)
@@ -355,32 +399,6 @@ class RedisStore:
 
     async def _announce(self) -> None:
         await self.heartbeat(self._instance_id, self._ttl_s)
-
-    # -- keys -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _room_key(room_id: str) -> str:
-        return f"{PREFIX}room:{room_id}"
-
-    @staticmethod
-    def _state_key(room_id: str) -> str:
-        return f"{PREFIX}state:{room_id}"
-
-    @staticmethod
-    def _chat_key(room_id: str) -> str:
-        return f"{PREFIX}chat:{room_id}"
-
-    @staticmethod
-    def _chat_seq_key(room_id: str) -> str:
-        return f"{PREFIX}chat-seq:{room_id}"
-
-    @staticmethod
-    def _sent_key(room_id: str, message: ChatMessage, key: str | None) -> str:
-        return f"{PREFIX}chat-key:{room_id}:{message.sender_id}:{key or ''}"
-
-    @staticmethod
-    def _instance_key(instance_id: str) -> str:
-        return f"{PREFIX}instance:{instance_id}"
 
     @staticmethod
     def _message(entry: tuple[bytes, dict[bytes, bytes]]) -> ChatMessage:

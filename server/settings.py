@@ -6,13 +6,20 @@ Each setting `foo_bar` is also the environment variable `CIRCLE_FOO_BAR` and the
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+from signaling.config import SignalingConfig
+from signaling.protocol import CHAT_MAX, NAME_MAX
+
+# The browser client installs with Circle as the data-only package `web`; wherever that is (a
+# checkout, a virtualenv, an image) is where its files are.
+WEB_DIR = Path(str(importlib.resources.files("web")))
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -47,17 +54,44 @@ class Settings:
     )
     web_dir: Path = field(default=WEB_DIR, metadata={"help": "the browser client's files"})
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
+    log_format: str = field(
+        default="text",
+        metadata={
+            "help": "text, or json: one JSON object a line (time, level, logger, message, ids, counts)"
+        },
+    )
 
     max_frame_bytes: int = field(
         default=65536,
         metadata={"help": "largest socket.io frame accepted; larger cuts the connection"},
     )
     max_participants: int = field(default=50, metadata={"help": "default room capacity"})
+    min_room_participants: int = field(
+        default=2, metadata={"help": "smallest capacity a room may be created with"}
+    )
+    max_room_participants: int = field(
+        default=1000, metadata={"help": "largest capacity a room may be created with"}
+    )
+    max_name_chars: int = field(
+        default=NAME_MAX, metadata={"help": f"longest display name (the protocol allows {NAME_MAX})"}
+    )
+    max_chat_chars: int = field(
+        default=CHAT_MAX, metadata={"help": f"longest chat message (the protocol allows {CHAT_MAX})"}
+    )
     chat_burst: int = field(default=10, metadata={"help": "chat messages allowed in a burst"})
     chat_rate_per_s: float = field(default=2.0, metadata={"help": "sustained chat messages per second"})
-    signal_burst: int = field(default=200, metadata={"help": "signalling messages allowed in a burst"})
+    signal_burst: int = field(
+        default=200, metadata={"help": "WebRTC signalling messages (signal events) allowed in a burst"}
+    )
     signal_rate_per_s: float = field(
-        default=50.0, metadata={"help": "sustained signalling (and other events) per second"}
+        default=50.0, metadata={"help": "sustained WebRTC signalling messages (signal events) per second"}
+    )
+    action_burst: int = field(
+        default=200,
+        metadata={"help": "other events (hands, media state, facilitator tools, unknown) allowed in a burst"},
+    )
+    action_rate_per_s: float = field(
+        default=50.0, metadata={"help": "sustained other events (not join, chat or signal) per second"}
     )
     join_burst: int = field(default=5, metadata={"help": "join attempts allowed in a burst"})
     join_rate_per_s: float = field(
@@ -71,7 +105,14 @@ class Settings:
         default=0,
         metadata={"help": "default: how long chat outlives an emptied room (0: wiped at once)"},
     )
+    max_retention_s: int = field(
+        default=30 * 86400, metadata={"help": "longest chat retention a room may be created with"}
+    )
     chat_max_messages: int = field(default=500, metadata={"help": "most chat messages a room keeps"})
+    chat_resend_window_s: float = field(
+        default=600.0,
+        metadata={"help": "how long a chat message's resend key is remembered, so a resend is kept once"},
+    )
     chat_snapshot_messages: int = field(
         default=100, metadata={"help": "recent chat messages sent with the room on join"}
     )
@@ -83,6 +124,22 @@ class Settings:
         default=10.0, metadata={"help": "an instance silent this long is taken for dead"}
     )
     redis_timeout_s: float = field(default=2.0, metadata={"help": "bound on every Redis call"})
+    bus_outbox_max_messages: int = field(
+        default=10_000,
+        metadata={"help": "events kept while they cannot reach other instances (the oldest go first)"},
+    )
+    bus_outbox_max_age_s: float = field(
+        default=60.0,
+        metadata={"help": "how long an event waits to reach other instances before it is dropped"},
+    )
+    gap_margin_s: float = field(
+        default=2.0,
+        metadata={"help": "after a gap in hearing other instances, chat this much older is read back too"},
+    )
+    chat_dedup_messages: int = field(
+        default=5000,
+        metadata={"help": "delivered chat messages an instance remembers, so that each arrives once"},
+    )
     shutdown_grace_s: float = field(
         default=5.0, metadata={"help": "how long shutdown waits for clients to be told"}
     )
@@ -104,12 +161,24 @@ class Settings:
             if f.name.endswith(("_s", "_bytes", "_burst")) or f.name.startswith("max_"):
                 if isinstance(value, int | float) and value < 0:
                     raise SettingsError(f"{f.name} must not be negative")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"log_format must be one of: {', '.join(LOG_FORMATS)}")
         if not 0 <= self.port <= 65535:
             raise SettingsError("port must be between 0 and 65535")
         if self.heartbeat_s >= self.instance_ttl_s:
             raise SettingsError("heartbeat_s must be well under instance_ttl_s")
         if self.max_frame_bytes < 1024:
             raise SettingsError("max_frame_bytes must be at least 1024")
+        if not 1 <= self.max_name_chars <= NAME_MAX:
+            raise SettingsError(f"max_name_chars must be between 1 and {NAME_MAX}")
+        if not 1 <= self.max_chat_chars <= CHAT_MAX:
+            raise SettingsError(f"max_chat_chars must be between 1 and {CHAT_MAX}")
+        if not 1 <= self.min_room_participants <= self.max_participants <= self.max_room_participants:
+            raise SettingsError(
+                "max_participants must be between min_room_participants and max_room_participants"
+            )
+        if self.retention_s > self.max_retention_s:
+            raise SettingsError("retention_s must not exceed max_retention_s")
 
     @property
     def base_url(self) -> str:
@@ -117,6 +186,10 @@ class Settings:
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **values)
+
+    def signaling_config(self) -> SignalingConfig:
+        """The settings signalling reads (each under its own name)."""
+        return SignalingConfig(**{f.name: getattr(self, f.name) for f in fields(SignalingConfig)})
 
 
 def setting_names() -> list[str]:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from server import client_files
+
 if TYPE_CHECKING:
     from server.settings import Settings
 
@@ -46,13 +48,26 @@ CONTENT_TYPES = {
     ".woff2": "font/woff2",
 }
 
-# Third-party browser files come from npm (web/node_modules, installed from the lockfile) and
-# are mapped one by one: node_modules as a whole is never exposed.
-VENDOR_FILES = {
-    "socket.io.esm.min.js": Path("node_modules/socket.io-client/dist/socket.io.esm.min.js"),
-}
-
+# web/node_modules holds the tests' npm packages in a checkout; it is never served, even where it
+# holds a file of a servable kind.
 PRIVATE_DIRS = {"node_modules"}
+
+# The page a member opens; its files are walked from here. Any room id names the same page.
+MEETING_PAGE = "/r/room"
+
+
+class WebClientIncomplete(Exception):
+    """The browser client's folder lacks a file the meeting page needs."""
+
+    def __init__(self, web_dir: Path, missing: list[tuple[str, str]]) -> None:
+        listed = ", ".join(
+            f"{path} (loaded by {referrer})" if referrer else path for path, referrer in missing
+        )
+        super().__init__(
+            f"the web client in {web_dir} is incomplete; missing: {listed}. "
+            "Reinstall Circle, or point CIRCLE_WEB_DIR (--web-dir) at a complete copy of web/."
+        )
+        self.missing = missing
 
 
 def _headers(content_type: str) -> dict[str, str]:
@@ -92,28 +107,36 @@ def _resolve_static(web_dir: Path, relative: str) -> Path | None:
     return candidate
 
 
+def _served_file(web_dir: Path, path: str) -> Path | None:
+    """The file that answers a GET of `path`, or None if there is none."""
+    if path.startswith("/r/"):
+        index = web_dir / "index.html"
+        return index if index.is_file() else None
+    if path.startswith("/static/"):
+        return _resolve_static(web_dir, path.removeprefix("/static/"))
+    return None
+
+
+def check_web_dir(web_dir: Path) -> None:
+    """Raise WebClientIncomplete unless every file the meeting page loads is here and servable."""
+
+    def load(path: str) -> str | None:
+        file = _served_file(web_dir, path)
+        return file.read_text(encoding="utf-8", errors="replace") if file is not None else None
+
+    missing = client_files.walk(MEETING_PAGE, load).missing
+    if missing:
+        raise WebClientIncomplete(web_dir, missing)
+
+
 def add_web_routes(app: web.Application, settings: Settings) -> None:
-    """Register the meeting page (/r/{room}) and the client's static files (/static/...)."""
+    """Register the meeting page (/r/{room}) and the client's static files (/static/...), once the
+    client's folder is known to be complete (WebClientIncomplete otherwise)."""
     web_dir = Path(settings.web_dir)
+    check_web_dir(web_dir)
 
     async def meeting_page(request: web.Request) -> web.StreamResponse:
-        index = web_dir / "index.html"
-        if not index.is_file():
-            return _error(503, "unavailable", "The web client is not installed on this server.")
-        return _file_response(index)
-
-    async def vendor_file(request: web.Request) -> web.StreamResponse:
-        relative = VENDOR_FILES.get(request.match_info["name"])
-        if relative is None:
-            return _error(404, "not_found", "No such file.")
-        path = web_dir / relative
-        if not path.is_file():
-            return _error(
-                503,
-                "unavailable",
-                "The web client's dependencies are not installed: run `npm ci` in web/.",
-            )
-        return _file_response(path)
+        return _file_response(web_dir / "index.html")
 
     async def static_file(request: web.Request) -> web.StreamResponse:
         path = _resolve_static(web_dir, request.match_info["path"])
@@ -122,5 +145,4 @@ def add_web_routes(app: web.Application, settings: Settings) -> None:
         return _file_response(path)
 
     app.router.add_get("/r/{room}", meeting_page)
-    app.router.add_get("/static/vendor/{name}", vendor_file)
     app.router.add_get("/static/{path:.+}", static_file)

@@ -1,5 +1,5 @@
-"""The wire: every client → server event as a typed, frozen dataclass, decoded and validated here,
-and every server → client event described here (docs/protocol.md is generated from this module).
+"""The wire, client → server: every event as a typed, frozen dataclass, decoded and validated here
+(the server → client side is `signaling.events`; docs/protocol.md is generated from both).
 
 Decoding rejects unknown events, unknown fields, wrong types, and fields over their length with a
 `ProtocolError` carrying the protocol's error code.
@@ -11,6 +11,7 @@ import functools
 import types
 import unicodedata
 from dataclasses import MISSING, dataclass, field, fields
+from enum import StrEnum
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 PROTOCOL_VERSION = 1
@@ -145,7 +146,7 @@ class Signal:
 
 @dataclass(frozen=True, slots=True)
 class RtcConfig:
-    """ICE servers (and short-lived TURN credentials) for this participant."""
+    """ICE servers (and short-lived TURN credentials) for this participant; ask again within `ttl_s`."""
 
     event: ClassVar[str] = "rtc:config"
 
@@ -283,73 +284,11 @@ CLIENT_EVENTS: dict[str, type] = {
     )
 }
 
-# -- server → client events (described for the documentation and checked by the tests) --------------
 
-PARTICIPANT_FIELDS = (
-    "id",
-    "name",
-    "role",
-    "media",
-    "audio",
-    "video",
-    "hand",
-    "away",
-    "joined_at",
-    "speaking",
-    "media_locked",
-)
-# Room-state events also carry the room's `version`: keep only the newest per participant / room.
-VERSIONED_PARTICIPANT_FIELDS = (*PARTICIPANT_FIELDS, "version")
-ROOM_FIELDS = (
-    "id",
-    "title",
-    "locked",
-    "waiting_room",
-    "participants",
-    "waiting",
-    "hands",
-    "speaker",
-    "guidelines",
-    "chat",
-    "retention",
-    "version",
-)
-CHAT_FIELDS = ("id", "from", "text", "to", "at")
-
-SERVER_EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "participant:joined": ("Someone joined (a Participant).", VERSIONED_PARTICIPANT_FIELDS),
-    "participant:left": (
-        "Someone left; reason is left, removed, disconnected or ended.",
-        ("id", "reason", "version"),
-    ),
-    "participant:updated": (
-        "Mute state, hand, role, away or speaking changed (a Participant).",
-        VERSIONED_PARTICIPANT_FIELDS,
-    ),
-    "room:updated": (
-        "Lock, waiting room, speaking queue or speaker changed.",
-        ("locked", "waiting_room", "hands", "speaker", "title", "version"),
-    ),
-    "lobby:waiting": ("Someone is in the waiting room (facilitators only).", VERSIONED_PARTICIPANT_FIELDS),
-    "lobby:admitted": ("You were let in.", ("room", "resume_token")),
-    "lobby:denied": ("You were not let in; reason is denied or ended.", ("reason",)),
-    "room:ended": ("A facilitator ended the meeting.", ("by",)),
-    "you:muted": ("A facilitator muted you (true for each track muted).", ("by", "audio", "video")),
-    "you:removed": ("A facilitator removed you; you will be disconnected.", ("ban",)),
-    "chat:message": ("A chat message you may see (a ChatMessage).", CHAT_FIELDS),
-    "signal": ("WebRTC signalling from another participant.", ("from", "description", "candidate")),
-    "error": ("An error for an event sent without an acknowledgement.", ("error", "event")),
-    "server:closing": (
-        "This server is stopping and takes no new connections: disconnect, connect again (a load"
-        " balancer sends you to another instance) and resume with your token.",
-        (),
-    ),
-    "room:sync": (
-        "After this server lost touch with the others: the room as it is now (a RoomSnapshot without "
-        "`waiting` and `chat`); apply it if its version is newer than what you have.",
-        tuple(f for f in ROOM_FIELDS if f not in ("waiting", "chat")),
-    ),
-}
+def within(name: str, text: str, max_len: int) -> None:
+    """A field the wire allows but the server's own limit (a setting, at most the wire's) does not."""
+    if len(text) > max_len:
+        raise ProtocolError("bad_request", f"{name} is too long (at most {max_len}).")
 
 
 # -- decoding --------------------------------------------------------------------------------------
@@ -431,5 +370,49 @@ def decode(event: str, data: Any) -> Any:
     return decode_into(cls, data)
 
 
-def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
-    return {"ok": False, "error": {"code": code, "message": message, **details}}
+# -- names for clients -----------------------------------------------------------------------------
+
+
+class ServerEvent(StrEnum):
+    """The name of every server → client event, for clients to subscribe by (each is a class in
+    `signaling.events`, which a test holds this list to)."""
+
+    PARTICIPANT_JOINED = "participant:joined"
+    PARTICIPANT_LEFT = "participant:left"
+    PARTICIPANT_UPDATED = "participant:updated"
+    ROOM_UPDATED = "room:updated"
+    LOBBY_WAITING = "lobby:waiting"
+    LOBBY_FACILITATOR = "lobby:facilitator"
+    LOBBY_ADMITTED = "lobby:admitted"
+    LOBBY_DENIED = "lobby:denied"
+    ROOM_ENDED = "room:ended"
+    YOU_MUTED = "you:muted"
+    YOU_REMOVED = "you:removed"
+    UNMUTE_REQUESTED = "media:unmute-requested"
+    CONCERN_RAISED = "concern:raised"
+    CONCERN_SEEN = "concern:seen"
+    CHAT_MESSAGE = "chat:message"
+    CHAT_DELETED = "chat:deleted"
+    SIGNAL = "signal"
+    ERROR = "error"
+    SERVER_CLOSING = "server:closing"
+    ROOM_SYNC = "room:sync"
+
+
+class ErrorCode(StrEnum):
+    """The stable error codes of every refusal, on the socket and over HTTP (`unauthorized`: HTTP only);
+    `signaling.errors.CODES` maps each to its HTTP status, and a test holds the two together."""
+
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    WRONG_PASSCODE = "wrong_passcode"
+    ROOM_LOCKED = "room_locked"
+    ROOM_FULL = "room_full"
+    BANNED = "banned"
+    FORBIDDEN = "forbidden"
+    NOT_JOINED = "not_joined"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"

@@ -1,4 +1,5 @@
-"""Generates docs/protocol.md from the message classes in `signaling.protocol`.
+"""Generates docs/protocol.md from the message classes in `signaling.protocol` (client → server),
+`signaling.events` and `signaling.views` (server → client), and the error codes of `signaling.errors`.
 
 `python -m signaling.protocol_doc > docs/protocol.md`; a test fails when the file drifts from the code.
 """
@@ -10,42 +11,36 @@ import types
 from dataclasses import MISSING, fields
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from signaling import events as ev
 from signaling import protocol as p
+from signaling import views
+from signaling.errors import CODES
 
-HEADER = f"""# Circle protocol v{p.PROTOCOL_VERSION} (generated)
+HEADER = (
+    f"""# Circle protocol v{p.PROTOCOL_VERSION} (generated)
 
-Generated from `signaling/protocol.py` by `python -m signaling.protocol_doc`; do not edit by hand.
+Generated from `signaling/protocol.py`, `signaling/events.py`, `signaling/views.py` and
+`signaling/errors.py` by `python -m signaling.protocol_doc`; do not edit by hand.
 Transport: Socket.IO, default namespace, path `/socket.io/`, JSON payloads. Every client → server
-event takes an acknowledgement: `{{"ok": true, ...}}` or
-`{{"ok": false, "error": {{"code": CODE, "message": "..."}}}}`; sent without one, an error arrives as
-the `error` event. Unknown events, unknown fields, wrong types and fields over their length are
-answered `bad_request`; a frame over `max_frame_bytes` closes the connection.
+event takes an acknowledgement: `{{"ok": true, ...}}` or `{{"ok": false, "error": Error}}`; sent
+without one, an error arrives as the `error` event. Unknown events, unknown fields, wrong types and
+fields over their length are answered `bad_request`; a frame over `max_frame_bytes` is not answered:
+that connection is closed. The HTTP API answers a failure with the same Error, as
+`{{"error": Error}}`, and the status below (a request body over `max_frame_bytes` is `too_large`).
 
 Room-state events (`participant:*`, `room:updated`, `lobby:waiting`) and the RoomSnapshot carry the
 room's `version`; with several instances two events may arrive out of order, so a client ignores an
 event older than the newest it has applied for the same participant (or for the room). A `chat:send`
 answered `unavailable` with a `stored` ChatMessage was kept and will reach everyone: do not resend it.
 
-Error codes: {
-    ", ".join(
-        f"`{c}`"
-        for c in (
-            "bad_request",
-            "not_found",
-            "wrong_passcode",
-            "room_locked",
-            "room_full",
-            "banned",
-            "forbidden",
-            "not_joined",
-            "rate_limited",
-            "too_large",
-            "unavailable",
-            "internal",
-        )
-    )
-}.
+## Error codes
+
+| code | HTTP | meaning |
+|---|---|---|
 """
+    + "\n".join(f"| `{code}` | {status} | {meaning} |" for code, (status, meaning) in CODES.items())
+    + "\n"
+)
 
 
 def _type_name(kind: Any) -> str:
@@ -55,8 +50,11 @@ def _type_name(kind: Any) -> str:
         return f"{_type_name(inner[0])} or null"
     if origin is Literal:
         return " \\| ".join(f'"{a}"' for a in get_args(kind))
+    if origin in (tuple, list):
+        return f"list of {_type_name(get_args(kind)[0])}"
     if isinstance(kind, type):
-        return {str: "string", bool: "boolean", int: "integer"}.get(kind, kind.__name__)
+        named = {str: "string", bool: "boolean", int: "integer"}.get(kind)
+        return named or str(getattr(kind, "wire", kind.__name__))
     return str(kind)
 
 
@@ -86,6 +84,24 @@ def _table(cls: type) -> list[str]:
     return ["| field | type | | limits |", "|---|---|---|---|", *rows, ""]
 
 
+def _sent_rows(cls: type) -> list[str]:
+    rows = []
+    for spec in views.field_specs(cls):
+        kind = _type_name(spec.kind)
+        note = f"{spec.doc}; left out when null" if spec.omit_none and spec.doc else spec.doc
+        if spec.omit_none and not spec.doc:
+            note = "left out when null"
+        rows.append(f"| `{spec.wire}` | {kind} | {note} |")
+    return rows
+
+
+def _sent_table(cls: type) -> list[str]:
+    rows = _sent_rows(cls)
+    if not rows:
+        return ["No fields.", ""]
+    return ["| field | type | meaning |", "|---|---|---|", *rows, ""]
+
+
 def render() -> str:
     out = [HEADER, "## Client → server events", ""]
     for name, cls in p.CLIENT_EVENTS.items():
@@ -95,18 +111,14 @@ def render() -> str:
     for cls in (p.SessionDescription, p.IceCandidate):
         out += [f"### {cls.__name__}", "", (cls.__doc__ or "").strip(), ""]
         out += _table(cls)
-    out += ["## Server → client events", "", "| event | meaning | fields |", "|---|---|---|"]
-    for name, (meaning, keys) in p.SERVER_EVENTS.items():
-        out.append(f"| `{name}` | {meaning} | {', '.join(f'`{k}`' for k in keys)} |")
-    out += [
-        "",
-        "Participant: " + ", ".join(f"`{k}`" for k in p.PARTICIPANT_FIELDS) + ".",
-        "",
-        "RoomSnapshot: " + ", ".join(f"`{k}`" for k in p.ROOM_FIELDS) + ".",
-        "",
-        "ChatMessage: " + ", ".join(f"`{k}`" for k in p.CHAT_FIELDS) + " (`to` only on private messages).",
-        "",
-    ]
+    out += ["## Server → client events", ""]
+    for name, cls in ev.SERVER_EVENTS.items():
+        out += [f"### `{name}`", "", " ".join((cls.__doc__ or "").split()), ""]
+        out += _sent_table(cls)
+    out += ["## Values in events and acknowledgements", ""]
+    for cls in views.VALUES:
+        out += [f"### {_type_name(cls)}", "", " ".join((cls.__doc__ or "").split()), ""]
+        out += _sent_table(cls)
     return "\n".join(out)
 
 

@@ -9,10 +9,12 @@ import socketio
 
 from rooms import Refusal, RoomState
 from rooms.model import Media
-from server import auth
-from server.settings import Settings
 from signaling import protocol as p
-from signaling.delivery import participant_room
+from signaling.config import SignalingConfig
+from signaling.credentials import turn_credentials
+from signaling.delivery import participant_channel
+from signaling.events import SignalRelayed
+from signaling.views import encode
 
 
 async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str, msg: p.Signal) -> None:
@@ -23,29 +25,26 @@ async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str,
         raise Refusal("not_found", "There is no such participant in your room.")
     if target.media is Media.TEXT:
         raise Refusal("bad_request", "That participant takes part by text only.")
-    payload: dict[str, Any] = {"from": sender}
-    if msg.description is not None:
-        payload["description"] = {"type": msg.description.type, "sdp": msg.description.sdp}
-    if msg.candidate is not None:
-        c = msg.candidate
-        payload["candidate"] = {
-            "candidate": c.candidate,
-            "sdpMid": c.sdpMid,
-            "sdpMLineIndex": c.sdpMLineIndex,
-            "usernameFragment": c.usernameFragment,
-        }
-    await sio.emit("signal", payload, room=participant_room(msg.to))
+    relayed = SignalRelayed(sender, msg.description, msg.candidate)
+    await sio.emit(relayed.event, encode(relayed), room=participant_channel(msg.to))
 
 
-def ice_config(settings: Settings, state: RoomState, participant_id: str) -> dict[str, Any]:
+def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -> dict[str, Any]:
     """The `rtc:config` answer. A `relay_only` room keeps members' addresses from each other, which
-    needs a TURN server; without one it cannot be honoured and media goes direct."""
-    s = settings
+    needs a TURN server; without one it cannot be honoured and media goes direct.
+
+    With TURN credentials the answer has `ttl_s`, how long they stay valid: a member staying longer
+    must ask again, since every connection they open later (to a newcomer, or an ICE restart)
+    allocates on the TURN server anew, and coturn refuses a credential whose time is up."""
+    s = config
     servers: list[dict[str, Any]] = []
     if s.stun_urls:
         servers.append({"urls": list(s.stun_urls)})
     if s.turn_urls and s.turn_secret:
-        username, credential = auth.turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
+        username, credential = turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
         servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
     policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
-    return {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+    answer: dict[str, Any] = {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+    if s.turn_urls and s.turn_secret:
+        answer["ttl_s"] = s.turn_ttl_s
+    return answer

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import socketio
 
-from server.settings import Settings
+from signaling.config import SignalingConfig
 from signaling.fastpath import Json
 
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
@@ -62,12 +62,12 @@ def after_ack() -> list[Callable[[], Awaitable[None]]] | None:
     return _after_ack.get()
 
 
-def origin_checker(settings: Settings) -> Callable[[str | None, dict[str, Any]], bool]:
+def origin_checker(config: SignalingConfig) -> Callable[[str | None, dict[str, Any]], bool]:
     """Browsers must come from this server's own origin (or one configured); clients that send no
     Origin header at all (a terminal client) are allowed and bound by the same rules as everyone."""
-    extra = {o.rstrip("/") for o in settings.cors_allowed_origins}
-    if settings.public_url:
-        parts = urlsplit(settings.public_url)
+    extra = {o.rstrip("/") for o in config.cors_allowed_origins}
+    if config.public_url:
+        parts = urlsplit(config.public_url)
         extra.add(f"{parts.scheme}://{parts.netloc}")
 
     def allowed(origin: str | None, environ: dict[str, Any]) -> bool:

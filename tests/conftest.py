@@ -9,12 +9,22 @@ import pytest
 
 from tests.support.client import Member
 from tests.support.servers import RedisServer, RunningServer, start_server
+from tests.support.turn import TurnServer
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """One private redis-server for the session; tests flush it as they need."""
     server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
+    """One private coturn for the session, configured from deploy/turnserver.conf."""
+    server = TurnServer(tmp_path_factory.mktemp("turn"))
     server.start()
     yield server
     server.stop()

@@ -13,7 +13,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog
 
 PROBE = """
 (() => {
-  const probe = { gum: 0, pcs: [], sockets: [], csp: [], audio: [] };
+  const probe = { gum: 0, pcs: [], sockets: [], csp: [], audio: [], tones: 0 };
   Object.defineProperty(window, "__probe", { value: probe });
   const NativePC = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends NativePC {
@@ -27,6 +27,11 @@ PROBE = """
   const NativeAC = window.AudioContext;
   window.AudioContext = class extends NativeAC {
     constructor(...args) { super(...args); probe.audio.push(this); }
+  };
+  const startTone = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...args) {
+    probe.tones += 1;
+    return startTone.apply(this, args);
   };
   const NativeWS = window.WebSocket;
   window.WebSocket = class extends NativeWS {
@@ -62,10 +67,18 @@ class Person:
 
     @classmethod
     async def open(
-        cls, browser: Browser, url: str, name: str, viewport: dict[str, int] | None = None
+        cls,
+        browser: Browser,
+        url: str,
+        name: str,
+        viewport: dict[str, int] | None = None,
+        init_script: str | None = None,
     ) -> Person:
+        """Open `url` in a new context; `init_script` runs before the page's own scripts."""
         context = await browser.new_context(viewport=viewport or DESKTOP)
         await context.add_init_script(PROBE)
+        if init_script is not None:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         person = cls(name, context, page)
 
@@ -232,9 +245,48 @@ class Person:
             await asyncio.sleep(0.25)
         raise AssertionError(f"{self.name} receives no audio")
 
+    async def selected_routes(self) -> list[dict[str, Any]]:
+        """For each open peer connection: its ICE transport policy and the candidate pair its
+        transport has selected (each end's type, address, port and, for relay, the protocol to the
+        TURN server). A connection that has selected no pair yet has `local` and `remote` None."""
+        return list(
+            await self.page.evaluate(
+                """async () => {
+                  const routes = [];
+                  for (const pc of __probe.pcs) {
+                    if (pc.connectionState === "closed") continue;
+                    const stats = new Map();
+                    (await pc.getStats()).forEach((s) => stats.set(s.id, s));
+                    let pair = null;
+                    for (const s of stats.values()) {
+                      if (s.type === "transport" && s.selectedCandidatePairId) {
+                        pair = stats.get(s.selectedCandidatePairId);
+                      }
+                    }
+                    const end = (id) => {
+                      const c = stats.get(id);
+                      return c && { type: c.candidateType, address: c.address, port: c.port,
+                                    relayProtocol: c.relayProtocol || null };
+                    };
+                    routes.push({
+                      policy: pc.getConfiguration().iceTransportPolicy,
+                      state: pc.connectionState,
+                      local: pair ? end(pair.localCandidateId) : null,
+                      remote: pair ? end(pair.remoteCandidateId) : null,
+                    });
+                  }
+                  return routes;
+                }"""
+            )
+        )
+
     async def drop_connection(self) -> None:
         """Cut the live socket, as a flaky network would."""
         await self.page.evaluate("() => __probe.sockets.forEach((s) => s.close())")
+
+    async def tones(self) -> int:
+        """How many tones the page has started playing (WebAudio oscillators)."""
+        return int(await self.page.evaluate("() => __probe.tones"))
 
     async def close(self) -> None:
         await self.context.close()

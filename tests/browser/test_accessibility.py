@@ -63,7 +63,7 @@ async def test_join_and_waiting_screens_pass_the_audit(circle_server, browser: B
 
     # A refusal on screen, then the waiting room.
     await phone.join("text", passcode="0000", expect_meeting=False)
-    await expect(phone.page.locator("#join-error")).to_be_visible()
+    await expect(phone.page.locator("#passcode-error")).to_be_visible()
     await assert_accessible(phone, "join screen with a refusal")
     await phone.page.get_by_label("Passcode").fill("2468")
     await phone.page.get_by_role("button", name="Join", exact=True).click()

@@ -20,10 +20,13 @@ async def test_member_is_told_when_muted_removed_or_the_meeting_ends(circle_serv
     await expect(sam.page.get_by_role("button", name="Turn camera off")).to_have_count(0)
     await maya.page.get_by_role("button", name="Mute Sam").click()
     await expect(sam.page.get_by_role("button", name="Unmute microphone")).to_be_visible()
-    await expect(sam.page.get_by_role("alert")).to_contain_text("A facilitator turned off your microphone")
+    # Said as news, beside the controls, not as an error.
+    await expect(sam.page.locator("#self-status")).to_contain_text("A facilitator turned off your microphone")
+    await expect(sam.page.get_by_role("alert")).to_have_count(0)
     await expect(maya.participant("Sam")).to_contain_text("muted")
 
     await maya.page.get_by_role("button", name="Remove Lee from the meeting").click()
+    await maya.page.get_by_role("dialog").get_by_role("button", name="Remove", exact=True).click()
     await expect(lee.page.get_by_role("heading", name="You were removed from the meeting")).to_be_visible()
     await expect(maya.participant("Lee")).to_have_count(0)
 

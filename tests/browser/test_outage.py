@@ -36,6 +36,13 @@ async def test_a_message_sent_while_redis_is_frozen_goes_out_once_when_it_return
 
         await expect(waiting).to_have_count(0, timeout=20000)
         await expect(bo.chat_log).to_contain_text("Said while the server could not keep it.")
+        # Sent after the held message went out, on the same path: a second copy would come first.
+        await ana.say("Glad that went through.")
+        await expect(bo.chat_log).to_contain_text("Glad that went through.")
         for person in (ana, bo):
             texts = await person.chat_log.locator(".msg .text").all_inner_texts()
-            assert texts == ["Before the outage.", "Said while the server could not keep it."], texts
+            assert texts == [
+                "Before the outage.",
+                "Said while the server could not keep it.",
+                "Glad that went through.",
+            ], texts

@@ -133,6 +133,14 @@ def _plain(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool | bytes)
 
 
+def _mentions(value: Any, text: str) -> bool:
+    if isinstance(value, dict):
+        return any(_mentions(v, text) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, text) for v in value)
+    return value == text
+
+
 def _not_pickle(blob: bytes) -> bool:
     # Every pickle since protocol 2 starts with PROTO (0x80); protocol 0/1 ones are refused by loads
     # on anything msgpack produces for our dicts, which is what the second check shows.
@@ -171,21 +179,23 @@ async def test_nothing_pickled_crosses_redis(
             await fran.call("mod:remove", {"id": bob.id})
             await bob.wait_disconnected()
             await ann.wait_for("participant:left", lambda p: p["id"] == bob.id)
+            # Published after everything above: once it has crossed, so has everything before it.
+            last = "That's all for tonight."
+            await fran.call("chat:send", {"text": last})
 
-            payloads: list[bytes] = []
-            quiet_since = asyncio.get_running_loop().time()
-            while asyncio.get_running_loop().time() - quiet_since < 0.5:
+            payloads: list[dict[str, Any]] = []
+            deadline = asyncio.get_running_loop().time() + 5
+            while not (payloads and _mentions(payloads[-1], last)):
+                assert asyncio.get_running_loop().time() < deadline, "the last message never crossed"
                 message = await pubsub.get_message(timeout=0.1)
-                if message is not None and message["type"] == "message":
-                    payloads.append(message["data"])
-                    quiet_since = asyncio.get_running_loop().time()
-            assert len(payloads) >= 8
-            methods = set()
-            for blob in payloads:
-                assert _not_pickle(blob)
-                decoded = msgpack.unpackb(blob, raw=False)
+                if message is None or message["type"] != "message":
+                    continue
+                assert _not_pickle(message["data"])
+                decoded = msgpack.unpackb(message["data"], raw=False)
                 assert isinstance(decoded, dict) and _plain(decoded)
-                methods.add(decoded["method"])
+                payloads.append(decoded)
+            assert len(payloads) >= 9
+            methods = {decoded["method"] for decoded in payloads}
             assert {"emit", "disconnect"} <= methods
 
             # And what the store keeps is msgpack too (or plain numbers and ids).

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
 import socketio
 
+from server.backends import Backends
+from server.memory_bus import MemoryBus
+from server.memory_store import MemoryStore
 from tests.support.client import Member, seated
+from tests.support.faults import FaultyStore
 from tests.support.servers import RunningServer
 
 Connect = Callable[[], Awaitable[Member]]
@@ -95,6 +99,9 @@ async def test_members_cannot_moderate(circle_server: RunningServer, members: Co
     ann, bob = await seated(members, room["id"], "Ann", "Bob")
     assert await code_of(ann, "mod:remove", {"id": bob.id}) == "forbidden"
     assert await code_of(ann, "mod:end", {}) == "forbidden"
+    said = (await ann.call("chat:send", {"text": "sorry, wrong button"}))["message"]
+    for unwanted in ("you:removed", "room:ended"):
+        await bob.never_got(unwanted, marker="chat:message", is_marker=lambda m: m == said)
     assert not bob.disconnected
 
 
@@ -197,8 +204,10 @@ async def test_bad_input_leaves_the_room_unchanged_for_everyone_else(
     ]
     for event, data in junk:
         assert (await mallory.call(event, data))["ok"] is False
-    await asyncio.sleep(0.2)
-    assert ann.events == before, "bad input from one member reached another"
+    # Mallory's first good message reaches Ann after anything her bad ones could have sent.
+    said = (await mallory.call("chat:send", {"text": "sorry"}))["message"]
+    await ann.wait_for("chat:message", lambda m: m == said)
+    assert ann.events == [*before, ("chat:message", said)], "bad input from one member reached another"
     state = await circle_server.circle.store.load(room["id"])
     assert state is not None and [p.name for p in state.participants.values()] == ["Ann", "Mallory"]
     assert state.hands == () and not ann.disconnected
@@ -229,9 +238,40 @@ async def test_http_api_errors_carry_code_and_message(circle_server: RunningServ
         async with http.post(
             f"{circle_server.url}/api/rooms", json={"title": "x" * 100_000}, headers=auth
         ) as r:
-            assert r.status == 413
+            assert r.status == 413 and (await r.json())["error"]["code"] == "too_large"
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(100):
+                yield b" " * 1000
+
+        # Without a Content-Length, the body is cut off as it arrives, with the same answer.
+        async with http.post(f"{circle_server.url}/api/rooms", data=chunks(), headers=auth) as r:
+            assert r.status == 413 and (await r.json())["error"]["code"] == "too_large"
         async with http.get(f"{circle_server.url}/api/rooms/missing") as r:
             assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
+
+
+async def test_an_unexpected_fault_is_internal_in_one_envelope_on_both_transports(
+    circle_server_factory: Factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    store = FaultyStore(MemoryStore(tmp_path / "store", resend_window_s=600))
+    bus = MemoryBus()
+    server = await circle_server_factory(backends=Backends(store, bus, bus))
+    room = await server.create_room()
+    store.fail("get_room", RuntimeError("SECRET-DETAIL of a bug"))
+    internal = {"code": "internal", "message": "Something went wrong on the server. Please try again."}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/api/rooms/{room['id']}") as r:
+            assert r.status == 500 and await r.json() == {"error": internal}
+    member = await Member(server.url).connect()
+    try:
+        ack = await member.call("join", {"room": room["id"], "name": "Ann"})
+        assert ack == {"ok": False, "error": internal}
+    finally:
+        await member.close()
+    traced = [r for r in caplog.records if r.exc_info is not None and "internal error" in r.getMessage()]
+    assert len(traced) == 2 and store.failed["get_room"] == 2
 
 
 async def test_away_member_is_shown_and_then_removed_after_the_grace(

@@ -22,11 +22,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ServeProcess:
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
             cwd=ROOT,
             env={**{k: v for k, v in os.environ.items() if not k.startswith("CIRCLE_")}, **(env or {})},
             stdout=subprocess.PIPE,
@@ -39,7 +49,8 @@ class ServeProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line)
-            if line.startswith("Create a room"):
+            # A line of its own in the text format, a JSON object's message in the JSON one.
+            if "Create a room" in line:
                 return
         raise AssertionError("server did not start: " + "".join(self.lines))
 
@@ -184,3 +195,69 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
 async def test_bad_settings_fail_with_a_clear_message(tmp_path: Path) -> None:
     result = await asyncio.to_thread(circle, "serve", "--port", "eighty", "--data-dir", str(tmp_path))
     assert result.returncode == 2 and "port" in result.stderr
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_the_log_holds_ids_and_counts_but_no_name_chat_or_client_address(
+    serve: list[ServeProcess], tmp_path: Path, log_format: str
+) -> None:
+    # With a public URL, the server's own address is never printed: any 127.0.0.1 would be a client's.
+    env = {"CIRCLE_ADMIN_TOKEN": "log-test-token-123456"}
+    p = ServeProcess(
+        tmp_path / "data", env, ("--log-format", log_format, "--public-url", "http://circle.invalid")
+    )
+    serve.append(p)
+    p.wait_started()
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{p.url}/api/rooms",
+            json={"title": "Saltmarsh Wednesday gathering", "guidelines": "Bring the lanternfish"},
+            headers={"Authorization": "Bearer log-test-token-123456"},
+        ) as r:
+            room = await r.json()
+    quillon, ysolde, theodric = [await Member(p.url).connect() for _ in range(3)]
+    try:
+        await quillon.join(room["id"], "Quillon Marchbanks", accept_guidelines=True)
+        await ysolde.join(room["id"], "Ysolde Farthingale", media="text", accept_guidelines=True)
+        assert (await ysolde.call("chat:send", {"text": "pomegranate lighthouse 8813"}))["ok"]
+        await quillon.wait_for("chat:message")
+        refused = await theodric.call(
+            "join", {"room": "no-such-room", "name": "Theodric Ashvale", "media": "av"}
+        )
+        assert refused["error"]["code"] == "not_found"
+    finally:
+        for m in (quillon, ysolde, theodric):
+            await m.close()
+    # A request aiohttp cannot parse: it logs an error naming the client's address, unless told not to.
+    reader, writer = await asyncio.open_connection("127.0.0.1", p.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: circle\r\nBad Header\r\n\r\n")
+    assert (await reader.readline()).split()[1] == b"400"
+    writer.close()
+    assert p.stop() == 0
+
+    text = "".join(p.lines)
+    private = [
+        "Quillon",
+        "Marchbanks",
+        "Ysolde",
+        "Farthingale",
+        "Theodric",
+        "Ashvale",
+        "Saltmarsh",
+        "lanternfish",
+        "pomegranate",
+        "127.0.0.1",
+    ]
+    assert [s for s in private if s in text] == []
+    assert "Error handling request" in text, "the unparsable request was reported, without its address"
+    if log_format == "text":
+        assert f"join room={room['id']} participant={quillon.id}" in text
+        return
+    records = [json.loads(line) for line in p.lines]
+    assert all(isinstance(r, dict) and {"time", "level", "logger", "message"} <= r.keys() for r in records)
+    joins = [r for r in records if r["message"].startswith("join ")]
+    assert [(r["room"], r["participant"]) for r in joins] == [
+        (room["id"], quillon.id),
+        (room["id"], ysolde.id),
+    ]
+    assert any(r.get("code") == "not_found" and r.get("on") == "join" for r in records)

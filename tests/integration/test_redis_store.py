@@ -4,6 +4,7 @@ serves a state Redis no longer holds, stays bounded, and chat ids come from the 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -11,19 +12,37 @@ from rooms import ChatMessage, apply
 from rooms.codec import chat_from_dict
 from rooms.model import chat_id
 from server.redis_backend import RedisLink
-from server.redis_store import STATE_CACHE_ROOMS, RedisStore, StateCache, _unpack
+from server.redis_store import STATE_CACHE_ROOMS, RedisStore, StateCache, chat_key, chat_seq_key, unpack
 from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
 
+@dataclass
+class Instance:
+    """A Redis store as one instance holds it, with its link and its cache of decoded states."""
+
+    store: RedisStore
+    link: RedisLink
+    cache: StateCache
+
+
+def instance(url: str, name: str) -> Instance:
+    link, cache = RedisLink(url, 2.0), StateCache()
+    return Instance(RedisStore(link, name, 0.5, resend_window_s=600.0, cache=cache), link, cache)
+
+
 @pytest.fixture
-async def two(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisStore]]:
+async def pair(redis_server: RedisServer) -> AsyncIterator[tuple[Instance, Instance]]:
     redis_server.flush()
-    one = RedisStore(RedisLink(redis_server.url, 2.0), "i-one", 0.5)
-    other = RedisStore(RedisLink(redis_server.url, 2.0), "i-two", 0.5)
+    one, other = instance(redis_server.url, "i-one"), instance(redis_server.url, "i-two")
     yield one, other
-    await one.close()
-    await other.close()
+    await one.store.close()
+    await other.store.close()
+
+
+@pytest.fixture
+def two(pair: tuple[Instance, Instance]) -> tuple[RedisStore, RedisStore]:
+    return pair[0].store, pair[1].store
 
 
 async def test_a_cached_state_gives_way_to_another_write(two: tuple[RedisStore, RedisStore]) -> None:
@@ -66,20 +85,20 @@ def test_the_state_cache_keeps_the_most_recently_used_rooms() -> None:
     assert cache.get("a") is None
 
 
-async def test_the_state_cache_is_bounded(two: tuple[RedisStore, RedisStore]) -> None:
-    one, _ = two
+async def test_the_state_cache_is_bounded(pair: tuple[Instance, Instance]) -> None:
+    one = pair[0].store
     for n in range(STATE_CACHE_ROOMS + 5):
         room = a_room(f"r{n}")
         await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
         assert await one.load(room.id) is not None
-    assert len(one._states) == STATE_CACHE_ROOMS
+    assert len(pair[0].cache) == STATE_CACHE_ROOMS
 
 
 async def test_chat_ids_stay_plain_digits_past_the_range_of_lua_number_printing(
-    two: tuple[RedisStore, RedisStore],
+    pair: tuple[Instance, Instance],
 ) -> None:
-    one, other = two
-    await one._link.call(lambda r: r.set(one._chat_seq_key("r1"), 10**15))
+    (one, link), other = (pair[0].store, pair[0].link), pair[1].store
+    await link.call(lambda r: r.set(chat_seq_key("r1"), 10**15))
 
     def make(message_id: str) -> ChatMessage:
         return ChatMessage(message_id, "p001", "Ann", "hello", 1_700_000_000_000)
@@ -89,46 +108,46 @@ async def test_chat_ids_stay_plain_digits_past_the_range_of_lua_number_printing(
     assert await other.chat_after("r1", None) == [sent]
     assert await other.chat_after("r1", chat_id(10**15)) == [sent]
     # The stored entry is the whole message, id included, as the script wrote it.
-    ((_, fields),) = await one._link.call(lambda r: r.xrange(one._chat_key("r1")))
-    assert chat_from_dict(_unpack(fields[b"m"])) == sent
+    ((_, fields),) = await link.call(lambda r: r.xrange(chat_key("r1")))
+    assert chat_from_dict(unpack(fields[b"m"])) == sent
 
 
-async def test_a_stored_message_holds_its_id_and_every_field(two: tuple[RedisStore, RedisStore]) -> None:
-    one, _ = two
+async def test_a_stored_message_holds_its_id_and_every_field(pair: tuple[Instance, Instance]) -> None:
+    one, link = pair[0].store, pair[0].link
 
     def make(message_id: str) -> ChatMessage:
         return ChatMessage(message_id, "p001", "Ann", "just for you \u00e9", 1_700_000_000_000, "p002")
 
     sent = [await one.append_chat("r1", make, 10) for _ in range(3)]
-    entries = await one._link.call(lambda r: r.xrange(one._chat_key("r1")))
-    assert [chat_from_dict(_unpack(fields[b"m"])) for _, fields in entries] == sent
+    entries = await link.call(lambda r: r.xrange(chat_key("r1")))
+    assert [chat_from_dict(unpack(fields[b"m"])) for _, fields in entries] == sent
     assert [m.id for m in sent] == [chat_id(n) for n in (1, 2, 3)]
 
 
 async def test_what_was_said_goes_with_the_chat_not_with_its_resend_keys(
-    two: tuple[RedisStore, RedisStore],
+    pair: tuple[Instance, Instance],
 ) -> None:
     """A resend key remembers only which message it sent, so clearing the chat leaves nothing of what
     was said, and a repeat after the clear is a new message (the text is unicode-safe in the script)."""
-    one, other = two
+    (one, link), other = (pair[0].store, pair[0].link), pair[1].store
 
     def make(message_id: str) -> ChatMessage:
         return ChatMessage(message_id, "p001", "Ann", "thirty days today ❤", 1_700_000_000_000, None)
 
     sent = await one.append_chat("r1", make, 10, key="k1")
     assert await other.append_chat("r1", make, 10, key="k1") == sent
-    keys = await one._link.call(lambda r: r.keys("circle:chat-key:*"))
-    assert [await one._link.call(lambda r, k=k: r.get(k)) for k in keys] == [b"1"]
+    keys = await link.call(lambda r: r.keys("circle:chat-key:*"))
+    assert [await link.call(lambda r, k=k: r.get(k)) for k in keys] == [b"1"]
     await one.clear_chat("r1")
     assert await other.chat_after("r1", None) == []
     again = await other.append_chat("r1", make, 10, key="k1")
     assert again.id > sent.id
 
 
-async def test_scripts_are_sent_again_when_redis_forgot_them(two: tuple[RedisStore, RedisStore]) -> None:
-    one, other = two
+async def test_scripts_are_sent_again_when_redis_forgot_them(pair: tuple[Instance, Instance]) -> None:
+    (one, link), other = (pair[0].store, pair[0].link), pair[1].store
     room = a_room()
     await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
-    await one._link.call(lambda r: r.script_flush())
+    await link.call(lambda r: r.script_flush())
     state, _ = await one.transact(room, lambda s: apply(s, joining(2), 2000), 2000)
     assert await other.load(room.id) == state

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import pytest
+
+from server.backends import Backends
+from server.memory_bus import MemoryBus
+from server.memory_store import MemoryStore
+from signaling.ports import Unavailable
 from tests.support.client import Member
-from tests.support.servers import RunningServer
+from tests.support.faults import FaultyStore
+from tests.support.servers import RunningServer, wait_until
 
 Factory = Callable[..., Awaitable[RunningServer]]
 
@@ -104,16 +113,25 @@ async def test_a_token_for_another_room_does_not_resume(circle_server: RunningSe
         await b.close()
 
 
-async def test_a_drop_the_store_could_not_record_is_still_noticed(circle_server_factory: Factory) -> None:
-    server = await circle_server_factory(resume_grace_s=30)
+async def test_a_drop_the_store_could_not_record_is_still_noticed(
+    circle_server_factory: Factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="circle.signaling")
+    store = FaultyStore(MemoryStore(tmp_path / "store", resend_window_s=600))
+    bus = MemoryBus()
+    server = await circle_server_factory(resume_grace_s=30, backends=Backends(store, bus, bus))
     room = await server.create_room()
     ann, bob = await Member(server.url).connect(), await Member(server.url).connect()
     try:
         await ann.join(room["id"], "Ann")
         await bob.join(room["id"], "Bob")
-        # As if the disconnect had happened while the store was unreachable: the connection is gone
-        # from this instance, but no Disconnect was ever committed.
-        server.circle.signaling.conns.pop(bob.sio.get_sid(), None)
+        # Bob's connection drops while the store refuses writes: his drop cannot be recorded.
+        store.fail("transact", Unavailable("writes are failing"))
+        await bob.close()
+        await wait_until(lambda: server.circle.signaling.counts().participants == 1)
+        # The disconnect's own write is refused (the sweep's may be too, before or after it).
+        await wait_until(lambda: any("could not mark" in r.getMessage() for r in caplog.records))
+        store.heal()
         away = await ann.wait_for("participant:updated", lambda p: p["id"] == bob.id and p["away"])
         assert away["name"] == "Bob"
     finally:

@@ -63,6 +63,23 @@ class Member:
 
         return await asyncio.wait_for(found(), timeout)
 
+    async def never_got(
+        self,
+        event: str,
+        predicate: Callable[[Any], bool] = lambda _: True,
+        *,
+        marker: str,
+        is_marker: Callable[[Any], bool] = lambda _: True,
+        timeout: float = 5.0,
+    ) -> None:
+        """Assert that no `event` matching `predicate` came, once `marker` (an event matching
+        `is_marker`) has. The marker must be something sent to this member after whatever would
+        have sent the unwanted event, on the same path, so that it cannot overtake it: then its
+        arrival proves the unwanted one would be here by now, without guessing a time to wait."""
+        await self.wait_for(marker, is_marker, timeout)
+        unwanted = [data for data in self.of(event) if predicate(data)]
+        assert not unwanted, f"{event} arrived: {unwanted}"
+
     async def wait_disconnected(self, timeout: float = 5.0) -> None:
         async def gone() -> None:
             while not self.disconnected:

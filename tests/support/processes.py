@@ -27,7 +27,11 @@ FAST_SETTINGS: dict[str, Any] = {
 }
 
 
-ServerProcess = CircleProcess
+class ServerProcess(CircleProcess):
+    """A `circle serve` process that takes the tests' admin token (`ADMIN_TOKEN`)."""
+
+    def __init__(self, data_dir: Path, **kwargs: Any) -> None:
+        super().__init__(data_dir, admin_token=ADMIN_TOKEN, **kwargs)
 
 
 @contextlib.contextmanager

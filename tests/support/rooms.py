@@ -8,9 +8,13 @@ from rooms import RoomDefinition
 from rooms import commands as cmd
 from rooms.model import Media
 
+# What a room gets from the server's default settings unless its creator says otherwise.
+ROOM_DEFAULTS: dict[str, Any] = {"max_participants": 50, "retention_s": 0, "max_messages": 500}
+
 
 def a_room(room_id: str = "r1", **extra: Any) -> RoomDefinition:
-    return RoomDefinition(id=room_id, title="Tuesday circle", host_key_hash="h" * 64, **extra)
+    values = {**ROOM_DEFAULTS, **extra}
+    return RoomDefinition(id=room_id, title="Tuesday circle", host_key_hash="h" * 64, **values)
 
 
 def joining(n: int) -> cmd.Join:

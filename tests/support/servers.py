@@ -13,6 +13,7 @@ from aiohttp import web
 
 from harness.processes import RedisProcess as RedisServer
 from server.app import CIRCLE_KEY, Circle, create_app
+from server.backends import Backends
 from server.settings import Settings
 
 ADMIN_TOKEN = "test-admin-token"
@@ -59,7 +60,9 @@ class RunningServer:
         await self.runner.cleanup()
 
 
-async def start_server(data_dir: Path, **overrides: Any) -> RunningServer:
+async def start_server(data_dir: Path, backends: Backends | None = None, **overrides: Any) -> RunningServer:
+    """Circle in this process on a free port, with settings `overrides` (and, to inject faults, its
+    store and bus given as `backends`)."""
     port = free_port()
     values: dict[str, Any] = {
         "host": "127.0.0.1",
@@ -70,7 +73,9 @@ async def start_server(data_dir: Path, **overrides: Any) -> RunningServer:
         **overrides,
     }
     settings = Settings(**values)
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None, shutdown_timeout=1)
+    runner = web.AppRunner(
+        create_app(settings, backends), handle_signals=False, access_log=None, shutdown_timeout=1
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return RunningServer(f"http://127.0.0.1:{port}", ADMIN_TOKEN, settings, runner)

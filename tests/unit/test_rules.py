@@ -2,63 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from rooms import Event, Outcome, Refusal, RoomDefinition, RoomState, ToFacilitators, ToParticipant, ToRoom
+from rooms import Event, Outcome, Refusal, RoomState, ToFacilitators, ToParticipant, ToRoom
 from rooms import commands as c
 from rooms.codec import state_from_dict, state_to_dict
-from rooms.model import Media, Role
+from rooms.model import Media, PrivateChat, Role, Segment, SegmentKind
 from rooms.rules import apply, check_chat
-
-T0 = 1_700_000_000_000
-
-
-def room(**kw: object) -> RoomState:
-    definition = RoomDefinition(id="r1", title="Tuesday circle", host_key_hash="h", **kw)  # type: ignore[arg-type]
-    return RoomState.fresh(definition, T0)
-
-
-def join(
-    state: RoomState, pid: str, *, host: bool = False, media: Media = Media.AV, now: int = T0, **kw: object
-) -> tuple[RoomState, Outcome]:
-    command = c.Join(
-        new_id=pid,
-        name=pid.title(),
-        media=media,
-        instance="i1",
-        conn=f"sid-{pid}",
-        is_host=host,
-        **kw,  # type: ignore[arg-type]
-    )
-    return apply(state, command, now)
-
-
-def meeting() -> RoomState:
-    """A facilitator `fa` and two members `ann` and `bob`."""
-    s, _ = join(room(), "fa", host=True)
-    s, _ = join(s, "ann")
-    s, _ = join(s, "bob", media=Media.TEXT)
-    return s
-
-
-def names(outcome: Outcome) -> list[str]:
-    return [e.name for e in outcome.events]
-
-
-def refusal_of(action: Callable[..., object], *args: Any, **kw: Any) -> str:
-    """The code of the Refusal that `action(*args, **kw)` raises (it must raise one)."""
-    with pytest.raises(Refusal) as info:
-        action(*args, **kw)
-    return info.value.code
-
-
-def refused(code: str, state: RoomState, command: c.Command) -> None:
-    assert refusal_of(apply, state, command, T0) == code
-
+from tests.support.meetings import T0, join, meeting, names, refusal_of, refused, room
 
 # -- joining ---------------------------------------------------------------------------------------
 
@@ -67,7 +21,7 @@ def test_join_adds_participant_and_tells_the_others_not_the_joiner() -> None:
     s, out = join(room(), "ann")
     assert list(s.participants) == ["ann"]
     assert out.result == {"id": "ann", "waiting": False}
-    assert out.events == (Event("participant:joined", s.participants["ann"].public(), ToRoom(skip="ann")),)
+    assert out.events == (Event("participant:joined", s.participants["ann"], ToRoom(skip="ann")),)
     assert s.version == 1
 
 
@@ -136,7 +90,8 @@ def test_admit_moves_from_waiting_to_room_and_tells_everyone() -> None:
     assert names(out) == ["participant:joined", "lobby:admitted"]
     admitted = out.events[1]
     assert admitted.audience == ToParticipant("ann")
-    assert [p["id"] for p in admitted.payload["room"]["participants"]] == ["fa", "ann"]
+    assert isinstance(admitted.payload, RoomState)
+    assert list(admitted.payload.participants) == ["fa", "ann"]
 
 
 def test_deny_removes_from_waiting_and_closes_the_connection() -> None:
@@ -312,7 +267,7 @@ def test_next_speaker_takes_the_first_hand_with_a_timer() -> None:
     assert out.result == {"speaker": "bob"}
     s, _ = apply(s, c.NextSpeaker("fa"), T0 + 4)
     s, out = apply(s, c.NextSpeaker("fa"), T0 + 5)
-    assert s.speaker is None and out.result == {"speaker": None}
+    assert s.speaker is None and out.result == {"speaker": None, "nobody_waiting": True}
 
 
 def test_speaker_leaving_clears_the_floor() -> None:
@@ -333,6 +288,10 @@ def test_facilitator_lowers_a_hand() -> None:
 # -- facilitation rights ---------------------------------------------------------------------------
 
 
+def asked_by(who: str, command: Any) -> c.Command:
+    return replace(command, by=who)  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize(
     "command",
     [
@@ -347,10 +306,25 @@ def test_facilitator_lowers_a_hand() -> None:
         c.LowerHandOf("ann", "bob"),
         c.SetRole("ann", "bob", Role.FACILITATOR),
         c.End("ann"),
+        c.Safety("ann", True),
+        c.AdmitAll("ann"),
+        c.MuteAll("ann"),
+        c.MuteAll("ann", lock=True),
+        c.ReorderHands("ann", ()),
+        c.SetAgenda("ann", (Segment(SegmentKind.OPEN, "Sharing"),)),
+        c.StepAgenda("ann", None),
+        c.ConcernSeen("ann", "x"),
+        c.DeleteChat("ann", "0000000000000001"),
+        c.SetPrivateChat("ann", PrivateChat.NOBODY),
     ],
 )
 def test_members_cannot_facilitate(command: c.Command) -> None:
-    refused("forbidden", meeting(), command)
+    s = meeting()
+    refused("forbidden", s, command)
+    s, _ = apply(s, c.SetWaitingRoom("fa", True), T0)
+    s, _ = join(s, "wes")
+    refused("forbidden", s, asked_by("wes", command))
+    refused("not_joined", s, asked_by("stranger", command))
 
 
 def test_remove_with_ban_keeps_out_the_id_and_the_browser_key() -> None:
@@ -365,12 +339,15 @@ def test_remove_with_ban_keeps_out_the_id_and_the_browser_key() -> None:
         assert refusal_of(join, s, "again", **attempt) == "banned"
 
 
-def test_remove_without_ban_lets_them_back() -> None:
+def test_remove_without_ban_keeps_them_out_only_until_the_meeting_ends() -> None:
     s, _ = join(room(), "fa", host=True)
     s, _ = join(s, "ann", browser_key_hash="k1")
-    s, _ = apply(s, c.Remove("fa", "ann"), T0)
-    s, _ = join(s, "ann2", browser_key_hash="k1")
-    assert "ann2" in s.participants
+    s, out = apply(s, c.Remove("fa", "ann"), T0)
+    assert out.events[0] == Event("you:removed", {"ban": False}, ToParticipant("ann"))
+    assert refusal_of(join, s, "ann2", browser_key_hash="k1") == "banned"
+    s, _ = apply(s, c.Leave("fa"), T0 + 1)
+    s, _ = join(s, "ann3", browser_key_hash="k1", now=T0 + 2)
+    assert "ann3" in s.participants
 
 
 def test_remove_unknown_participant_is_not_found() -> None:

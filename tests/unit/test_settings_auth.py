@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from server import auth
 from server.settings import Settings, SettingsError, load
+from signaling import credentials as auth
 
 
 def test_every_setting_is_also_an_environment_variable() -> None:
@@ -33,6 +33,33 @@ def test_nonsense_settings_are_refused_with_a_reason() -> None:
         Settings(heartbeat_s=10, instance_ttl_s=5)
     with pytest.raises(SettingsError):
         Settings(chat_burst=-1)
+
+
+def test_a_log_format_is_text_or_json_and_nothing_else() -> None:
+    assert load({"CIRCLE_LOG_FORMAT": "json"}).log_format == "json"
+    assert Settings().log_format == "text"
+    with pytest.raises(SettingsError, match="log_format"):
+        load({"CIRCLE_LOG_FORMAT": "xml"})
+
+
+def test_limits_that_contradict_each_other_or_the_protocol_are_refused() -> None:
+    for bad in (
+        {"max_name_chars": 41},
+        {"max_chat_chars": 2001},
+        {"max_name_chars": 0},
+        {"min_room_participants": 60},
+        {"max_room_participants": 10},
+        {"retention_s": 100, "max_retention_s": 60},
+    ):
+        with pytest.raises(SettingsError):
+            Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_signalling_reads_its_settings_from_the_one_settings_object() -> None:
+    s = load({"CIRCLE_ACTION_BURST": "7", "CIRCLE_GAP_MARGIN_S": "0.5"})
+    config = s.signaling_config()
+    assert (config.action_burst, config.gap_margin_s) == (7, 0.5)
+    assert config.resume_grace_s == s.resume_grace_s and config.max_chat_chars == s.max_chat_chars
 
 
 def test_resume_tokens_verify_only_with_the_same_key_and_unaltered() -> None:

@@ -15,6 +15,8 @@ export class Call {
     this.localMedia = null;
     this.mesh = null;
     this.pendingSignals = [];
+    this.iceRefreshTimer = null;
+    this.iceTtlS = null;
   }
 
   /** Start the camera and/or microphone (unless the join screen already did) and connect. */
@@ -73,6 +75,8 @@ export class Call {
   }
 
   stop() {
+    clearTimeout(this.iceRefreshTimer);
+    this.iceRefreshTimer = null;
     this.mesh?.destroy();
     this.mesh = null;
     this.localMedia?.stop();
@@ -80,14 +84,27 @@ export class Call {
   }
 
   async _refreshIceServers() {
+    clearTimeout(this.iceRefreshTimer);
+    this.iceRefreshTimer = null;
     try {
       const config = await this.conn.request("rtc:config", {});
       this.mesh?.setIceServers(config.ice_servers, {
         relayOnly: config.ice_transport_policy === "relay",
       });
+      // TURN credentials expire, meetings run on: every connection opened later (to a newcomer,
+      // or an ICE restart) must allocate with credentials that are still valid.
+      this.iceTtlS = config.ttl_s > 0 ? config.ttl_s : null;
+      if (this.iceTtlS && this.mesh) this._refreshIceServersIn(this.iceTtlS * 500);
     } catch (error) {
       console.warn("circle: no ICE configuration:", error.code);
+      // Credentials in use still have part of their life left: try again well before its end.
+      if (this.iceTtlS && this.mesh) this._refreshIceServersIn(Math.min(10000, this.iceTtlS * 100));
     }
+  }
+
+  _refreshIceServersIn(delayMs) {
+    clearTimeout(this.iceRefreshTimer);
+    this.iceRefreshTimer = setTimeout(() => this._refreshIceServers(), Math.max(1000, delayMs));
   }
 
   /** Offer to everyone with media who is here: we are the newcomer (or just came back). */

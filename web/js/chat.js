@@ -1,20 +1,24 @@
 // The chat panel: the "Chat" log, the "Send to" choice and the "Message" box. Messages are kept
 // by id, in id order (ids sort in send order), so history fetched after a reconnect slots in
-// without duplicates.
+// without duplicates. Senders are named as the people list names them ("Ana (2)", names.js), and
+// renamed with it while they are here.
 
 import { announce, h, timeOf } from "./dom.js";
 import { Retry } from "./retry.js";
 
 export class ChatPanel {
-  /** send(text, to, key) -> Promise<ChatMessage>; nameOf(id) -> display name or null. */
-  constructor({ log, form, textarea, select, send, nameOf }) {
+  /** send(text, to, key) -> Promise<ChatMessage>. Names come with updateRecipients. */
+  constructor({ log, form, textarea, select, send }) {
     this.log = log;
     this.form = form;
     this.textarea = textarea;
     this.select = select;
     this.send = send;
-    this.nameOf = nameOf;
     this.selfId = null;
+    // The last name shown for each person, kept for their messages after they leave.
+    this.lastLabels = new Map();
+    this.labels = new Map();  // id → the name shown, for everyone here now
+    this.presentLabels = new Set();
     this.ids = new Set();
     this.lastId = null;
     this.recipientsSignature = null;
@@ -112,7 +116,7 @@ export class ChatPanel {
 
   _renderPending(entry) {
     const status = h("span", { class: "status" }, "Sending…");
-    const recipient = entry.to ? this.nameOf(entry.to) ?? "someone who left" : null;
+    const recipient = entry.to ? this._nameOf(entry.to) ?? "someone who left" : null;
     return h(
       "div",
       { class: `msg mine pending${entry.to ? " private" : ""}` },
@@ -160,17 +164,27 @@ export class ChatPanel {
     const isPrivate = Boolean(message.to);
     let privacy = null;
     if (isPrivate) {
-      const other = mine ? this.nameOf(message.to) ?? "someone who left" : null;
-      privacy = h("span", { class: "priv" }, mine ? `Private message to ${other}` : "Private message to you");
+      const other = mine ? this._nameOf(message.to) ?? "someone who left" : null;
+      privacy = h(
+        "span",
+        { class: "priv", "data-to": mine ? message.to : null },
+        mine ? `Private message to ${other}` : "Private message to you",
+      );
     }
     const classes = ["msg", mine ? "mine" : "", isPrivate ? "private" : ""].filter(Boolean).join(" ");
+    const fromId = message.from?.id ?? null;
+    const from = this._senderName(fromId, message.from?.name ?? "");
     return h(
       "div",
       { class: classes, "data-id": message.id },
       h(
         "p",
         { class: "meta" },
-        h("span", { class: "from" }, mine ? `${message.from.name} (you)` : message.from?.name ?? ""),
+        h(
+          "span",
+          { class: "from", "data-from": fromId, "data-name": message.from?.name ?? "", "data-you": mine ? "" : null },
+          mine ? `${from} (you)` : from,
+        ),
         privacy,
         h("time", { datetime: new Date(message.at).toISOString() }, timeOf(message.at)),
       ),
@@ -178,17 +192,54 @@ export class ChatPanel {
     );
   }
 
-  /** Rebuild the "Send to" options when the people present (or their names) change. */
-  updateRecipients(participants) {
+  /** The name shown for `id`: as the people list names them, or as last shown if they left. */
+  _nameOf(id) {
+    if (!id) return null;
+    return this.labels.get(id) ?? this.lastLabels.get(id) ?? null;
+  }
+
+  /** A sender as named now. Someone who left keeps the name they had, marked "(left)" where a
+   * person here now goes by the same name. */
+  _senderName(id, sentAs) {
+    const here = id ? this.labels.get(id) : null;
+    if (here) return here;
+    const name = (id && this.lastLabels.get(id)) || sentAs;
+    return this.presentLabels.has(name) ? `${name} (left)` : name;
+  }
+
+  /** When the people present (or their names) change: rebuild the "Send to" options and rename
+   * the senders of messages already shown. labels: id → the name shown (names.js). */
+  updateRecipients(participants, labels) {
     const others = [...participants.values()].filter((p) => p.id !== this.selfId);
-    const signature = others.map((p) => `${p.id}:${p.name}`).join("|");
+    const everyone = [...participants.keys()].map((id) => `${id}:${labels.get(id)}`);
+    const signature = [this.selfId, ...everyone].join("|");
     if (signature === this.recipientsSignature) return;
     this.recipientsSignature = signature;
+    for (const [id, label] of labels) this.lastLabels.set(id, label);
     const current = this.select.value;
     const options = [h("option", { value: "" }, "Everyone")];
-    for (const p of others) options.push(h("option", { value: p.id }, `${p.name} (private)`));
+    for (const p of others) {
+      options.push(h("option", { value: p.id }, `${labels.get(p.id) ?? p.name} (private)`));
+    }
     this.select.replaceChildren(...options);
     this.select.value = others.some((p) => p.id === current) ? current : "";
+    this.labels = new Map(labels);
+    this.presentLabels = new Set(labels.values());
+    this._relabel();
+  }
+
+  /** Name every sender in the log as they are named now. */
+  _relabel() {
+    for (const span of this.log.querySelectorAll(".from[data-from]")) {
+      const name = this._senderName(span.dataset.from, span.dataset.name);
+      const text = span.hasAttribute("data-you") ? `${name} (you)` : name;
+      if (span.textContent !== text) span.textContent = text;
+    }
+    for (const span of this.log.querySelectorAll(".priv[data-to]")) {
+      const name = this._nameOf(span.dataset.to);
+      const text = `Private message to ${name ?? "someone who left"}`;
+      if (span.textContent !== text) span.textContent = text;
+    }
   }
 }
 

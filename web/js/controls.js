@@ -1,5 +1,6 @@
 // This person's own controls: the microphone, camera and hand buttons, and the reports of when
-// they are speaking. A change shows at once and is taken back if the server refuses it.
+// they are speaking. A change shows at once and is taken back if the server refuses it. What a
+// facilitator did to this person's microphone is said calmly, as news, not as an error.
 
 import { $, announce, setMessage } from "./dom.js";
 
@@ -18,8 +19,9 @@ export class SelfControls {
     this.speakingWanted = false;
     this.speakingLastSent = 0;
     this.speakingTimer = null;
-    $("toggle-mic").addEventListener("click", () => this._setMedia({ audio: !this.room.self.audio }));
-    $("toggle-cam").addEventListener("click", () => this._setMedia({ video: !this.room.self.video }));
+    this.news = "";  // the latest thing a facilitator did to this person's media, said once
+    $("toggle-mic").addEventListener("click", (event) => this._toggle(event, { audio: !this.room.self.audio }));
+    $("toggle-cam").addEventListener("click", (event) => this._toggle(event, { video: !this.room.self.video }));
     $("toggle-hand").addEventListener("click", () => this._toggleHand());
   }
 
@@ -46,10 +48,20 @@ export class SelfControls {
       if (video) self.video = false;
     }
     const what = audio && video ? "microphone and camera" : audio ? "microphone" : "camera";
-    const message = `A facilitator turned off your ${what}.${self?.media_locked ? "" : " You can turn it back on when you're ready."}`;
-    setMessage($("meeting-error"), message);
-    announce(message);
+    this.news = self?.media_locked
+      ? `A facilitator turned off your ${what}, and is keeping you muted for now.`
+      : `A facilitator turned off your ${what}. You can turn it back on when you're ready.`;
+    announce(this.news);
     this.onChange();
+  }
+
+  /** The server changed this person: say when a facilitator starts or stops keeping them muted. */
+  selfChanged(now, before) {
+    if (!before || Boolean(before.media_locked) === Boolean(now.media_locked)) return;
+    this.news = now.media_locked
+      ? "A facilitator is keeping you muted for now."
+      : "A facilitator has allowed you to unmute again, whenever you're ready.";
+    announce(this.news);
   }
 
   stop() {
@@ -58,18 +70,34 @@ export class SelfControls {
 
   render() {
     const self = this.room.self;
+    const locked = Boolean(self.media_locked);
     const mic = $("toggle-mic");
     mic.hidden = self.media === "text";
     mic.textContent = self.audio ? "Mute microphone" : "Unmute microphone";
     mic.classList.toggle("engaged", !self.audio);
+    setHeld(mic, locked && !self.audio);
     const cam = $("toggle-cam");
     cam.hidden = self.media !== "av";
     cam.textContent = self.video ? "Turn camera off" : "Turn camera on";
     cam.classList.toggle("engaged", !self.video);
+    setHeld(cam, locked && !self.video);
+    // While kept muted that is the whole story; otherwise the latest news, until it is acted on.
+    const status = locked
+      ? "A facilitator is keeping you muted for now. You'll be able to unmute when they allow it."
+      : this.news;
+    setMessage($("self-status"), self.media === "text" ? "" : status);
     const hand = $("toggle-hand");
     const raised = self.hand !== null && self.hand !== undefined;
     hand.textContent = raised ? "Lower hand" : "Raise hand";
     hand.classList.toggle("engaged", raised);
+  }
+
+  _toggle(event, change) {
+    if (event.currentTarget.getAttribute("aria-disabled") === "true") {
+      announce($("self-status").textContent);
+      return;
+    }
+    this._setMedia(change);
   }
 
   async _setMedia(change) {
@@ -81,6 +109,7 @@ export class SelfControls {
     this.call.localMedia.setAudioEnabled(wanted.audio);
     this.call.localMedia.setVideoEnabled(wanted.video);
     Object.assign(self, wanted);
+    this.news = "";
     this.onChange();
     try {
       await this.conn.request("media:state", wanted);
@@ -90,13 +119,14 @@ export class SelfControls {
       this.call.localMedia.setVideoEnabled(before.video);
       // A rejoin meanwhile may have replaced the participant: undo on the one shown now.
       Object.assign(this.room.self, before);
+      if (error.code === "forbidden") {
+        // Kept muted by a facilitator (the lock may have crossed this click on the way): news, not a fault.
+        this.news = "A facilitator is keeping you muted for now. You'll be able to unmute when they allow it.";
+        announce(this.news);
+      } else {
+        setMessage($("meeting-error"), "That didn't work because the connection dropped. Try again in a moment.");
+      }
       this.onChange();
-      setMessage(
-        $("meeting-error"),
-        error.code === "forbidden"
-          ? "A facilitator has paused this for now. You'll be able to turn it back on later."
-          : "That didn't work because the connection dropped. Try again in a moment.",
-      );
     }
   }
 
@@ -112,5 +142,17 @@ export class SelfControls {
     } catch (error) {
       setMessage($("meeting-error"), error.message || "That didn't work. Try again in a moment.");
     }
+  }
+}
+
+/** A control this person may not use for now: still focusable, so the reason (the status line it
+ * points to) is read when it is reached, but marked disabled and doing nothing. */
+function setHeld(button, held) {
+  if (held) {
+    button.setAttribute("aria-disabled", "true");
+    button.setAttribute("aria-describedby", "self-status");
+  } else {
+    button.removeAttribute("aria-disabled");
+    button.removeAttribute("aria-describedby");
   }
 }

@@ -8,13 +8,17 @@ export function ordinal(n) {
 
 export const MODE_LABEL = { av: "camera and microphone", audio: "audio only", text: "text only" };
 
-/** The facts that apply to a participant, as short phrases ("audio only", "muted", ...). */
-export function factsOf(p, handPosition) {
+/**
+ * The facts that apply to a participant, as short phrases ("audio only", "muted", ...). sharing:
+ * they have the floor; showLocks: the viewer is a facilitator, who is told who is kept muted.
+ */
+export function factsOf(p, handPosition, { sharing = false, showLocks = false } = {}) {
   const facts = [];
   if (p.role === "facilitator") facts.push("facilitator");
+  if (sharing) facts.push("sharing");
   if (p.media === "audio") facts.push("audio only");
   if (p.media === "text") facts.push("text only");
-  if (p.media !== "text" && !p.audio) facts.push("muted");
+  if (p.media !== "text" && !p.audio) facts.push(showLocks && p.media_locked ? "kept muted" : "muted");
   if (p.media === "av" && !p.video) facts.push("camera off");
   if (p.hand !== null && p.hand !== undefined) {
     facts.push(handPosition ? `hand raised, ${ordinal(handPosition)} in queue` : "hand raised");

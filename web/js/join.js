@@ -1,12 +1,17 @@
 // The screen before joining: name, how to take part, a preview, the guidelines, the passcode.
-// Nothing asks for the camera or microphone until the person picks a mode that uses them.
+// Nothing asks for the camera or microphone until the person picks a mode that uses them. A
+// problem with one field is said beside that field (and tied to it with aria-describedby); a
+// refusal of the whole join is said under the form.
 
 import { $, setMessage } from "./dom.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 
 export class JoinScreen {
-  /** onJoin({name, media, passcode, localMedia}) -> Promise; it throws to show an error. */
-  constructor({ onJoin }) {
+  /**
+   * onJoin({name, media, passcode, localMedia}) -> Promise; it throws to show an error.
+   * isHost: the link carries a facilitator key, so this person joins as the facilitator.
+   */
+  constructor({ onJoin, isHost = false }) {
     this.onJoin = onJoin;
     this.room = null;
     this.localMedia = null;
@@ -24,6 +29,17 @@ export class JoinScreen {
     this.levelBar = $("level-bar");
     this.levelMeter = $("level-meter");
     this.previewRequest = 0;
+    this.fieldErrors = {
+      name: [$("name-error"), () => [this.name]],
+      media: [$("mode-error"), () => [...this.form.elements.media]],
+      passcode: [$("passcode-error"), () => [this.passcode]],
+      agree: [$("agree-error"), () => [this.agree]],
+    };
+    if (isHost) {
+      // Told from the first screen, so the facilitator knows which link they opened.
+      $("host-note").hidden = false;
+      $("join-eyebrow").textContent = "You're the facilitator of";
+    }
 
     this.previewReady = Promise.resolve();
     for (const radio of this.form.elements.media) {
@@ -67,6 +83,26 @@ export class JoinScreen {
   setError(message, focus = null) {
     setMessage(this.error, message);
     if (focus) focus.focus();
+  }
+
+  /** Say what is wrong with one field ("name", "media", "passcode" or "agree"), beside it, and focus it. */
+  setFieldError(field, message) {
+    const [element, inputs] = this.fieldErrors[field];
+    setMessage(element, message);
+    for (const input of inputs()) {
+      const ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter((id) => id && id !== element.id);
+      if (message) ids.push(element.id);
+      if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+      else input.removeAttribute("aria-describedby");
+      if (message) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+    if (message) inputs()[0].focus();
+  }
+
+  _clearErrors() {
+    setMessage(this.error, "");
+    for (const field of Object.keys(this.fieldErrors)) this.setFieldError(field, "");
   }
 
   get mode() {
@@ -120,54 +156,58 @@ export class JoinScreen {
 
   async _submit() {
     if (this.busy) return;
+    this._clearErrors();
     const name = this.name.value.trim();
-    this.name.removeAttribute("aria-invalid");
     if (!name) {
-      this.name.setAttribute("aria-invalid", "true");
-      return this.setError("Please enter a name. A first name or a nickname is enough.", this.name);
+      return this.setFieldError("name", "Please enter a name. A first name or a nickname is enough.");
     }
     if ([...name].length > 40) {
-      this.name.setAttribute("aria-invalid", "true");
-      return this.setError("Please use a shorter name (up to 40 characters).", this.name);
+      return this.setFieldError("name", "Please use a shorter name (up to 40 characters).");
     }
     const media = this.mode;
     if (!media) {
-      return this.setError("Please choose how you'd like to take part.", this.form.elements.media[0]);
+      return this.setFieldError("media", "Please choose how you'd like to take part.");
     }
     if (media !== "text" && !this.localMedia) {
       await this.previewReady;  // the camera/microphone may still be starting
       if (this.mode !== media) return;
       if (!this.localMedia) {
-        return this.setError(this.mediaError || describeMediaError(null, media), $("mode-text"));
+        this.setFieldError("media", this.mediaError || describeMediaError(null, media));
+        $("mode-text").focus();
+        return;
       }
     }
     if (this.room?.passcode_required && !this.passcode.value) {
-      return this.setError("Please enter the passcode for this meeting.", this.passcode);
+      return this.setFieldError("passcode", "Please enter the passcode for this meeting.");
     }
     if (this.room?.guidelines && !this.agree.checked) {
-      return this.setError("Please read the group guidelines and tick the box to agree.", this.agree);
+      return this.setFieldError("agree", "Please read the group guidelines and tick the box to agree.");
     }
     this.busy = true;
     this.button.disabled = true;
     this.button.textContent = "Joining…";
-    setMessage(this.error, "");
     try {
       const localMedia = this.localMedia;
       await this.onJoin({ name, media, passcode: this.passcode.value || undefined, localMedia });
       this.localMedia = null;  // the meeting owns it now
     } catch (error) {
-      this.setError(joinErrorText(error), focusFor(error));
+      const field = this._fieldFor(error);
+      if (field) this.setFieldError(field, joinErrorText(error));
+      else this.setError(joinErrorText(error));
     } finally {
       this.busy = false;
       this.button.disabled = false;
       this.button.textContent = "Join";
     }
   }
-}
 
-function focusFor(error) {
-  if (error?.code === "wrong_passcode") return $("passcode");
-  return null;
+  /** The field a refusal is about, if it is about one. */
+  _fieldFor(error) {
+    if (error?.code === "wrong_passcode") return "passcode";
+    // Too many tries: on a room with a passcode, that is what was being tried.
+    if (error?.code === "rate_limited" && this.room?.passcode_required) return "passcode";
+    return null;
+  }
 }
 
 /** How long the chat outlives the meeting, as a sentence. */
@@ -198,10 +238,18 @@ export function joinErrorText(error) {
     case "bad_request":
       return error.message || "Something in the form wasn't accepted. Check your name and try again.";
     case "rate_limited":
-      return "Too many tries in a short time. Wait a moment, then try again.";
+      return `Too many tries in a short time. Please wait ${waitText(error.retryAfterMs)}, then try again.`;
     case "unavailable":
       return "We couldn't reach the meeting. Check your internet connection and try again.";
     default:
       return error?.message || "Something went wrong while joining. Please try again.";
   }
+}
+
+/** "about 12 seconds", from the server's retry_after_ms. */
+function waitText(ms) {
+  if (typeof ms !== "number" || !(ms > 0)) return "a moment";
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds >= 90) return `about ${Math.ceil(seconds / 60)} minutes`;
+  return seconds === 1 ? "1 second" : `${seconds} seconds`;
 }

@@ -28,8 +28,9 @@ async function fetchRoom(roomId) {
 
 async function start() {
   const roomId = roomIdFromPath();
-  const meeting = new Meeting({ roomId, hostKey: hostKeyFromFragment() });
-  const join = new JoinScreen({ onJoin: (info) => meeting.join(info) });
+  const hostKey = hostKeyFromFragment();
+  const meeting = new Meeting({ roomId, hostKey });
+  const join = new JoinScreen({ onJoin: (info) => meeting.join(info), isHost: Boolean(hostKey) });
   if (!roomId) {
     join.showRoomError("This link doesn't point to a meeting. Check the link you were sent.");
     return;

@@ -11,11 +11,16 @@ import { PeopleList } from "./people.js";
 import { TileGrid } from "./tiles.js";
 import { ChatPanel } from "./chat.js";
 import { HostTools } from "./host.js";
+import { ServerClock } from "./clock.js";
+import { ShareView } from "./share.js";
+import { Chime } from "./chime.js";
 import { browserKey, forgetSession, saveSession } from "./storage.js";
 import { joinErrorText } from "./join.js";
 import { Retry } from "./retry.js";
 
 const SCREENS = ["join-screen", "waiting-screen", "meeting-screen", "ended-screen"];
+
+const REMOVED_TITLE = "You were removed from the meeting";
 
 export function showScreen(id) {
   for (const screen of SCREENS) $(screen).hidden = screen !== id;
@@ -33,6 +38,8 @@ export class Meeting {
     this.serverClosedAt = 0;
     // Connecting again when socket.io leaves it to the page (see _connectFailed).
     this.reconnect = new Retry(600, 5000);
+    this.clock = new ServerClock();
+    this.chime = new Chime();
 
     this.room = new RoomState({
       onGone: (id) => {
@@ -40,13 +47,17 @@ export class Meeting {
         this.tiles.remove(id);
       },
       onAway: (id) => this.call.close(id),
-      onSelfUpdated: (p) => {
+      onSelfUpdated: (p, before) => {
         this.call.localMedia?.setAudioEnabled(p.audio);
         this.call.localMedia?.setVideoEnabled(p.video);
+        this.controls.selfChanged(p, before);
       },
       onSelfLeft: (reason) => {
         if (reason === "ended") this._end("The meeting has ended", "Thank you for being here.");
-        else if (reason === "removed") this._end("You were removed from the meeting", "A facilitator removed you from this meeting.");
+        else if (reason === "removed") this._removed(false);
+      },
+      onArrival: () => {
+        if (this.state === "in" && this.room.self?.role === "facilitator") this.chime.play();
       },
       onChange: () => this._render(),
     });
@@ -69,16 +80,18 @@ export class Meeting {
       form: $("chat-form"),
       textarea: $("message"),
       select: $("send-to"),
-      nameOf: (id) => this.room.participants.get(id)?.name ?? null,
       send: async (text, to, key) => {
         const payload = to ? { text, to, key } : { text, key };
+        let message;
         try {
-          return (await this.conn.request("chat:send", payload)).message;
+          message = (await this.conn.request("chat:send", payload)).message;
         } catch (error) {
           // Kept by the server and on its way to everyone: show it as sent, never send it twice.
-          if (error.stored) return error.stored;
-          throw error;
+          if (!error.stored) throw error;
+          message = error.stored;
         }
+        this.clock.observe(message?.at);
+        return message;
       },
     });
     this.host = new HostTools(this);
@@ -87,28 +100,21 @@ export class Meeting {
       count: $("people-count"),
       waitingPanel: $("waiting-panel"),
       waitingList: $("waiting-list"),
+      waitingCount: $("waiting-count"),
       actions: this.host.actions(),
       isFacilitator: () => this.room.self?.role === "facilitator",
     });
+    this.share = new ShareView({
+      banner: $("speaker-banner"),
+      text: $("speaker-text"),
+      time: $("speaker-time"),
+      clock: this.clock,
+      tiles: this.tiles,
+      screen: $("meeting-screen"),
+    });
+    this.baseTitle = document.title;
     this._bindSocket();
     this._bindControls();
-  }
-
-  // The facilitator tools read the room through the meeting.
-  get self() {
-    return this.room.self;
-  }
-
-  get waiting() {
-    return this.room.waiting;
-  }
-
-  get locked() {
-    return this.room.locked;
-  }
-
-  get waitingRoom() {
-    return this.room.waitingRoom;
   }
 
   // ---- joining -------------------------------------------------------------------------------
@@ -127,6 +133,8 @@ export class Meeting {
       $("waiting-title").focus();
       return;
     }
+    // A first join happens now on the server: its join time is a reading of the server's clock.
+    if (!resumeToken) this.clock.observe(ack.self.joined_at);
     await this._enter(ack.room, ack.resume_token, ack.self.id);
   }
 
@@ -148,7 +156,6 @@ export class Meeting {
     this.state = "in";
     this._remember(resumeToken);
     this._applySnapshot(room, selfId);
-    this.chat.setSelf(selfId);
     this.chat.addAll(room.chat);
     // A text-only member sees no video: the chat takes the tiles' place (see the stylesheet).
     $("meeting-screen").classList.toggle("text-only", this.info.media === "text");
@@ -169,8 +176,11 @@ export class Meeting {
   }
 
   _applySnapshot(room, selfId) {
+    // The chat first: its "Send to" list leaves out this person, so it must know who that is.
+    this.chat.setSelf(selfId);
     this.room.reset(room, selfId);
     $("topbar-title").textContent = room.title;
+    this.baseTitle = `${room.title} · Circle`;
     for (const id of [...this.tiles.tiles.keys()]) {
       if (!this.room.participants.has(id)) this.tiles.remove(id);
     }
@@ -191,10 +201,16 @@ export class Meeting {
     this.conn.on("disconnect", (reason) => this._disconnected(reason));
     this.conn.on("connect_error", () => this._connectFailed());
     on("server:closing", () => this._serverClosing());
-    on("participant:joined", (p) => this.room.participantJoined(p));
+    on("participant:joined", (p) => {
+      this.clock.observe(p.joined_at);
+      this.room.participantJoined(p);
+    });
     on("participant:left", (left) => this.room.participantLeft(left));
     on("participant:updated", (p) => this.room.participantUpdated(p, { inMeeting: this.state === "in" }));
-    on("room:updated", (update) => this.room.roomUpdated(update));
+    on("room:updated", (update) => {
+      this.clock.observe(update.speaker?.since);
+      this.room.roomUpdated(update);
+    });
     on("room:sync", (room) => this.room.sync(room));
     on("lobby:waiting", (p) => this.room.lobbyWaiting(p));
     on("lobby:admitted", ({ room, resume_token: token }) => {
@@ -205,14 +221,12 @@ export class Meeting {
       this._end("You weren't let in this time", "The facilitator couldn't let you into this meeting. You're welcome to reach out to them.");
     });
     on("room:ended", () => this._end("The meeting has ended", "Thank you for being here. Take care of yourself."));
-    on("you:removed", ({ ban }) => {
-      this._end(
-        "You were removed from the meeting",
-        ban ? "A facilitator removed you from this meeting, and you can't rejoin it." : "A facilitator removed you from this meeting.",
-      );
-    });
+    on("you:removed", ({ ban }) => this._removed(Boolean(ban)));
     on("you:muted", (muted) => this.controls.mutedByFacilitator(muted));
-    on("chat:message", (message) => this.chat.add(message));
+    on("chat:message", (message) => {
+      this.clock.observe(message.at);
+      this.chat.add(message);
+    });
     on("signal", ({ from, ...message }) => {
       if (this.info?.media === "text") return;  // text-only members take part in no media
       this.call.signal(from, message);
@@ -273,7 +287,6 @@ export class Meeting {
         this._remember(ack.resume_token);
         this._applySnapshot(ack.room, ack.self.id);
         if (!wasIn) await this._enter(ack.room, ack.resume_token, ack.self.id);
-        this.chat.setSelf(ack.self.id);
         this.chat.addAll(ack.room.chat);
         await this._fetchMissedChat();
         this.chat.flush();
@@ -326,7 +339,18 @@ export class Meeting {
     this._end("You have left the meeting", "Thank you for being here. You can rejoin while the meeting is on.", { rejoin: true });
   }
 
-  _end(title, text, { rejoin = false } = {}) {
+  /** A facilitator removed this person: said kindly, with where to turn next. */
+  _removed(ban) {
+    this._end(
+      REMOVED_TITLE,
+      ban
+        ? "A facilitator removed you from this meeting, and you can't join this room again."
+        : "A facilitator removed you from this meeting. Thank you for coming.",
+      { help: true },
+    );
+  }
+
+  _end(title, text, { rejoin = false, help = false } = {}) {
     if (this.state === "ended") return;
     this.state = "ended";
     this.reconnect.cancel();
@@ -334,12 +358,17 @@ export class Meeting {
     this.controls.stop();
     this.call.stop();
     this.chat.stop();
+    this.share.stop();
+    this.host.close();
+    this.chime.close();
     this.tiles.clearAll();
     this.conn.close();
+    document.title = this.baseTitle;
     $("connection-status").textContent = "";
     $("connection-status").classList.remove("offline");
     $("ended-title").textContent = title;
     $("ended-text").textContent = text;
+    $("ended-help").hidden = !help;
     $("rejoin").hidden = !rejoin;
     showScreen("ended-screen");
     $("ended-title").focus();
@@ -351,18 +380,32 @@ export class Meeting {
     const room = this.room;
     if (!room.self) return;
     const selfId = room.self.id;
-    this.people.render({ participants: room.participants, selfId, hands: room.hands });
-    this.people.renderWaiting(room.waiting);
+    const facilitator = room.self.role === "facilitator";
+    const labels = room.labels();
+    const speaker = room.speaker && room.participants.get(room.speaker.id) ? room.speaker : null;
+    this.people.render({ participants: room.participants, selfId, hands: room.hands, labels, speakerId: speaker?.id });
+    this.people.renderWaiting(room.waiting, room.waitingLabels());
     for (const p of room.participants.values()) {
-      this.tiles.update(p, { isSelf: p.id === selfId, handPosition: room.hands.indexOf(p.id) + 1 });
+      this.tiles.update(p, {
+        isSelf: p.id === selfId,
+        handPosition: room.hands.indexOf(p.id) + 1,
+        label: labels.get(p.id) ?? p.name,
+        sharing: p.id === speaker?.id,
+      });
     }
-    this.chat.updateRecipients(room.participants);
+    this.chat.updateRecipients(room.participants, labels);
     this.host.render();
     this.controls.render();
+    $("lock-status").hidden = !room.locked;
+    const waitingCount = facilitator ? room.waiting.size : 0;
+    document.title = waitingCount > 0 ? `(${waitingCount}) ${this.baseTitle}` : this.baseTitle;
 
-    const banner = $("speaker-banner");
-    const speaker = room.speaker && room.participants.get(room.speaker.id);
-    banner.hidden = !speaker;
-    if (speaker) banner.textContent = speaker.id === selfId ? "It's your turn to share." : `${speaker.name} is sharing.`;
+    const sharer = speaker && room.participants.get(speaker.id);
+    this.share.show(speaker, {
+      label: sharer ? labels.get(sharer.id) ?? sharer.name : "",
+      isSelf: speaker?.id === selfId,
+      textOnly: sharer?.media === "text",
+      facilitator,
+    });
   }
 }

@@ -3,25 +3,28 @@
 // speaking updates.
 
 import { h, clear } from "./dom.js";
-import { factsOf } from "./describe.js";
+import { factsOf, MODE_LABEL } from "./describe.js";
 
 export class PeopleList {
   /**
-   * actions: {mute(p), lowerHand(p), remove(p), admit(p), deny(p)} (facilitator actions);
-   * the list shows them only while isFacilitator() is true.
+   * actions: {mute, keepMuted, allowUnmute, lowerHand, makeCoFacilitator, makeMember, remove,
+   * admit, deny}, each (p, label) (facilitator actions); the list shows them only while
+   * isFacilitator() is true.
    */
-  constructor({ list, count, waitingPanel, waitingList, actions, isFacilitator }) {
+  constructor({ list, count, waitingPanel, waitingList, waitingCount, actions, isFacilitator }) {
     this.list = list;
     this.count = count;
     this.waitingPanel = waitingPanel;
     this.waitingList = waitingList;
+    this.waitingCount = waitingCount;
     this.actions = actions;
     this.isFacilitator = isFacilitator;
     this.items = new Map();
     this.waitingItems = new Map();
   }
 
-  render({ participants, selfId, hands }) {
+  /** labels: id → the name shown (names.js); speakerId: who has the floor, if anyone. */
+  render({ participants, selfId, hands, labels, speakerId }) {
     const ordered = [...participants.values()].sort((a, b) => {
       if (a.id === selfId) return -1;
       if (b.id === selfId) return 1;
@@ -40,7 +43,8 @@ export class PeopleList {
         this.items.set(p.id, item);
       }
       const position = hands.indexOf(p.id) + 1;
-      this._updateItem(item, p, p.id === selfId, position);
+      const label = labels.get(p.id) ?? p.name;
+      this._updateItem(item, p, { isSelf: p.id === selfId, position, label, sharing: p.id === speakerId });
       if (this.list.children[index] !== item.li) this.list.insertBefore(item.li, this.list.children[index] ?? null);
     });
     this.count.textContent = `(${participants.size})`;
@@ -55,20 +59,26 @@ export class PeopleList {
     return { li, name, facts, actions, signature: null };
   }
 
-  _updateItem(item, p, isSelf, handPosition) {
-    item.name.textContent = isSelf ? `${p.name} (you)` : p.name;
-    const facts = factsOf(p, handPosition);
+  _updateItem(item, p, { isSelf, position, label, sharing }) {
+    const facilitator = this.isFacilitator();
+    item.name.textContent = isSelf ? `${label} (you)` : label;
+    const facts = factsOf(p, position, { sharing, showLocks: facilitator });
     item.facts.textContent = facts.length ? ` — ${facts.join(", ")}` : "";
     item.li.classList.toggle("speaking", Boolean(p.speaking) && !p.away);
     item.li.classList.toggle("away", Boolean(p.away));
+    item.li.classList.toggle("sharing", sharing);
 
     const wanted = [];
-    if (this.isFacilitator() && !isSelf) {
-      if (p.media !== "text" && p.audio) wanted.push("mute");
+    if (facilitator && !isSelf) {
+      if (p.media !== "text") {
+        if (p.audio) wanted.push("mute");
+        wanted.push(p.media_locked ? "allow" : "keep");
+      }
       if (p.hand !== null && p.hand !== undefined) wanted.push("lower");
+      wanted.push(p.role === "facilitator" ? "member" : "cofacilitator");
       wanted.push("remove");
     }
-    const signature = `${wanted.join(",")}|${p.name}`;
+    const signature = `${wanted.join(",")}|${label}`;
     if (signature === item.signature) return;
     item.signature = signature;
     // Keep focus on the same action if it survives the rebuild.
@@ -76,18 +86,29 @@ export class PeopleList {
       ? document.activeElement.dataset.action
       : null;
     clear(item.actions);
-    const labels = {
-      mute: ["Mute", `Mute ${p.name}`, () => this.actions.mute(p)],
-      // Visible text is part of each name (WCAG 2.5.3), and no name begins "Lower hand", which
-      // is the facilitator's own hand control.
-      lower: ["Lower", `Lower ${p.name}'s hand`, () => this.actions.lowerHand(p)],
-      remove: ["Remove", `Remove ${p.name} from the meeting`, () => this.actions.remove(p)],
+    const a = this.actions;
+    // Each visible word is the start of the button's name (WCAG 2.5.3), which adds whom it is for.
+    // No name begins "Lower hand", which is the facilitator's own hand control.
+    const buttons = {
+      mute: ["Mute", `Mute ${label}`, () => a.mute(p, label)],
+      keep: ["Mute and keep muted", `Mute and keep muted: ${label}`, () => a.keepMuted(p, label)],
+      allow: ["Allow unmuting", `Allow unmuting: ${label}`, () => a.allowUnmute(p, label)],
+      lower: ["Lower", `Lower ${label}'s hand`, () => a.lowerHand(p, label)],
+      cofacilitator: ["Make co-facilitator", `Make co-facilitator: ${label}`, () => a.makeCoFacilitator(p, label)],
+      member: ["Make member", `Make member: ${label}`, () => a.makeMember(p, label)],
+      remove: ["Remove", `Remove ${label} from the meeting`, (event) => a.remove(p, label, event.currentTarget)],
     };
     for (const key of wanted) {
-      const [text, label, run] = labels[key];
+      const [text, name, run] = buttons[key];
       const button = h(
         "button",
-        { type: "button", class: "secondary small", "aria-label": label, "data-action": key, onclick: run },
+        {
+          type: "button",
+          class: key === "remove" ? "secondary small danger" : "secondary small",
+          "aria-label": name,
+          "data-action": key,
+          onclick: run,
+        },
         text,
       );
       item.actions.appendChild(button);
@@ -95,34 +116,40 @@ export class PeopleList {
     }
   }
 
-  renderWaiting(waiting) {
+  /** labels: id → the name shown for each person waiting (RoomState.waitingLabels). */
+  renderWaiting(waiting, labels) {
     const show = this.isFacilitator() && waiting.size > 0;
     this.waitingPanel.hidden = !show;
+    this.waitingCount.textContent = `(${waiting.size})`;
     for (const [id, item] of this.waitingItems) {
       if (!waiting.has(id)) {
-        item.remove();
+        item.li.remove();
         this.waitingItems.delete(id);
       }
     }
     for (const p of waiting.values()) {
-      if (this.waitingItems.has(p.id)) continue;
-      const facts = factsOf({ ...p, role: "member", hand: null, away: false, audio: true, video: true });
+      const label = labels.get(p.id) ?? p.name;
+      const known = this.waitingItems.get(p.id);
+      if (known?.label === label) continue;
+      // How each person will take part, said for everyone (camera users too), so the
+      // facilitator knows before letting them in.
       const li = h(
         "li",
         {},
-        h("span", { class: "who" }, h("span", { class: "pname" }, p.name),
-          h("span", { class: "facts" }, facts.length ? ` — ${facts.join(", ")}` : "")),
+        h("span", { class: "who" }, h("span", { class: "pname" }, label),
+          h("span", { class: "facts" }, ` — ${MODE_LABEL[p.media] ?? p.media}`)),
         h(
           "span",
           { class: "actions" },
-          h("button", { type: "button", class: "primary small", "aria-label": `Admit ${p.name}`,
-            onclick: () => this.actions.admit(p) }, "Admit"),
-          h("button", { type: "button", class: "secondary small", "aria-label": `Turn away ${p.name}`,
-            onclick: () => this.actions.deny(p) }, "Turn away"),
+          h("button", { type: "button", class: "primary small", "aria-label": `Admit ${label}`,
+            onclick: () => this.actions.admit(p, label) }, "Admit"),
+          h("button", { type: "button", class: "secondary small", "aria-label": `Turn away ${label}`,
+            onclick: () => this.actions.deny(p, label) }, "Turn away"),
         ),
       );
-      this.waitingItems.set(p.id, li);
-      this.waitingList.appendChild(li);
+      if (known) known.li.replaceWith(li);
+      else this.waitingList.appendChild(li);
+      this.waitingItems.set(p.id, { li, label });
     }
   }
 }

@@ -3,15 +3,18 @@
 // and says aloud what changed; what a change means for the media and the views is the hooks' part.
 
 import { announce } from "./dom.js";
+import { distinctNames } from "./names.js";
 
 export class RoomState {
   /**
    * onGone(id): someone is no longer in the room; onAway(id): someone lost their connection;
    * onSelfUpdated(p): the server changed this person; onSelfLeft(reason): the server took this
-   * person out of the room; onChange(): something changed.
+   * person out of the room; onArrival(p): someone new is in the waiting room (facilitators only);
+   * onChange(): something changed.
    */
-  constructor({ onGone, onAway, onSelfUpdated, onSelfLeft, onChange }) {
+  constructor({ onGone, onAway, onSelfUpdated, onSelfLeft, onArrival, onChange }) {
     this.onGone = onGone;
+    this.onArrival = onArrival;
     this.onAway = onAway;
     this.onSelfUpdated = onSelfUpdated;
     this.onSelfLeft = onSelfLeft;
@@ -26,6 +29,21 @@ export class RoomState {
     this.waitingRoom = false;
     this.versionFloor = 0;        // the room version of the last snapshot
     this.versions = new Map();    // participant id (or "room") → newest version applied
+  }
+
+  /** id → the name shown for each person in the room, numbered where two share a name (names.js). */
+  labels() {
+    return distinctNames(this.participants.values());
+  }
+
+  /** id → the name shown for each person waiting, numbered after anyone in the room of that name. */
+  waitingLabels() {
+    const inRoom = [...this.participants.values()].map((p) => p.name);
+    return distinctNames(this.waiting.values(), { taken: [...inRoom, ...this.labels().values()] });
+  }
+
+  labelOf(id) {
+    return this.labels().get(id) ?? this.participants.get(id)?.name ?? null;
   }
 
   /** Take the whole room from a snapshot (on entering, and on every rejoin). */
@@ -47,7 +65,7 @@ export class RoomState {
     const known = this.participants.has(p.id);
     this.participants.set(p.id, p);
     this.waiting.delete(p.id);
-    if (!known && p.id !== this.self?.id) announce(`${p.name} joined.`);
+    if (!known && p.id !== this.self?.id) announce(`${this.labelOf(p.id)} joined.`);
     this.onChange();
   }
 
@@ -58,10 +76,11 @@ export class RoomState {
       return;
     }
     const p = this.participants.get(id);
+    const label = this.labelOf(id);
     this.participants.delete(id);
     this.waiting.delete(id);
     this.onGone(id);
-    if (p) announce(reason === "disconnected" ? `${p.name} lost their connection and left.` : `${p.name} left.`);
+    if (p) announce(reason === "disconnected" ? `${label} lost their connection and left.` : `${label} left.`);
     this.onChange();
   }
 
@@ -71,20 +90,31 @@ export class RoomState {
     const before = this.participants.get(p.id);
     if (!before && inMeeting) return;  // an update for someone we never saw join
     this.participants.set(p.id, p);
+    const label = this.labelOf(p.id);
     if (p.id === this.self?.id) {
+      const was = this.self;
       this.self = p;
-      this.onSelfUpdated(p);
+      this.onSelfUpdated(p, was);
+      if (was && was.role !== p.role) {
+        announce(
+          p.role === "facilitator"
+            ? "A facilitator made you a co-facilitator. The facilitator tools are now in the People panel."
+            : "You're now a member of this meeting; the facilitator tools are gone.",
+        );
+      }
     } else if (before) {
       const raised = (before.hand === null || before.hand === undefined) && p.hand !== null && p.hand !== undefined;
-      if (raised) announce(`${p.name} raised their hand.`);
+      if (raised) announce(`${label} raised their hand.`);
       if (!before.away && p.away) {
-        announce(`${p.name} lost their connection. They may be back shortly.`);
+        announce(`${label} lost their connection. They may be back shortly.`);
         // They will offer afresh when they return: the old connection is of no use.
         this.onAway(p.id);
       } else if (before.away && !p.away) {
-        announce(`${p.name} is back.`);
+        announce(`${label} is back.`);
       }
-      if (before.role !== p.role && p.role === "facilitator") announce(`${p.name} is now a facilitator.`);
+      if (before.role !== p.role) {
+        announce(p.role === "facilitator" ? `${label} is now a co-facilitator.` : `${label} is now a member.`);
+      }
     }
     this.onChange();
   }
@@ -94,7 +124,7 @@ export class RoomState {
     if (update.hands) this.hands = update.hands;
     if ("speaker" in update) this._setSpeaker(update.speaker);
     if (update.title) this.title = update.title;
-    this.locked = update.locked;
+    this._setLocked(update.locked);
     this.waitingRoom = update.waiting_room;
     this.onChange();
   }
@@ -121,7 +151,7 @@ export class RoomState {
     if (!newer("room")) {
       this.hands = room.hands ?? [];
       this._setSpeaker(room.speaker ?? null);
-      this.locked = room.locked;
+      this._setLocked(room.locked);
       this.waitingRoom = room.waiting_room;
       if (room.title) this.title = room.title;
     }
@@ -130,8 +160,12 @@ export class RoomState {
 
   lobbyWaiting(p) {
     if (this._isStale(p.id, p.version)) return;
+    const arriving = !this.waiting.has(p.id);
     this.waiting.set(p.id, p);
-    announce(`${p.name} is waiting to be let in.`);
+    if (arriving) {
+      announce(`${this.waitingLabels().get(p.id) ?? p.name} is waiting to be let in.`);
+      this.onArrival?.(p);
+    }
     this.onChange();
   }
 
@@ -155,12 +189,29 @@ export class RoomState {
     return false;
   }
 
+  _setLocked(locked) {
+    const changed = Boolean(locked) !== this.locked;
+    this.locked = Boolean(locked);
+    if (changed) {
+      announce(this.locked ? "The meeting is locked: nobody new can join." : "The meeting is open again.");
+    }
+  }
+
   _setSpeaker(speaker) {
     const changed = speaker?.id !== this.speaker?.id;
     this.speaker = speaker;
     if (changed && speaker) {
-      const name = this.participants.get(speaker.id)?.name;
-      if (name) announce(speaker.id === this.self?.id ? "It's your turn to share." : `${name} is sharing now.`);
+      const name = this.labelOf(speaker.id);
+      if (speaker.id === this.self?.id) {
+        // Said once here; the notice on screen is not itself a live region, so it is not said twice.
+        announce(
+          this.self.media === "text"
+            ? "It's your turn to share. You can share by writing in the chat."
+            : "It's your turn to share.",
+        );
+      } else if (name) {
+        announce(`${name} is sharing now.`);
+      }
     }
   }
 }

@@ -9,6 +9,7 @@ export class TileGrid {
     this.container = container;
     this.onSoundBlocked = onSoundBlocked;
     this.tiles = new Map();
+    this.timed = null;  // the id whose tile shows the share timer
   }
 
   _create(id, isSelf) {
@@ -18,28 +19,30 @@ export class TileGrid {
     const avatar = h("span", { class: "avatar", "aria-hidden": "true" });
     const name = h("span", { class: "name" });
     const badges = h("span", { class: "badges" });
+    const timer = h("span", { class: "badge timer", hidden: true });
     const root = h(
       "figure",
       { class: isSelf ? "tile self" : "tile", "data-participant": id },
       video,
       avatar,
-      h("figcaption", { class: "label" }, name, badges),
+      h("figcaption", { class: "label" }, name, badges, timer),
       audio,
     );
-    const tile = { root, video, audio, avatar, name, badges, stream: null, signature: null };
+    const tile = { root, video, audio, avatar, name, badges, timer, stream: null, signature: null };
     this.tiles.set(id, tile);
     return tile;
   }
 
-  /** Create or refresh the tile of participant p. */
-  update(p, { isSelf, handPosition }) {
+  /** Create or refresh the tile of participant p; label: the name shown (names.js); sharing: has the floor. */
+  update(p, { isSelf, handPosition, label = p.name, sharing = false }) {
     const tile = this.tiles.get(p.id) ?? this._create(p.id, isSelf);
     if (!tile.root.isConnected) {
       if (isSelf) this.container.prepend(tile.root);
       else this.container.appendChild(tile.root);
     }
-    tile.name.textContent = isSelf ? `${p.name} (you)` : p.name;
+    tile.name.textContent = isSelf ? `${label} (you)` : label;
     tile.avatar.textContent = initialOf(p.name);
+    tile.root.classList.toggle("sharing", sharing);
     const showVideo =
       p.media === "av" && p.video && !p.away && Boolean(tile.stream?.getVideoTracks().length);
     tile.root.classList.toggle("has-video", showVideo);
@@ -47,6 +50,7 @@ export class TileGrid {
     if (!isSelf) this.setSpeaking(p.id, Boolean(p.speaking) && !p.away);
 
     const badges = [];
+    if (sharing) badges.push(["sharing", "sharing"]);
     if (p.media === "audio") badges.push(["audio only", ""]);
     if (p.media === "text") badges.push(["text only", ""]);
     if (p.media !== "text" && !p.audio) badges.push(["muted", ""]);
@@ -62,7 +66,20 @@ export class TileGrid {
       );
     }
     tile.participant = p;
-    tile.options = { isSelf, handPosition };
+    tile.options = { isSelf, handPosition, label, sharing };
+  }
+
+  /** Show `text` (the share timer) on the tile of `id`, and on no other; null for none. */
+  setShareTime(id, text) {
+    if (this.timed !== null && this.timed !== id) {
+      const old = this.tiles.get(this.timed);
+      if (old) old.timer.hidden = true;
+    }
+    this.timed = text ? id : null;
+    const tile = id === null ? null : this.tiles.get(id);
+    if (!tile) return;
+    if (tile.timer.textContent !== text) tile.timer.textContent = text;
+    tile.timer.hidden = !text;
   }
 
   setSpeaking(id, speaking) {

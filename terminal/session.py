@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import random
-import secrets
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 import socketio
 
-from server.chat_view import REFUSALS, RoomView, clean, meeting_preview
+from signaling.protocol import ChatHistory, ErrorCode, Join, Leave, ServerEvent
+from terminal.keyboard import Keyboard
+from terminal.link import MeetingLink
+from terminal.view import REFUSALS, RoomView, clean, meeting_preview
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -43,29 +45,21 @@ class RequestError(Exception):
         self.stored = stored
 
 
-@dataclass(frozen=True)
-class MeetingLink:
-    """What a member or facilitator link names: the server, the room and maybe a host key."""
-
-    base_url: str
-    room_id: str
-    host_key: str | None
-
-    @classmethod
-    def parse(cls, url: str) -> MeetingLink:
-        parts = urlsplit(url.strip())
-        segments = [s for s in parts.path.split("/") if s]
-        if parts.scheme not in ("http", "https") or len(segments) != 2 or segments[0] != "r":
-            raise ValueError("expected a meeting link such as http://host:8080/r/ROOM")
-        host_key = parse_qs(parts.fragment).get("host", [None])[0]
-        return cls(f"{parts.scheme}://{parts.netloc}", segments[1], host_key)
-
-
 class ChatClient:
     """One text-only participant in one meeting, printing what happens there to `out`."""
 
-    def __init__(self, link: MeetingLink, name: str, passcode: str | None, out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self,
+        link: MeetingLink,
+        name: str,
+        passcode: str | None,
+        browser_key: str | None = None,
+        accept_guidelines: bool = False,
+        out: TextIO = sys.stdout,
+    ) -> None:
         self.link = link
+        # Given up front (--accept-guidelines), or answered when the guidelines are shown.
+        self.guidelines_accepted = accept_guidelines
         self.name = name
         self.passcode = passcode
         self.out = out
@@ -75,7 +69,7 @@ class ChatClient:
             reconnection_delay_max=4,
             randomization_factor=0.3,
         )
-        self.browser_key = secrets.token_hex(16)
+        self.browser_key = browser_key
         self.resume_token: str | None = None
         self.room = RoomView()
         self.state = "connecting"  # → waiting | in → done
@@ -109,39 +103,41 @@ class ChatClient:
 
     # -- requests ----------------------------------------------------------------------------
 
-    async def request(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send `event` and return its ack; a refusal or an unanswered request raises RequestError."""
-        if not self.sio.connected or (self.rejoining and event != "join"):
-            raise RequestError("unavailable", "You're offline; reconnecting.")
+    async def request(self, message: Any) -> dict[str, Any]:
+        """Send `message` (a client → server event of `signaling.protocol`) and return its ack; a
+        refusal or an unanswered request raises RequestError."""
+        event = type(message).event
+        # Unset optional fields are left out: the server takes a missing field as its default.
+        payload = {k: v for k, v in dataclasses.asdict(message).items() if v is not None}
+        if not self.sio.connected or (self.rejoining and event != Join.event):
+            raise RequestError(ErrorCode.UNAVAILABLE, "You're offline; reconnecting.")
         try:
             ack = await self.sio.call(event, payload, timeout=REQUEST_TIMEOUT_S)
         except socketio.exceptions.TimeoutError as exc:
-            raise RequestError("unavailable", "The server did not answer in time.") from exc
+            raise RequestError(ErrorCode.UNAVAILABLE, "The server did not answer in time.") from exc
         if not isinstance(ack, dict) or not ack.get("ok"):
             error = (ack or {}).get("error", {}) if isinstance(ack, dict) else {}
             stored = error.get("stored")
             raise RequestError(
-                str(error.get("code", "internal")),
+                str(error.get("code", ErrorCode.INTERNAL)),
                 str(error.get("message", "")),
                 stored if isinstance(stored, dict) else None,
             )
         return ack
 
     async def send_join(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "room": self.link.room_id,
-            "name": self.name,
-            "media": "text",
-            "accept_guidelines": True,
-            "browser_key": self.browser_key,
-        }
-        if self.passcode:
-            payload["passcode"] = self.passcode
-        if self.link.host_key:
-            payload["host_key"] = self.link.host_key
-        if self.resume_token:
-            payload["resume_token"] = self.resume_token
-        return await self.request("join", payload)
+        return await self.request(
+            Join(
+                room=self.link.room_id,
+                name=self.name,
+                media="text",
+                accept_guidelines=self.guidelines_accepted,
+                passcode=self.passcode or None,
+                host_key=self.link.host_key,
+                resume_token=self.resume_token,
+                browser_key=self.browser_key,
+            )
+        )
 
     # -- being in the room -------------------------------------------------------------------
 
@@ -150,6 +146,8 @@ class ChatClient:
         self.resume_token = resume_token
         self.room.load(room)
         self.say(f"You're in “{clean(str(room.get('title', '')))}”.")
+        if self.room.is_facilitator:
+            self.say("You're a facilitator here: /help lists what you can do.")
         self.print_roster()
         chat = room.get("chat", [])
         if chat:
@@ -169,7 +167,7 @@ class ChatClient:
     async def leave(self) -> None:
         if self.sio.connected:
             with contextlib.suppress(RequestError):
-                await self.request("leave", {})
+                await self.request(Leave())
         self.finish("You left the meeting. Take care.", EXIT_OK)
 
     # -- server events -----------------------------------------------------------------------
@@ -178,18 +176,18 @@ class ChatClient:
         sio = self.sio
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
-        sio.on("chat:message", self._on_chat)
-        sio.on("participant:joined", self._on_joined)
-        sio.on("participant:left", self._on_left)
-        sio.on("participant:updated", self._on_updated)
-        sio.on("room:updated", self._on_room_updated)
-        sio.on("lobby:waiting", self._on_lobby_waiting)
-        sio.on("lobby:admitted", self._on_admitted)
-        sio.on("lobby:denied", self._on_denied)
-        sio.on("room:ended", self._on_ended)
-        sio.on("you:removed", self._on_removed)
-        sio.on("you:muted", self._on_muted)
-        sio.on("server:closing", self._on_server_closing)
+        sio.on(ServerEvent.CHAT_MESSAGE, self._on_chat)
+        sio.on(ServerEvent.PARTICIPANT_JOINED, self._on_joined)
+        sio.on(ServerEvent.PARTICIPANT_LEFT, self._on_left)
+        sio.on(ServerEvent.PARTICIPANT_UPDATED, self._on_updated)
+        sio.on(ServerEvent.ROOM_UPDATED, self._on_room_updated)
+        sio.on(ServerEvent.LOBBY_WAITING, self._on_lobby_waiting)
+        sio.on(ServerEvent.LOBBY_ADMITTED, self._on_admitted)
+        sio.on(ServerEvent.LOBBY_DENIED, self._on_denied)
+        sio.on(ServerEvent.ROOM_ENDED, self._on_ended)
+        sio.on(ServerEvent.YOU_REMOVED, self._on_removed)
+        sio.on(ServerEvent.YOU_MUTED, self._on_muted)
+        sio.on(ServerEvent.SERVER_CLOSING, self._on_server_closing)
 
     async def _on_connect(self) -> None:
         if self.state in ("in", "waiting"):
@@ -248,8 +246,7 @@ class ChatClient:
             self.print_chat(m)
         try:
             last_chat_id = self.room.last_chat_id
-            payload = {"after": last_chat_id} if last_chat_id else {}
-            history = await self.request("chat:history", payload)
+            history = await self.request(ChatHistory(after=last_chat_id))
             for m in history.get("messages", []):
                 self.print_chat(m)
         except RequestError as exc:
@@ -278,7 +275,7 @@ class ChatClient:
         self.notices(self.room.room_updated(update))
 
     async def _on_lobby_waiting(self, p: dict[str, Any]) -> None:
-        self.notice(f"{clean(str(p['name']))} is waiting to be let in.")
+        self.notices(self.room.lobby_waiting(p))
 
     async def _on_admitted(self, data: dict[str, Any]) -> None:
         if self.state != "waiting":
@@ -311,10 +308,10 @@ class ChatClient:
             response.raise_for_status()
             return dict(await response.json())
 
-    async def main(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
+    async def main(self, keyboard: Keyboard, handle_line: LineHandler) -> int:
         """Join, pass each typed line to `handle_line` until the session ends; return the exit code.
 
-        `None` on `lines` means the input ended, which leaves the meeting.
+        The end of the input leaves the meeting.
         """
         try:
             room = await self.fetch_room()
@@ -322,10 +319,12 @@ class ChatClient:
             self.say(f"Couldn't reach the meeting server at {self.link.base_url} ({type(exc).__name__}).")
             return EXIT_REFUSED
         if room is None:
-            self.say(REFUSALS["not_found"])
+            self.say(REFUSALS[ErrorCode.NOT_FOUND])
             return EXIT_REFUSED
         for line in meeting_preview(room):
             self.say(line)
+        if str(room.get("guidelines") or "").strip() and not await self._accept_guidelines(keyboard):
+            return self.exit_code
         if room.get("passcode_required") and not self.passcode:
             if not sys.stdin.isatty():
                 self.say("This meeting needs a passcode: run again with --passcode.")
@@ -338,7 +337,7 @@ class ChatClient:
             self.say(f"Couldn't connect to the meeting server ({exc}).")
             return EXIT_REFUSED
         try:
-            return await self._session(lines, handle_line)
+            return await self._session(keyboard, handle_line)
         finally:
             with contextlib.suppress(Exception):
                 await self.sio.disconnect()
@@ -351,7 +350,30 @@ class ChatClient:
             wait_timeout=REQUEST_TIMEOUT_S,
         )
 
-    async def _session(self, lines: asyncio.Queue[str | None], handle_line: LineHandler) -> int:
+    async def _accept_guidelines(self, keyboard: Keyboard) -> bool:
+        """Ask the member to accept the group guidelines just shown; whether they did."""
+        if self.guidelines_accepted:
+            self.say("You accept these group guidelines (--accept-guidelines).")
+            return True
+        self.say("Do you accept these group guidelines? Type y to accept and join, or n to leave.")
+        while True:
+            answer = await keyboard.next_line()
+            if answer is None:
+                self.say("This meeting asks you to accept its group guidelines: run again and answer y,")
+                self.say("or pass --accept-guidelines.")
+                self.exit_code = EXIT_USAGE
+                return False
+            answer = answer.strip().lower()
+            if answer in ("y", "yes"):
+                self.guidelines_accepted = True
+                return True
+            if answer in ("n", "no"):
+                self.say("You haven't joined: the group asks everyone to accept its guidelines. Take care.")
+                self.exit_code = EXIT_REFUSED
+                return False
+            self.say("Please type y to accept the group guidelines, or n to leave.")
+
+    async def _session(self, keyboard: Keyboard, handle_line: LineHandler) -> int:
         try:
             ack = await self.send_join()
         except RequestError as exc:
@@ -367,7 +389,7 @@ class ChatClient:
 
         done = asyncio.ensure_future(self.done.wait())
         while not self.done.is_set():
-            next_line = asyncio.ensure_future(lines.get())
+            next_line = asyncio.ensure_future(keyboard.next_line())
             finished, _ = await asyncio.wait({next_line, done}, return_when=asyncio.FIRST_COMPLETED)
             if next_line not in finished:
                 next_line.cancel()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from typing import Any
 
-from server.chat_session import ChatClient, RequestError
-from server.chat_view import clean
+from signaling.protocol import ChatSend, ErrorCode, HandLower, HandRaise
+from terminal import moderation
+from terminal.names import lookup_problem
+from terminal.session import ChatClient, RequestError
 
 # Pauses between tries of a chat message while the server is unreachable: about half a minute in all.
 RESEND_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)
@@ -21,6 +22,13 @@ HELP = (
     "  /quit           leave the meeting\n"
     "  /help           show this help"
 )
+
+
+def help_text(client: ChatClient) -> str:
+    """The commands this person may use: a facilitator's too, for facilitators."""
+    if client.state == "in" and client.room.is_facilitator:
+        return f"{HELP}\n{moderation.FACILITATOR_HELP}"
+    return HELP
 
 
 async def handle_line(client: ChatClient, line: str) -> None:
@@ -40,9 +48,14 @@ async def handle_line(client: ChatClient, line: str) -> None:
         elif command == "msg":
             await private_message(client, rest)
         elif command == "help":
-            client.say(HELP)
+            client.say(help_text(client))
+        elif command in moderation.COMMANDS:
+            if client.state != "in" or not client.room.is_facilitator:
+                client.say(f"Only facilitators can use /{command}.")
+            else:
+                await moderation.COMMANDS[command](client, rest)
         else:
-            client.say(f"Unknown command /{command}.\n{HELP}")
+            client.say(f"Unknown command /{command}.\n{help_text(client)}")
         return
     if client.state != "in":
         client.say("You're not in the meeting yet; nothing was sent.")
@@ -54,22 +67,20 @@ async def send_chat(client: ChatClient, text: str, to: str | None = None) -> Non
     """Send, and while the server is unreachable keep trying under the same key: the server keeps
     one copy even if an earlier try got through unheard. Lines typed meanwhile wait their turn, so
     messages keep their order."""
-    payload: dict[str, Any] = {"text": text, "key": secrets.token_hex(12)}
-    if to:
-        payload["to"] = to
+    message = ChatSend(text=text, to=to, key=secrets.token_hex(12))
     for pause in (*RESEND_PAUSES_S, None):
         try:
-            ack = await client.request("chat:send", payload)
+            ack = await client.request(message)
         except RequestError as exc:
             if exc.stored is not None:
                 client.print_chat(exc.stored)
                 return
-            if exc.code == "unavailable" and pause is not None:
+            if exc.code == ErrorCode.UNAVAILABLE and pause is not None:
                 if pause == RESEND_PAUSES_S[0]:
                     client.say("Not sent yet (the server is unreachable); trying again…")
                 await asyncio.sleep(pause)
                 continue
-            if exc.code == "rate_limited":
+            if exc.code == ErrorCode.RATE_LIMITED:
                 client.say("You're sending messages quickly. Wait a moment, then send again.")
             else:
                 client.say(f"Not sent: {exc.message or exc.code}")
@@ -80,40 +91,22 @@ async def send_chat(client: ChatClient, text: str, to: str | None = None) -> Non
 
 
 async def private_message(client: ChatClient, rest: str) -> None:
-    rest = rest.strip()
-
-    def starts_line(p: dict[str, Any]) -> bool:
-        name = str(p["name"])
-        head = rest[: len(name)]
-        return head.lower() == name.lower() and rest[len(name) : len(name) + 1] in ("", " ")
-
     # Names may contain spaces: the longest name that starts the line wins.
-    room = client.room
-    candidates = [p for p in room.participants.values() if p["id"] != room.self_id and starts_line(p)]
-    longest = max((len(str(p["name"])) for p in candidates), default=0)
-    matches = [p for p in candidates if len(str(p["name"])) == longest]
-    if not matches:
-        client.say("Usage: /msg NAME text — NAME must be someone here (see /who).")
+    lookup = client.room.find(rest.strip())
+    if lookup.id is None:
+        client.say(lookup_problem(lookup, "Usage: /msg NAME text — NAME must be someone here (see /who)."))
         return
-    if len(matches) > 1:
-        client.say(
-            f"More than one person here is called {clean(str(matches[0]['name']))}, so the "
-            "message was not sent."
-        )
+    if not lookup.rest:
+        client.say(f"Usage: /msg {client.room.name_of(lookup.id)} your message")
         return
-    target = matches[0]
-    text = rest[len(str(target["name"])) :].strip()
-    if not text:
-        client.say(f"Usage: /msg {clean(str(target['name']))} your message")
-        return
-    await send_chat(client, text, to=target["id"])
+    await send_chat(client, lookup.rest, to=lookup.id)
 
 
 async def toggle_hand(client: ChatClient) -> None:
     me = client.room.participants.get(client.room.self_id or "")
     raised = bool(me and me.get("hand") is not None)
     try:
-        await client.request("hand:lower" if raised else "hand:raise", {})
+        await client.request(HandLower() if raised else HandRaise())
     except RequestError as exc:
         client.say(f"That didn't work: {exc.message or exc.code}")
         return

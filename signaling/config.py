@@ -1,0 +1,34 @@
+"""The settings signalling reads, as one frozen value.
+
+`server.settings.Settings` is the one documented place for every setting (its help, environment
+variable, flag and default); it builds this value with `Settings.signaling_config()`. Each field here
+has the name and meaning of the setting it comes from, so no default is repeated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SignalingConfig:
+    chat_burst: int
+    chat_rate_per_s: float
+    signal_burst: int
+    signal_rate_per_s: float
+    action_burst: int
+    action_rate_per_s: float
+    join_burst: int
+    join_rate_per_s: float
+    resume_grace_s: float
+    chat_snapshot_messages: int
+    max_name_chars: int
+    max_chat_chars: int
+    chat_dedup_messages: int
+    gap_margin_s: float
+    stun_urls: tuple[str, ...]
+    turn_urls: tuple[str, ...]
+    turn_secret: str | None
+    turn_ttl_s: int
+    cors_allowed_origins: tuple[str, ...]
+    public_url: str | None

@@ -1,0 +1,150 @@
+"""Joining and leaving: who may come in (host keys, passcodes, signed resume tokens, bans through the
+rules), and what someone let in receives.
+
+Secrets are checked here and only the verdicts reach the rules (`rooms.commands.Join`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from typing import Any
+
+import socketio
+
+from rooms import ChatMessage, Refusal, RoomState
+from rooms import commands as cmd
+from rooms.model import Media
+from signaling import credentials, views
+from signaling import events as ev
+from signaling import protocol as p
+from signaling.config import SignalingConfig
+from signaling.connections import Conn
+from signaling.delivery import participant_channel, room_channel
+from signaling.meetings import Meetings
+from signaling.ports import Store
+
+log = logging.getLogger("circle.signaling")
+
+
+class Admission:
+    """What someone let into a room receives: the chat so far they may see, and a fresh resume token.
+    Resume tokens are signed with the key given to `use_signing_key` (one per cluster)."""
+
+    def __init__(self, config: SignalingConfig, store: Store, sio: socketio.AsyncServer) -> None:
+        self._config = config
+        self._store = store
+        self._sio = sio
+        # Replaced at start-up by the key the cluster shares; until then, tokens nobody can check.
+        self.signer = credentials.Signer(credentials.new_secret(32))
+
+    def use_signing_key(self, key: str) -> None:
+        self.signer = credentials.Signer(key)
+
+    def resume_token(self, state: RoomState, pid: str) -> str:
+        me = state.find(pid)
+        assert me is not None
+        return self.signer.resume_token(state.room.id, pid, me.resume_gen)
+
+    async def visible_recent(self, state: RoomState, pid: str) -> list[ChatMessage]:
+        recent = await self._store.recent_chat(state.room.id, self._config.chat_snapshot_messages)
+        return [m for m in recent if m.visible_to(pid)]
+
+    async def admitted(self, let_in: RoomState, state: RoomState, pid: str) -> ev.LobbyAdmitted | None:
+        """The `lobby:admitted` of `pid`: the room as the rules let them in (`let_in`), at the version
+        committed (`state`), with the chat so far and a fresh resume token. Their socket (on whichever
+        instance) enters the room's channel."""
+        me, them = state.participants.get(pid), let_in.participants.get(pid)
+        if me is None or them is None:
+            return None
+        snapshot = views.room_snapshot(let_in, them, await self.visible_recent(state, pid))
+        await self._sio.enter_room(me.conn, room_channel(state.room.id))
+        return ev.LobbyAdmitted(replace(snapshot, version=state.version), self.resume_token(state, pid))
+
+
+class Joining:
+    def __init__(
+        self,
+        meetings: Meetings,
+        admission: Admission,
+        sio: socketio.AsyncServer,
+        instance_id: str,
+        max_name_chars: int,
+    ) -> None:
+        self._max_name_chars = max_name_chars
+        self._meetings = meetings
+        self._admission = admission
+        self._sio = sio
+        self._instance_id = instance_id
+
+    async def join(self, conn: Conn, msg: p.Join) -> dict[str, Any]:
+        if conn.participant_id is not None:
+            raise Refusal("bad_request", "This connection has already joined a room.")
+        p.within("name", msg.name, self._max_name_chars)
+        room = await self._meetings.store.get_room(msg.room)
+        if room is None:
+            raise Refusal("not_found", "There is no meeting at this link. Please check it.")
+        is_host = False
+        if msg.host_key:
+            if not credentials.key_matches(msg.host_key, room.host_key_hash):
+                raise Refusal("forbidden", "This facilitator link is not valid for this room.")
+            is_host = True
+        passcode_ok = False
+        if room.passcode_hash and msg.passcode:
+            loop = asyncio.get_running_loop()
+            passcode_ok = await loop.run_in_executor(
+                None, credentials.passcode_matches, msg.passcode, room.passcode_hash
+            )
+        resume_of = None
+        if msg.resume_token:
+            claim = self._admission.signer.check_resume_token(msg.resume_token)
+            if claim is not None and claim.room_id == room.id:
+                resume_of = (claim.participant_id, claim.generation)
+        command = cmd.Join(
+            new_id=credentials.new_id(),
+            name=msg.name,
+            media=Media(msg.media),
+            instance=self._instance_id,
+            conn=conn.sid,
+            is_host=is_host,
+            passcode_ok=passcode_ok,
+            accepted_guidelines=msg.accept_guidelines,
+            resume_of=resume_of,
+            browser_key_hash=credentials.key_hash(msg.browser_key) if msg.browser_key else None,
+        )
+        state, outcome = await self._meetings.apply(room, command)
+        pid = outcome.result["id"]
+        me = state.find(pid)
+        assert me is not None
+        conn.room_id, conn.participant_id, conn.media = room.id, pid, me.media.value
+        waiting = bool(outcome.result["waiting"])
+        await self._sio.enter_room(conn.sid, participant_channel(pid))
+        if not waiting:
+            await self._sio.enter_room(conn.sid, room_channel(room.id))
+        await self._meetings.deliver(state, outcome)
+        token = self._admission.resume_token(state, pid)
+        log.info(
+            "join room=%s participant=%s waiting=%s",
+            room.id,
+            pid,
+            waiting,
+            extra={"room": room.id, "participant": pid, "waiting": waiting},
+        )
+        you = views.encode(views.participant_view(me))
+        if waiting:
+            # Whether anyone is there to let them in yet (later changes come as `lobby:facilitator`).
+            present = state.facilitator_present
+            return {"waiting": True, "self": you, "resume_token": token, "facilitator_present": present}
+        snapshot = views.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
+        return {"self": you, "room": views.encode(snapshot), "resume_token": token}
+
+    async def leave(self, conn: Conn, msg: p.Leave) -> dict[str, Any]:
+        if conn.participant_id is None or conn.room_id is None:
+            raise Refusal("not_joined", "You are not in a room.")
+        pid, room_id = conn.participant_id, conn.room_id
+        await self._meetings.command(conn, cmd.Leave(pid))
+        await self._sio.leave_room(conn.sid, room_channel(room_id))
+        await self._sio.leave_room(conn.sid, participant_channel(pid))
+        conn.room_id = conn.participant_id = conn.media = None
+        return {}

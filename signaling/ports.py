@@ -1,0 +1,195 @@
+"""What signalling needs from the infrastructure, as interfaces the server's adapters implement.
+
+- `Store`: rooms, their live state, chat and presence (memory for one instance, Redis for a cluster);
+- `Bus`: delivery between instances (the socket.io client manager's transport);
+- `Publication`: an emit the bus packed for the store to publish with the write it announces;
+- `Unavailable`: what both raise when their backend cannot be reached or did not answer in time;
+- `Metrics`: what signalling counts, for the server to export (`NO_METRICS` when nobody does).
+
+Signalling holds these; `server/` wires in the implementations, so that nothing here depends on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from rooms import ChatMessage, RoomDefinition, RoomState
+from rooms.model import chat_id
+
+T = TypeVar("T")
+
+
+class Unavailable(Exception):
+    """The backend (Redis) cannot be reached or did not answer in time. `details` are sent to the
+    client with the `unavailable` error (`stored`: a chat message kept but not yet delivered)."""
+
+    def __init__(self, *args: object, **details: Any) -> None:
+        super().__init__(*args)
+        self.details = details
+
+
+ID_PLACEHOLDER = chat_id(0)
+"""Stands for a chat message's id until the store assigns it (the same width as every id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """An emit packed by the bus (`Bus.publication`) for the store to publish in the same step as the
+    write that gives it its id (`Store.append_and_publish_chat`): one round trip instead of two.
+    `packed` ends with `ID_PLACEHOLDER`, which the store overwrites with the id. Signalling passes it
+    on without looking inside; only the bus and the store it was made for know what it holds."""
+
+    channel: str
+    packed: bytes
+
+
+class Store(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True while the backend answers; always True in memory."""
+        ...
+
+    async def signing_key(self, configured: str | None) -> str:
+        """The key that signs resume tokens: `configured`, else one shared by every instance."""
+        ...
+
+    async def create_room(self, room: RoomDefinition) -> None: ...
+
+    async def get_room(self, room_id: str) -> RoomDefinition | None: ...
+
+    async def load(self, room_id: str) -> RoomState | None:
+        """The live state of a room that has had a meeting, else None."""
+        ...
+
+    async def transact(
+        self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
+    ) -> tuple[RoomState, T]:
+        """Atomic read-modify-write of one room's state. `fn` is pure and may run more than once
+        (on a conflicting write); an exception from it commits nothing. A state `fn` returns unchanged
+        (the same object) is not written."""
+        ...
+
+    async def live_rooms(self) -> list[str]:
+        """Ids of rooms with live state, for the sweeper."""
+        ...
+
+    async def append_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None = None,
+    ) -> ChatMessage:
+        """Append a message and return it with its ordered id. `make(id)` builds the message; a store
+        may call it before the id is assigned, with an empty id, and put the id into the returned
+        message's `id` afterwards, so `make` must use the id for nothing else.
+
+        With `key`: if the same sender appended the same message under the same key within the
+        store's resend window and it is still retained, that message is returned and nothing is
+        appended, so a sender who never heard whether a send went through can send it again."""
+        ...
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        """`append_chat`, publishing `publication` with the new message's id written in, in the same
+        step. The flag is true when it went out: never for a repeat under `key` (returned as
+        `append_chat` would, published when it was first sent), nor when the backend refused the
+        publish or cannot publish. The caller emits what was not published the usual way."""
+        ...
+
+    async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
+        """Every retained message after `after` (all without it), in order."""
+        ...
+
+    async def recent_chat(self, room_id: str, limit: int) -> list[ChatMessage]: ...
+
+    async def clear_chat(self, room_id: str) -> None: ...
+
+    async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
+        """Say that this instance is alive for the next `ttl_s` seconds."""
+        ...
+
+    async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
+        """Those of `instances` whose heartbeat has expired."""
+        ...
+
+
+GapHandler = Callable[[float], Awaitable[None]]
+"""Called with the time (Unix seconds) since when this instance may have missed deliveries."""
+
+Screen = Callable[[str, Any], bool]
+"""Asked with an event's name and payload before it is delivered to this instance's sockets."""
+
+
+class Bus(Protocol):
+    """Delivery between instances. Emits to channels reach sockets on every instance; what a bus
+    cannot do (hear the others without a gap) it reports, and signalling makes good."""
+
+    @property
+    def hears_cluster(self) -> bool:
+        """False while this instance's sockets would miss what other instances send them."""
+        ...
+
+    def on_gap(self, handler: GapHandler) -> None:
+        """After a gap in hearing the other instances, run `handler(since)` once it hears them again."""
+        ...
+
+    def screen(self, deliver: Screen) -> None:
+        """Deliver an emit to this instance's sockets only when `deliver(event, payload)` is true."""
+        ...
+
+    def publication(
+        self, event: str, payload: dict[str, Any], channel: str | list[str]
+    ) -> Publication | None:
+        """What emitting `event` with `payload` to `channel` would publish to the other instances,
+        packed for the store to publish with the write that completes it; `payload`'s last field
+        must be last in it (`ID_PLACEHOLDER`, as its id). None when it must be emitted the usual
+        way: earlier emits still wait to go out, or there is no other instance."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Metrics(Protocol):
+    """What signalling reports as it works. Only names from fixed vocabularies and numbers pass
+    through here: never a room, a participant, a connection id or anything anyone wrote."""
+
+    def event_handled(self, event: str, error: str | None, seconds: float) -> None:
+        """An event was answered: `event` is a protocol event name or "unknown", `error` the error
+        code answered (None on success), `seconds` how long handling took up to the answer (for
+        `chat:send`, until its message was handed to socket.io for delivery)."""
+        ...
+
+    def drain_began(self) -> None:
+        """This instance began to stop: it refuses new connections and tells its clients to move."""
+        ...
+
+    def drain_closed(self, connections: int) -> None:
+        """At the end of a drain, the server closed `connections` that had not left on their own."""
+        ...
+
+
+class _NoMetrics:
+    def event_handled(self, event: str, error: str | None, seconds: float) -> None:
+        return None
+
+    def drain_began(self) -> None:
+        return None
+
+    def drain_closed(self, connections: int) -> None:
+        return None
+
+
+NO_METRICS: Metrics = _NoMetrics()
+"""Counts nothing: signalling without an exporter."""

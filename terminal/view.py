@@ -1,0 +1,309 @@
+"""The room as the terminal chat client shows it: who is here, the hand queue, the chat, as text.
+
+Pure: each server event goes in with the time it arrived, the lines to print come out. The session
+decides when to print them.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from typing import Any, Literal
+
+from signaling.protocol import ErrorCode
+from terminal.names import Lookup, Names
+
+# Speaking flips several times a second while someone talks; say so once per stretch of talk.
+SPEAKING_QUIET_S = 20.0
+
+MODES = {"av": "camera and microphone", "audio": "audio only", "text": "text only"}
+
+REFUSALS: dict[str, str] = {
+    ErrorCode.WRONG_PASSCODE: "That passcode didn't match. Check it and try again with --passcode.",
+    ErrorCode.ROOM_LOCKED: "The facilitator has locked this meeting, so nobody new can join right now.",
+    ErrorCode.ROOM_FULL: "This meeting is full right now.",
+    ErrorCode.BANNED: "You can't join this meeting: a facilitator removed you from it.",
+    ErrorCode.NOT_FOUND: "There is no meeting at this link. Please check it.",
+}
+
+
+# What a terminal would act on, or draw so as to mislead, instead of printing it: C0 and C1 controls
+# (escape sequences, the bell, a carriage return that overwrites the line), format characters (bidi
+# overrides that reorder text, zero-width characters that make two names look alike), lone surrogates
+# (which cannot be printed at all) and the Unicode line and paragraph separators.
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+REPLACEMENT = "\N{REPLACEMENT CHARACTER}"
+
+
+def clean(text: str) -> str:
+    """One line of text from other people (a name, a title), safe to print: each control, bidi or
+    zero-width character shows as �, so it can neither act on the terminal nor hide or reorder text."""
+    return "".join(REPLACEMENT if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in text)
+
+
+def clean_lines(text: str) -> list[str]:
+    """Text from other people that may span lines (chat, guidelines), as lines made safe by `clean`.
+
+    Any line ending counts as one; tabs are kept, since they only move the cursor forward.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return ["\t".join(clean(part) for part in line.split("\t")) for line in lines]
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+DURATION_UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+
+
+def retention_sentence(room: dict[str, Any]) -> str:
+    """How long the chat outlives the meeting, as the join screen says it."""
+    seconds = int(room.get("chat_retention_s") or 0)
+    if seconds <= 0:
+        return "The chat is deleted as soon as the last person leaves."
+    size, unit = next((size, unit) for size, unit in DURATION_UNITS if seconds >= size)
+    n = round(seconds / size)
+    return f"The chat is deleted {n} {unit}{'' if n == 1 else 's'} after the last person leaves."
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def share_time(seconds: int) -> str:
+    """A share timer's length, exactly: "90" is "1 minute 30 seconds"."""
+    minutes, rest = divmod(seconds, 60)
+    parts = ([_count(minutes, "minute")] if minutes else []) + ([_count(rest, "second")] if rest else [])
+    return " ".join(parts) or _count(0, "second")
+
+
+def meeting_preview(room: dict[str, Any]) -> list[str]:
+    """What the terminal shows of a meeting before joining it: its title and group guidelines."""
+    lines = [f"Meeting: {clean(str(room['title']))}", f"Nothing is recorded. {retention_sentence(room)}"]
+    guidelines = str(room.get("guidelines") or "").strip()
+    if guidelines:
+        lines.append("Group guidelines:")
+        lines.extend(f"  {line}" for line in clean_lines(guidelines))
+    return lines
+
+
+class RoomView:
+    """The terminal's copy of a room, kept up to date from server events.
+
+    Event methods return the notices the change is worth, as lines of text. People are named by
+    their labels (`terminal.names`), so two who share a name are told apart.
+    """
+
+    def __init__(self) -> None:
+        self.self_id: str | None = None
+        self.participants: dict[str, dict[str, Any]] = {}
+        # Seen by facilitators only: the server tells nobody else who is waiting.
+        self.waiting: dict[str, dict[str, Any]] = {}
+        self.hands: list[str] = []
+        self.speaker_id: str | None = None
+        self.locked = False
+        self.waiting_room = False
+        self.seen_chat: set[str] = set()
+        self.last_chat_id: str | None = None
+        self.spoke_at: dict[str, float] = {}
+        self.names = Names()
+
+    def load(self, room: dict[str, Any]) -> None:
+        """Take the people, hand queue, speaker and settings from a full room snapshot."""
+        self.participants = {p["id"]: p for p in _by_arrival(room.get("participants", []))}
+        self.waiting = {p["id"]: p for p in _by_arrival(room.get("waiting", []))}
+        self.hands = list(room.get("hands", []))
+        speaker = room.get("speaker")
+        self.speaker_id = speaker["id"] if speaker else None
+        self.locked = bool(room.get("locked"))
+        self.waiting_room = bool(room.get("waiting_room"))
+
+    @property
+    def is_facilitator(self) -> bool:
+        me = self.participants.get(self.self_id or "")
+        return bool(me and me.get("role") == "facilitator")
+
+    def me(self) -> dict[str, Any] | None:
+        return self.participants.get(self.self_id or "")
+
+    def _present(self) -> dict[str, str]:
+        return {pid: clean(str(p["name"])) for pid, p in (*self.participants.items(), *self.waiting.items())}
+
+    def label(self, p: dict[str, Any]) -> str:
+        """`p`'s name as shown here: safe to print, and told apart from anyone sharing it."""
+        return self.names.label(str(p["id"]), clean(str(p["name"])), self._present())
+
+    def name_of(self, pid: str | None) -> str:
+        p = self.participants.get(pid or "") or self.waiting.get(pid or "")
+        return self.label(p) if p else "someone"
+
+    def find(self, text: str, among: Literal["here", "waiting", "anyone"] = "here") -> Lookup:
+        """The person (not oneself) whose name starts `text`: among the people here, those waiting,
+        or anyone."""
+        people = {
+            **(self.participants if among != "waiting" else {}),
+            **(self.waiting if among != "here" else {}),
+        }
+        names = {pid: clean(str(p["name"])) for pid, p in people.items() if pid != self.self_id}
+        return self.names.find(text, names, self._present())
+
+    def describe(self, p: dict[str, Any]) -> str:
+        facts = []
+        if p.get("role") == "facilitator":
+            facts.append("facilitator")
+        media = str(p.get("media"))
+        facts.append(MODES.get(media, ""))
+        if media != "text" and not p.get("audio"):
+            facts.append("muted")
+        if p.get("media_locked"):
+            facts.append("kept muted by a facilitator")
+        if p.get("hand") is not None:
+            position = self.hands.index(p["id"]) + 1 if p["id"] in self.hands else 0
+            facts.append(f"hand raised, {ordinal(position)} in queue" if position else "hand raised")
+        if p.get("speaking") and not p.get("away"):
+            facts.append("speaking")
+        if p.get("away"):
+            facts.append("away")
+        name = self.label(p) + (" (you)" if p["id"] == self.self_id else "")
+        facts = [f for f in facts if f]
+        return f"{name} — {', '.join(facts)}" if facts else name
+
+    def roster(self) -> list[str]:
+        """The people here, in the order they joined, one line each under a heading; and for a
+        facilitator, who is waiting to be let in."""
+        people = _by_arrival(self.participants.values())
+        lines = [f"People here ({len(people)}):", *(f"  {self.describe(p)}" for p in people)]
+        if self.is_facilitator and self.waiting:
+            waiting = _by_arrival(self.waiting.values())
+            lines += [f"Waiting to be let in ({len(waiting)}):", *(f"  {self.describe(p)}" for p in waiting)]
+        return lines
+
+    def chat(self, m: dict[str, Any]) -> list[str]:
+        """A chat message as lines, or none if it was shown already (it may come again on resume)."""
+        if m["id"] in self.seen_chat:
+            return []
+        self.seen_chat.add(m["id"])
+        if self.last_chat_id is None or m["id"] > self.last_chat_id:
+            self.last_chat_id = m["id"]
+        at = time.strftime("%H:%M", time.localtime(m["at"] / 1000))
+        sender = self.label({"id": m["from"]["id"], "name": m["from"]["name"]})
+        mine = m["from"]["id"] == self.self_id
+        if m.get("to"):
+            who = f"you → {self.name_of(m['to'])}" if mine else f"{sender} → you"
+            prefix = f"[{at}] (private) {who}: "
+        else:
+            prefix = f"[{at}] {sender}{' (you)' if mine else ''}: "
+        lines = clean_lines(str(m["text"]))
+        return [prefix + lines[0], *(" " * len(prefix) + line for line in lines[1:])]
+
+    def lobby_waiting(self, p: dict[str, Any]) -> list[str]:
+        """Someone is in the waiting room (only facilitators are told)."""
+        known = p["id"] in self.waiting
+        self.waiting[p["id"]] = p
+        if known:
+            return []
+        name = self.label(p)
+        return [f"{name} is waiting to be let in: /admit {name} or /deny {name}."]
+
+    def joined(self, p: dict[str, Any]) -> list[str]:
+        known = p["id"] in self.participants
+        self.waiting.pop(p["id"], None)
+        self.participants[p["id"]] = p
+        if not known and p["id"] != self.self_id:
+            return [f"{self.describe(p)} joined."]
+        return []
+
+    def left(self, pid: str | None, reason: str | None) -> list[str]:
+        """Someone else left; leaving oneself ends the session, which is not the view's to say."""
+        name = self.name_of(pid)
+        was_waiting = self.waiting.pop(pid or "", None) is not None
+        self.participants.pop(pid or "", None)
+        self.hands = [h for h in self.hands if h != pid]
+        if was_waiting:
+            if reason == "removed":
+                return [f"{name} was not let in."]
+            return [f"{name} left the waiting room."]
+        if reason == "disconnected":
+            return [f"{name} lost their connection and left."]
+        if reason == "removed":
+            return [f"{name} was removed from the meeting."]
+        return [f"{name} left."]
+
+    def updated(self, p: dict[str, Any], now: float) -> list[str]:
+        """A participant changed; `now` is a monotonic clock reading, for quieting speaking notices."""
+        if p["id"] in self.waiting:
+            self.waiting[p["id"]] = p
+            return []
+        before = self.participants.get(p["id"])
+        self.participants[p["id"]] = p
+        if before is None:
+            return []
+        if p["id"] == self.self_id:
+            if before.get("role") != p.get("role"):
+                if p.get("role") == "facilitator":
+                    return ["You're now a facilitator: /help lists what you can do."]
+                return ["You're no longer a facilitator."]
+            return []
+        name = self.label(p)
+        notices = []
+        if before.get("hand") is None and p.get("hand") is not None:
+            notices.append(f"{name} raised their hand.")
+        elif before.get("hand") is not None and p.get("hand") is None:
+            notices.append(f"{name} lowered their hand.")
+        if not before.get("away") and p.get("away"):
+            notices.append(f"{name} lost their connection; they may be back shortly.")
+        elif before.get("away") and not p.get("away"):
+            notices.append(f"{name} is back.")
+        if before.get("role") != p.get("role"):
+            if p.get("role") == "facilitator":
+                notices.append(f"{name} is now a facilitator.")
+            else:
+                notices.append(f"{name} is no longer a facilitator.")
+        if p.get("media_locked") and not before.get("media_locked"):
+            notices.append(f"{name} is kept muted by a facilitator.")
+        elif before.get("media_locked") and not p.get("media_locked"):
+            notices.append(f"{name} may unmute again.")
+        if p.get("speaking") and not before.get("speaking"):
+            if now - self.spoke_at.get(p["id"], -SPEAKING_QUIET_S) >= SPEAKING_QUIET_S:
+                notices.append(f"{name} is speaking.")
+            self.spoke_at[p["id"]] = now
+        elif p.get("speaking"):
+            self.spoke_at[p["id"]] = now
+        return notices
+
+    def room_updated(self, update: dict[str, Any]) -> list[str]:
+        if "hands" in update and update["hands"] is not None:
+            self.hands = list(update["hands"])
+        notices = []
+        if "locked" in update and bool(update["locked"]) != self.locked:
+            self.locked = bool(update["locked"])
+            notices.append(
+                "The meeting is locked: nobody new can join."
+                if self.locked
+                else "The meeting is unlocked: new people can join again."
+            )
+        if "waiting_room" in update and bool(update["waiting_room"]) != self.waiting_room:
+            self.waiting_room = bool(update["waiting_room"])
+            notices.append(
+                "The waiting room is on: newcomers wait to be let in."
+                if self.waiting_room
+                else "The waiting room is off: newcomers come straight in."
+            )
+        if "speaker" in update:
+            speaker = update["speaker"]
+            new_id = speaker["id"] if speaker else None
+            if new_id and new_id != self.speaker_id:
+                limit = speaker.get("limit_s")
+                timer = f" (share time: {share_time(int(limit))})" if limit else ""
+                if new_id == self.self_id:
+                    notices.append(f"It's your turn to share{timer}. Type what you'd like to say.")
+                else:
+                    notices.append(f"{self.name_of(new_id)} is sharing now{timer}.")
+            self.speaker_id = new_id
+        return notices
+
+
+def _by_arrival(people: Any) -> list[dict[str, Any]]:
+    return sorted(people, key=lambda p: (p.get("joined_at", 0), str(p["id"])))
