@@ -19,6 +19,7 @@ import socketio
 from signaling import packets
 from signaling.config import SignalingConfig
 from signaling.events import ErrorEvent
+from signaling.fastpath import Json
 from signaling.lograte import LogRate, unbounded
 
 log = logging.getLogger("circle.signaling")
@@ -46,11 +47,12 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     by default); other keyword arguments go to python-socketio, and through it to that class."""
 
     def __init__(
-        self, *args: Any, engine_class: type | None = None, log_rate: LogRate | None = None, **kwargs: Any
+        self, *, engine_class: type | None = None, log_rate: LogRate | None = None, **kwargs: Any
     ) -> None:
         self._engine_class = engine_class
         self.log_rate = log_rate if log_rate is not None else unbounded()
-        super().__init__(*args, log_rate=self.log_rate, **kwargs)
+        # orjson rather than the standard library for every packet in and out (signaling/fastpath.py).
+        super().__init__(json=Json, log_rate=self.log_rate, **kwargs)
 
     def _engineio_server_class(self) -> type:
         return self._engine_class or super()._engineio_server_class()

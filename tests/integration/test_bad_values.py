@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from tests.support.client import Member
+from tests.support.rawsocket import RawSocket
 from tests.support.servers import RedisServer, RunningServer
 
 Factory = Callable[..., Awaitable[RunningServer]]
@@ -47,29 +48,43 @@ async def code_of(member: Member, event: str, data: Any) -> str:
     return str(ack["error"]["code"])
 
 
-async def nothing_reached(member: Member, marker_from: Member) -> None:
-    """Fails if `member` received anything but the marker `marker_from` sends now."""
-    before = len(member.events)
-    sent = await marker_from.call("chat:send", {"text": "marker"})
+async def nothing_reached(member: Member, since: int) -> None:
+    """Fails if `member` received anything after its `since`-th event but the marker it sends now."""
+    sent = await member.call("chat:send", {"text": "marker"})
     assert sent["ok"], sent
     await member.wait_for("chat:message", lambda m: m["id"] == sent["message"]["id"])
-    assert [name for name, _ in member.events[before:]] == ["chat:message"]
+    assert [name for name, _ in member.events[since:]] == ["chat:message"]
+
+
+async def raw_code(raw: RawSocket, event: str, data: Any) -> str:
+    """The error code `raw` gets for an event written with the standard library's JSON, which (unlike
+    the client library's) writes lone surrogates and numbers of any size."""
+    ack = await raw.call(event, data)
+    assert ack["ok"] is False, ack
+    return str(ack["error"]["code"])
 
 
 async def test_a_lone_surrogate_in_a_name_chat_or_sdp_is_a_bad_request(
     server: RunningServer, people: Callable[[], Awaitable[Member]]
 ) -> None:
     room = await server.create_room()
-    ann, mallory = await people(), await people()
-    assert await code_of(mallory, "join", {"room": room["id"], "name": "a\ud800b"}) == "bad_request"
-    await ann.join(room["id"], "Ann")
-    await mallory.join(room["id"], "Mallory")
-    assert await code_of(mallory, "chat:send", {"text": "a\ud800b"}) == "bad_request"
-    offer = {"type": "offer", "sdp": "v=0\r\na=x:\udc00\r\n"}
-    assert await code_of(mallory, "signal", {"to": ann.id, "description": offer}) == "bad_request"
-    await nothing_reached(ann, mallory)
-    history = await ann.call("chat:history")
-    assert [m["text"] for m in history["messages"]] == ["marker"]
+    ann = await people()
+    mallory = await RawSocket(server.url).open()
+    try:
+        assert await raw_code(mallory, "join", {"room": room["id"], "name": "a\ud800b"}) == "bad_request"
+        await ann.join(room["id"], "Ann")
+        joined = await mallory.call("join", {"room": room["id"], "name": "Mallory"})
+        assert joined["ok"], joined
+        await ann.wait_for("participant:joined", lambda p: p["id"] == joined["self"]["id"])
+        since = len(ann.events)
+        assert await raw_code(mallory, "chat:send", {"text": "a\ud800b"}) == "bad_request"
+        offer = {"type": "offer", "sdp": "v=0\r\na=x:\udc00\r\n"}
+        assert await raw_code(mallory, "signal", {"to": ann.id, "description": offer}) == "bad_request"
+        await nothing_reached(ann, since)
+        history = await ann.call("chat:history")
+        assert [m["text"] for m in history["messages"]] == ["marker"]
+    finally:
+        await mallory.close()
 
 
 async def test_a_lone_surrogate_in_a_room_title_is_a_bad_request(server: RunningServer) -> None:
@@ -84,17 +99,24 @@ async def test_numbers_out_of_their_range_are_bad_requests(
     server: RunningServer, people: Callable[[], Awaitable[Member]]
 ) -> None:
     room = await server.create_room()
-    fran, ann = await people(), await people()
-    await fran.join(room["id"], "Fran", host_key=room["host_key"])
-    await ann.join(room["id"], "Ann")
-    assert (await ann.call("hand:raise"))["ok"]
-    for limit in (10**18, 0, -5, 3601):
-        assert await code_of(fran, "mod:next-speaker", {"limit_s": limit}) == "bad_request"
-    candidate = {"candidate": "", "sdpMLineIndex": -(10**20)}
-    assert await code_of(fran, "signal", {"to": ann.id, "candidate": candidate}) == "bad_request"
-    # Nothing of it took effect: the hand is still up, and in range it works.
-    ack = await fran.call("mod:next-speaker", {"limit_s": 300})
-    assert ack["ok"] and ack["speaker"] == ann.id, ack
+    ann = await people()
+    fran = await RawSocket(server.url).open()
+    try:
+        assert (await fran.call("join", {"room": room["id"], "name": "Fran", "host_key": room["host_key"]}))[
+            "ok"
+        ]
+        await ann.join(room["id"], "Ann")
+        assert (await ann.call("hand:raise"))["ok"]
+        for limit in (10**18, 10**30, 0, -5, 3601):
+            assert await raw_code(fran, "mod:next-speaker", {"limit_s": limit}) == "bad_request"
+        for index in (-(10**20), -1, 65536):
+            candidate = {"candidate": "", "sdpMLineIndex": index}
+            assert await raw_code(fran, "signal", {"to": ann.id, "candidate": candidate}) == "bad_request"
+        # Nothing of it took effect: the hand is still up, and in range it works.
+        ack = await fran.call("mod:next-speaker", {"limit_s": 300})
+        assert ack["ok"] and ack["speaker"] == ann.id, ack
+    finally:
+        await fran.close()
 
 
 async def create(server: RunningServer, body: str) -> tuple[int, dict[str, Any]]:

@@ -3,10 +3,12 @@ what is answered in its namespace, and what goes through."""
 
 from __future__ import annotations
 
+import engineio.json
 import pytest
 import socketio
 
 from signaling import packets
+from signaling.fastpath import Json
 
 
 @pytest.mark.parametrize(
@@ -23,13 +25,25 @@ def test_anything_else_breaks_the_transport(frame: str | bytes) -> None:
     assert packets.frame_problem(frame) is not None
 
 
-def read(data: object) -> socketio.packet.Packet:
-    return packets.read(socketio.packet.Packet, data)
+class StdlibPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """python-socketio's packet with the standard library's JSON (and engineio's bound on integers)."""
+
+    json = engineio.json
 
 
-def refused(data: object) -> packets.PacketError:
+class OrjsonPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """The packet as Circle's server reads it (signaling/fastpath.py)."""
+
+    json = Json
+
+
+def read(data: object, packet_class: type = StdlibPacket) -> socketio.packet.Packet:
+    return packets.read(packet_class, data)
+
+
+def refused(data: object, packet_class: type = StdlibPacket) -> packets.PacketError:
     with pytest.raises(packets.PacketError) as info:
-        read(data)
+        read(data, packet_class)
     return info.value
 
 
@@ -56,6 +70,21 @@ def test_a_well_formed_event_is_read_with_its_namespace_and_id() -> None:
 def test_a_packet_with_a_readable_header_is_answered_where_its_client_expects(data: str, reason: str) -> None:
     bad = refused(data)
     assert (bad.reason, bad.namespace, bad.ack_id, bad.fatal) == (reason, "/", 7, False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "27[",
+        "27" + "[" * 30_000 + "]" * 30_000,
+        '27["chat:send",{"text":"\\ud800"}]',
+        '27"chat:send"',
+        "27[]",
+    ],
+)
+def test_with_orjson_too_a_packet_with_a_readable_header_is_answered(data: str) -> None:
+    bad = refused(data, OrjsonPacket)
+    assert (bad.namespace, bad.ack_id, bad.fatal) == ("/", 7, False)
 
 
 def test_the_answer_goes_to_the_namespace_the_packet_named() -> None:
