@@ -75,6 +75,10 @@ class Delivery:
     async def chat(self, room_id: str, message: ChatMessage) -> None:
         await self.emit(ev.chat_message(message), self._chat_audience(room_id, message))
 
+    async def chat_deleted(self, room_id: str, message: ChatMessage) -> None:
+        """Tell everyone who could see `message` that it was deleted."""
+        await self.emit(ev.ChatDeleted(message.id), self._chat_audience(room_id, message))
+
     async def chat_here(self, room_id: str, message: ChatMessage) -> None:
         """Deliver a chat message to this instance's sockets only (what they missed in a gap)."""
         await self._emit_here(ev.chat_message(message), self._chat_audience(room_id, message))
