@@ -130,14 +130,17 @@ export class PeopleList {
     for (const p of waiting.values()) {
       const label = labels.get(p.id) ?? p.name;
       const known = this.waitingItems.get(p.id);
-      if (known?.label === label) continue;
+      const flagged = Boolean(p.returning_removed);
+      if (known?.label === label && known.flagged === flagged) continue;
       // How each person will take part, said for everyone (camera users too), so the
-      // facilitator knows before letting them in.
+      // facilitator knows before letting them in; and whether a facilitator removed this browser
+      // from the meeting earlier, under whatever name it comes back.
       const li = h(
         "li",
-        {},
+        { class: flagged ? "returning-removed" : null },
         h("span", { class: "who" }, h("span", { class: "pname" }, label),
-          h("span", { class: "facts" }, ` — ${MODE_LABEL[p.media] ?? p.media}`)),
+          h("span", { class: "facts" }, ` — ${MODE_LABEL[p.media] ?? p.media}`),
+          flagged ? h("span", { class: "flag" }, "Removed earlier in this meeting") : null),
         h(
           "span",
           { class: "actions" },
@@ -149,7 +152,7 @@ export class PeopleList {
       );
       if (known) known.li.replaceWith(li);
       else this.waitingList.appendChild(li);
-      this.waitingItems.set(p.id, { li, label });
+      this.waitingItems.set(p.id, { li, label, flagged });
     }
   }
 }
