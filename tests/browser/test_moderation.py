@@ -89,6 +89,15 @@ async def test_a_member_kept_muted_cannot_unmute_and_can_ask_to(circle_server, b
     await assert_accessible(sam, "member who asked to unmute")
     await assert_accessible(maya, "facilitator with a request to unmute")
 
+    # "Not now" answers the request and keeps Sam muted; Sam may ask again.
+    await maya.page.get_by_role("button", name="Not now: keep Sam muted").click()
+    await expect(maya.participant("Sam").locator(".facts")).not_to_contain_text("asks to unmute")
+    await expect(maya.participant("Sam").locator(".facts")).to_contain_text("kept muted")
+    await expect(ask).to_be_enabled()
+    await expect(unmute).to_be_disabled()
+    await ask.click()
+    await expect(maya.participant("Sam").locator(".facts")).to_contain_text("asks to unmute")
+
     await maya.page.get_by_role("button", name="Allow unmuting: Sam").click()
     await expect(maya.participant("Sam").locator(".facts")).not_to_contain_text("asks to unmute")
     await expect(ask).to_be_hidden()

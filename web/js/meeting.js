@@ -104,7 +104,7 @@ export class Meeting {
       waitingPanel: $("waiting-panel"),
       waitingList: $("waiting-list"),
       waitingCount: $("waiting-count"),
-      actions: this.host.actions(),
+      actions: { ...this.host.actions(), ...this.moderation.peopleActions() },
       isFacilitator: () => this.room.self?.role === "facilitator",
     });
     this.share = new ShareView({

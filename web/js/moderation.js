@@ -165,6 +165,16 @@ export class Moderation {
     });
   }
 
+  /** What a facilitator does from the people list, beside the tools of host.js. */
+  peopleActions() {
+    return {
+      // Answering a request to unmute with "not now" keeps the lock, which also clears the request.
+      declineUnmute: (p, label) => this._run("mod:lock-media", { id: p.id, locked: true }, () =>
+        announce(`${label} stays muted for now; their request is answered.`),
+      ),
+    };
+  }
+
   _unmuteRequested({ id, requested }) {
     const p = this.room.participants.get(id);
     if (!p) return;
