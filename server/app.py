@@ -23,6 +23,7 @@ from server.api import (
     errors_middleware,
 )
 from server.backends import Backends, make_backends
+from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
 from server.settings import Settings
 from server.webclient import add_web_routes
@@ -86,6 +87,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_api_routes(app)
+    add_host_check_route(app)
     add_web_routes(app, settings)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_tell_clients)

@@ -129,6 +129,8 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["retention_s"] = args.retention_s
     if args.relay_only:
         body["relay_only"] = True
+    if args.private_chat:
+        body["private_chat"] = args.private_chat
     request = urllib.request.Request(
         f"{args.server.rstrip('/')}/api/rooms",
         data=json.dumps(body).encode(),
@@ -192,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--relay-only",
         action="store_true",
         help="media only through the TURN server, so members never learn each other's address",
+    )
+    create.add_argument(
+        "--private-chat",
+        choices=("everyone", "facilitators", "nobody"),
+        help="who may send private messages: everyone (the default), only to or from facilitators, or nobody",
     )
     create.add_argument("--server", default=os.environ.get("CIRCLE_SERVER", "http://127.0.0.1:8080"))
     create.add_argument("--admin-token")

@@ -4,6 +4,7 @@
 import { $ } from "./dom.js";
 import { JoinScreen, joinErrorText } from "./join.js";
 import { Meeting, showScreen } from "./meeting.js";
+import { checkHostKey, showWrongHostKey } from "./moderation.js";
 import { loadSession, forgetSession } from "./storage.js";
 
 function roomIdFromPath() {
@@ -34,6 +35,13 @@ async function start() {
   if (!roomId) {
     join.showRoomError("This link doesn't point to a meeting. Check the link you were sent.");
     return;
+  }
+
+  if (hostKey) {
+    // A wrong facilitator link is said now, before anyone fills in the form for nothing.
+    checkHostKey(roomId, hostKey).then((verdict) => {
+      if (verdict === "wrong") showWrongHostKey();
+    });
   }
 
   const saved = loadSession(roomId);
