@@ -17,6 +17,8 @@ export class JoinScreen {
   constructor({ onJoin, isHost = false, fixedName = null, hasInvite = false, refetchRoom = null }) {
     this.onJoin = onJoin;
     this.hasInvite = hasInvite;
+    // A join token stands in for the passcode: the site that signed it vouches for this person.
+    this.vouched = Boolean(fixedName);
     this.refetchRoom = refetchRoom;
     this.room = null;
     this.localMedia = null;
@@ -71,7 +73,7 @@ export class JoinScreen {
     $("room-title").textContent = room.title;
     $("topbar-title").textContent = room.title;
     document.title = `${room.title} · Circle`;
-    $("passcode-field").hidden = !room.passcode_required;
+    $("passcode-field").hidden = !room.passcode_required || this.vouched;
     const hasGuidelines = Boolean(room.guidelines && room.guidelines.trim());
     $("guidelines-field").hidden = !hasGuidelines;
     $("guidelines-text").textContent = room.guidelines || "";
@@ -204,7 +206,7 @@ export class JoinScreen {
         return;
       }
     }
-    if (this.room?.passcode_required && !this.passcode.value) {
+    if (this.room?.passcode_required && !this.vouched && !this.passcode.value) {
       return this.setFieldError("passcode", "Please enter the passcode for this meeting.");
     }
     if (this.room?.guidelines && !this.agree.checked) {
@@ -230,6 +232,8 @@ export class JoinScreen {
       }
       const field = this._fieldFor(error);
       if (field) this.setFieldError(field, joinErrorText(error));
+      // A one-to-one room's refusals are about personal links, which the server's sentence explains.
+      else if (this.room?.one_to_one && error?.message) this.setError(error.message);
       else this.setError(joinErrorText(error));
     } finally {
       this.busy = false;
