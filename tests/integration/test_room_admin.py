@@ -5,6 +5,7 @@ room whose meeting ends and whose link is gone, and a new facilitator link that 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 
@@ -281,3 +282,29 @@ async def test_answers_that_carry_a_key_are_not_cached(circle_server: RunningSer
     assert pair.status == 201 and pair.headers["Cache-Control"] == "no-store"
     rotate = await call(circle_server.url, "POST", f"/api/rooms/{pair.body['id']}/host-key")
     assert rotate.status == 400 and "no facilitator link" in rotate.error["message"]
+
+
+async def test_a_meeting_takes_an_edit_at_its_next_command_and_never_goes_back_to_an_older_one(
+    circle_server: RunningServer, members: Connect
+) -> None:
+    """An edit written by an instance that could not tell the meeting (or read by one just before
+    another edit) still reaches it: every command carries the definition read with it."""
+    room = await circle_server.create_room(title="Tuesday circle")
+    ann = await members()
+    await ann.join(room["id"], "Ann")
+    store = circle_server.circle.store
+    current = await store.get_room(room["id"])
+    assert current is not None
+    assert await store.update_room(replace(current, title="Thursday circle", revision=current.revision + 1))
+
+    assert (await ann.call("hand:raise"))["ok"]
+    raised = await ann.wait_for("room:updated", lambda d: d["hands"] == [ann.id])
+    assert raised["title"] == "Thursday circle"
+
+    assert await store.update_room(replace(current, title="Older title"))
+    assert (await ann.call("hand:lower"))["ok"]
+    lowered = await ann.wait_for(
+        "room:updated", lambda d: d["hands"] == [] and d["version"] > raised["version"]
+    )
+    assert lowered["title"] == "Thursday circle"
+    assert not [d for d in ann.of("room:updated") if d["title"] == "Older title"]
