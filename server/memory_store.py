@@ -13,6 +13,7 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
 from server.roomdb import RoomDB
 from signaling.credentials import new_secret
+from signaling.ports import Publication
 
 T = TypeVar("T")
 
@@ -119,6 +120,17 @@ class MemoryStore:
             while len(sent) > max_messages:
                 sent.popitem(last=False)
         return message
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        # Nothing to publish to: every socket is on this instance, and the emit reaches them.
+        return await self.append_chat(room_id, make, max_messages, key), False
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         log = self._chat.get(room_id, ())

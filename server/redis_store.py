@@ -58,7 +58,7 @@ from rooms.model import chat_id
 from server import redis_scripts as lua
 from server.redis_backend import RedisLink
 from signaling.credentials import new_secret
-from signaling.ports import Unavailable
+from signaling.ports import Publication, Unavailable
 
 T = TypeVar("T")
 
@@ -325,6 +325,27 @@ class RedisStore:
         max_messages: int,
         key: str | None = None,
     ) -> ChatMessage:
+        message, _ = await self._append_chat(room_id, make, max_messages, key, None)
+        return message
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        return await self._append_chat(room_id, make, max_messages, key, publication)
+
+    async def _append_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication | None,
+    ) -> tuple[ChatMessage, bool]:
         # One script call that cannot conflict, so no retries and no queueing behind this
         # instance's other appends to the room.
         message = make("")
@@ -334,9 +355,16 @@ class RedisStore:
         fields["id"] = _ID_PLACEHOLDER
         keys = [chat_seq_key(room_id), chat_key(room_id), sent_key(room_id, message, key)]
         lifetime_ms = max(1, int(self._resend_window_s * 1000)) if key is not None else 0
-        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, [max_messages, _pack(fields), lifetime_ms]))
+        # The bus's message goes out in the same script: one round trip for the append and the publish.
+        channel, packed = ("", b"")
+        if publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode()):
+            channel, packed = publication.channel, publication.packed
+        args = [max_messages, _pack(fields), lifetime_ms, channel, packed]
+        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
         seq = int(reply[0])
-        return _decode_message(seq, reply[1]) if len(reply) > 1 else replace(message, id=chat_id(seq))
+        if len(reply) > 1 and isinstance(reply[1], bytes):
+            return _decode_message(seq, reply[1]), False  # a repeat: nothing was published
+        return replace(message, id=chat_id(seq)), bool(channel) and len(reply) == 1
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = chat_key(room_id)

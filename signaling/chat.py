@@ -2,7 +2,9 @@
 the others.
 
 A chat message is delivered to an instance's sockets once, however it arrives there (live, held back
-by an instance that could not publish and sent later, or read back from the log after a gap).
+by an instance that could not publish and sent later, or read back from the log after a gap). Where
+the bus and the store can, a message goes to the other instances in the same step as its append (one
+round trip instead of two), and only this instance's members are left to deliver it to.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import Delivery
 from signaling.meetings import Meetings
-from signaling.ports import Store, Unavailable
+from signaling.ports import ID_PLACEHOLDER, Store, Unavailable
 
 log = logging.getLogger("circle.signaling")
 
@@ -31,6 +33,10 @@ RETRY_MIN_S = 0.05
 RETRY_MAX_S = 2.0
 
 ChatKey = tuple[str, str, int]
+
+
+def chat_key(message: ChatMessage) -> ChatKey:
+    return (message.sender_id, message.id, message.at)
 
 
 class Chat:
@@ -65,9 +71,21 @@ class Chat:
         def make(message_id: str) -> ChatMessage:
             return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
 
-        message = await self._store.append_chat(state.room.id, make, state.room.max_messages, msg.key)
+        room_id, max_messages = state.room.id, state.room.max_messages
+        publication = self._delivery.chat_publication(room_id, make(ID_PLACEHOLDER))
+        published = False
+        if publication is None:
+            message = await self._store.append_chat(room_id, make, max_messages, msg.key)
+        else:
+            message, published = await self._store.append_and_publish_chat(
+                room_id, make, max_messages, msg.key, publication
+            )
         try:
-            await self._delivery.chat(state.room.id, message)
+            if not published:
+                await self._delivery.chat(room_id, message)
+            elif self._remember(chat_key(message)):
+                # The other instances have it already, sent with its append: only ours are left.
+                await self._delivery.chat_here(room_id, message)
         except Unavailable as exc:
             # Kept, but not yet sent to every instance: the sender must not send it again (it is in
             # chat:history, and the bus delivers it to the others when the backend returns). A
@@ -109,7 +127,7 @@ class Chat:
         since_ms = int((since - self._config.gap_margin_s) * 1000)
         for room_id in sorted(self._rooms_here()):
             messages = await self._read_back(room_id)
-            missed = [m for m in messages if m.at >= since_ms and self._remember((m.sender_id, m.id, m.at))]
+            missed = [m for m in messages if m.at >= since_ms and self._remember(chat_key(m))]
             for m in missed:
                 await self._delivery.chat_here(room_id, m)
             if missed:

@@ -60,7 +60,7 @@ class Signaling:
         self._metrics = metrics
         self._conns = Connections(config)
         self._admission = Admission(config, store, sio)
-        delivery = Delivery(sio, self._admission.admitted, self._conns.__contains__)
+        delivery = Delivery(sio, bus, self._admission.admitted, self._conns.__contains__)
         self._meetings = Meetings(store, delivery, clock)
         self._joining = Joining(
             self._meetings, self._admission, sio, instance_id, config.max_name_chars, config.join_token_secret

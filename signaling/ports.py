@@ -2,6 +2,7 @@
 
 - `Store`: rooms, their live state, chat and presence (memory for one instance, Redis for a cluster);
 - `Bus`: delivery between instances (the socket.io client manager's transport);
+- `Publication`: an emit the bus packed for the store to publish with the write it announces;
 - `Unavailable`: what both raise when their backend cannot be reached or did not answer in time;
 - `Metrics`: what signalling counts, for the server to export (`NO_METRICS` when nobody does).
 
@@ -11,9 +12,11 @@ Signalling holds these; `server/` wires in the implementations, so that nothing 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from rooms import ChatMessage, RoomDefinition, RoomState
+from rooms.model import chat_id
 
 T = TypeVar("T")
 
@@ -25,6 +28,21 @@ class Unavailable(Exception):
     def __init__(self, *args: object, **details: Any) -> None:
         super().__init__(*args)
         self.details = details
+
+
+ID_PLACEHOLDER = chat_id(0)
+"""Stands for a chat message's id until the store assigns it (the same width as every id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """An emit packed by the bus (`Bus.publication`) for the store to publish in the same step as the
+    write that gives it its id (`Store.append_and_publish_chat`): one round trip instead of two.
+    `packed` ends with `ID_PLACEHOLDER`, which the store overwrites with the id. Signalling passes it
+    on without looking inside; only the bus and the store it was made for know what it holds."""
+
+    channel: str
+    packed: bytes
 
 
 class Store(Protocol):
@@ -89,6 +107,20 @@ class Store(Protocol):
         appended, so a sender who never heard whether a send went through can send it again."""
         ...
 
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        """`append_chat`, publishing `publication` with the new message's id written in, in the same
+        step. The flag is true when it went out: never for a repeat under `key` (returned as
+        `append_chat` would, published when it was first sent), nor when the backend refused the
+        publish or cannot publish. The caller emits what was not published the usual way."""
+        ...
+
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         """Every retained message after `after` (all without it), in order."""
         ...
@@ -128,6 +160,15 @@ class Bus(Protocol):
 
     def screen(self, deliver: Screen) -> None:
         """Deliver an emit to this instance's sockets only when `deliver(event, payload)` is true."""
+        ...
+
+    def publication(
+        self, event: str, payload: dict[str, Any], channel: str | list[str]
+    ) -> Publication | None:
+        """What emitting `event` with `payload` to `channel` would publish to the other instances,
+        packed for the store to publish with the write that completes it; `payload`'s last field
+        must be last in it (`ID_PLACEHOLDER`, as its id). None when it must be emitted the usual
+        way: earlier emits still wait to go out, or there is no other instance."""
         ...
 
     async def close(self) -> None: ...
