@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from rooms import Refusal, RoomDefinition
+from rooms.model import PrivateChat
 from server.auth import token_matches
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
@@ -38,6 +39,8 @@ class CreateRoom:
     max_participants: int | None = None
     retention_s: int | None = None
     relay_only: bool = False
+    # Who may send private messages in this room's meetings (a facilitator may change it in one).
+    private_chat: Literal["everyone", "facilitators", "nobody"] = "everyone"
     one_to_one: bool = False
 
 
@@ -138,6 +141,7 @@ async def create_room(request: web.Request) -> web.Response:
         retention_s=retention_s,
         max_messages=settings.chat_max_messages,
         relay_only=spec.relay_only,
+        private_chat=PrivateChat(spec.private_chat),
         created_at=int(time.time() * 1000),
         one_to_one=spec.one_to_one,
         invite_key_hashes=tuple(key_hash(k) for k in invites),

@@ -131,6 +131,8 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["retention_s"] = args.retention_s
     if args.relay_only:
         body["relay_only"] = True
+    if args.private_chat:
+        body["private_chat"] = args.private_chat
     if args.one_to_one:
         body["one_to_one"] = True
         del body["waiting_room"]
@@ -202,6 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--relay-only",
         action="store_true",
         help="media only through the TURN server, so members never learn each other's address",
+    )
+    create.add_argument(
+        "--private-chat",
+        choices=("everyone", "facilitators", "nobody"),
+        help="who may send private messages: everyone (the default), only to or from facilitators, or nobody",
     )
     create.add_argument(
         "--one-to-one",

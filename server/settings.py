@@ -106,6 +106,12 @@ class Settings:
         default=0.2,
         metadata={"help": "sustained join attempts per second (slows passcode guessing)"},
     )
+    host_check_burst: int = field(
+        default=5, metadata={"help": "facilitator-link checks (host-check) allowed in a burst, per address"}
+    )
+    host_check_rate_per_s: float = field(
+        default=0.2, metadata={"help": "sustained facilitator-link checks per second, per address"}
+    )
     resume_grace_s: float = field(
         default=30.0, metadata={"help": "how long a dropped member keeps their seat"}
     )

@@ -75,6 +75,7 @@ class Signaling:
             "leave": self._joining.leave,
             "chat:send": self._chat.send,
             "chat:history": self._chat.history,
+            "mod:delete-chat": self._chat.delete,
             "signal": self._signal,
             "rtc:config": self._rtc_config,
         }

@@ -18,6 +18,8 @@ PROTOCOL_VERSION = 1
 NAME_MAX = 40
 CHAT_MAX = 2000
 JOIN_TOKEN_MAX = 4096
+# Participant and chat message ids.
+ID_MAX = 64
 
 
 class ProtocolError(Exception):
@@ -30,7 +32,13 @@ class ProtocolError(Exception):
 
 
 def _limit(
-    min_len: int = 0, max_len: int = 0, *, text: str = "", doc: str = "", multiline: bool = False
+    min_len: int = 0,
+    max_len: int = 0,
+    *,
+    text: str = "",
+    doc: str = "",
+    multiline: bool = False,
+    item_max_len: int = 0,
 ) -> dict[str, Any]:
     return {
         "min_len": min_len,
@@ -38,6 +46,8 @@ def _limit(
         "doc": doc,
         "multiline": multiline,
         "text": text,
+        # For a list of text: the longest each item may be.
+        "item_max_len": item_max_len,
     }
 
 
@@ -272,6 +282,78 @@ class ModEnd:
     event: ClassVar[str] = "mod:end"
 
 
+# -- keeping the room safe -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModSafety:
+    """The safety pause: lock the room, turn the waiting room on, lower every hand, and mute and hold
+    muted everyone but facilitators; `on: false` undoes what the pause did."""
+
+    event: ClassVar[str] = "mod:safety"
+    on: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModAdmitAll:
+    """Let everyone in from the waiting room, except anyone removed earlier in this meeting."""
+
+    event: ClassVar[str] = "mod:admit-all"
+
+
+@dataclass(frozen=True, slots=True)
+class ModMuteAll:
+    """Mute everyone but facilitators; with `lock`, also hold them muted."""
+
+    event: ClassVar[str] = "mod:mute-all"
+    lock: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRequestUnmute:
+    """Held muted by a facilitator: ask them to let you unmute (they answer with `mod:lock-media`)."""
+
+    event: ClassVar[str] = "media:request-unmute"
+
+
+@dataclass(frozen=True, slots=True)
+class ModReorderHands:
+    """Put the speaking queue in a new order."""
+
+    event: ClassVar[str] = "mod:reorder-hands"
+    order: tuple[str, ...] = required(
+        item_max_len=ID_MAX, doc="every participant id in the queue, each once, in the new order"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModDeleteChat:
+    """Delete a chat message you can see, for everyone (everyone who could see it gets `chat:deleted`)."""
+
+    event: ClassVar[str] = "mod:delete-chat"
+    id: str = required(min_len=1, max_len=ID_MAX, doc="the chat message's id")
+
+
+@dataclass(frozen=True, slots=True)
+class ModPrivateChat:
+    """Who may send private messages in this meeting: everyone, only to or from facilitators, or
+    nobody."""
+
+    event: ClassVar[str] = "mod:private-chat"
+    policy: Literal["everyone", "facilitators", "nobody"]
+
+
+SAFETY_EVENTS = (
+    ModSafety,
+    ModAdmitAll,
+    ModMuteAll,
+    MediaRequestUnmute,
+    ModReorderHands,
+    ModDeleteChat,
+    ModPrivateChat,
+)
+
+
 CLIENT_EVENTS: dict[str, type] = {
     cls.event: cls
     for cls in (
@@ -296,6 +378,7 @@ CLIENT_EVENTS: dict[str, type] = {
         ModLowerHand,
         ModRole,
         ModEnd,
+        *SAFETY_EVENTS,
     )
 }
 
@@ -326,6 +409,11 @@ def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
         if value not in choices:
             raise ProtocolError("bad_request", f"{name} must be one of {', '.join(map(str, choices))}.")
         return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ProtocolError("bad_request", f"{name} must be a list.")
+        item = {"max_len": meta.get("item_max_len", 0)}
+        return tuple(_check(f"{name}[{i}]", get_args(kind)[0], v, item) for i, v in enumerate(value))
     if kind is bool:
         if not isinstance(value, bool):
             raise ProtocolError("bad_request", f"{name} must be true or false.")

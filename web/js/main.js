@@ -4,6 +4,7 @@
 import { $ } from "./dom.js";
 import { JoinScreen, joinErrorText } from "./join.js";
 import { Meeting, showScreen } from "./meeting.js";
+import { checkHostKey, showWrongHostKey } from "./moderation.js";
 import { loadSession, forgetSession } from "./storage.js";
 
 function roomIdFromPath() {
@@ -64,6 +65,13 @@ async function start() {
   if (token && !claims) {
     join.showRoomError("This join link is damaged or incomplete. Please ask the site that sent you for a new one.");
     return;
+  }
+
+  if (hostKey) {
+    // A wrong facilitator link is said now, before anyone fills in the form for nothing.
+    checkHostKey(roomId, hostKey).then((verdict) => {
+      if (verdict === "wrong") showWrongHostKey();
+    });
   }
 
   const saved = loadSession(roomId);

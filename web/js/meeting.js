@@ -11,6 +11,7 @@ import { PeopleList } from "./people.js";
 import { TileGrid } from "./tiles.js";
 import { ChatPanel } from "./chat.js";
 import { HostTools } from "./host.js";
+import { Moderation } from "./moderation.js";
 import { ServerClock } from "./clock.js";
 import { ShareView } from "./share.js";
 import { Chime } from "./chime.js";
@@ -95,15 +96,17 @@ export class Meeting {
         this.clock.observe(message?.at);
         return message;
       },
+      decorate: (node, message) => this.moderation?.decorateMessage(node, message),
     });
     this.host = new HostTools(this);
+    this.moderation = new Moderation(this);
     this.people = new PeopleList({
       list: $("participants"),
       count: $("people-count"),
       waitingPanel: $("waiting-panel"),
       waitingList: $("waiting-list"),
       waitingCount: $("waiting-count"),
-      actions: this.host.actions(),
+      actions: { ...this.host.actions(), ...this.moderation.peopleActions() },
       isFacilitator: () => this.room.self?.role === "facilitator",
     });
     this.share = new ShareView({
@@ -377,6 +380,7 @@ export class Meeting {
     this.chat.stop();
     this.share.stop();
     this.host.close();
+    this.moderation.close();
     this.chime.close();
     this.tiles.clearAll();
     this.conn.close();
@@ -410,8 +414,9 @@ export class Meeting {
         sharing: p.id === speaker?.id,
       });
     }
-    this.chat.updateRecipients(room.participants, labels);
+    this.chat.updateRecipients(room.participants, labels, (p) => this.moderation.mayMessage(p), room.privateChat);
     this.host.render();
+    this.moderation.render();
     this.controls.render();
     $("lock-status").hidden = !room.locked;
     const waitingCount = facilitator ? room.waiting.size : 0;
