@@ -25,6 +25,7 @@ from server.api import (
 from server.backends import Backends, make_backends
 from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
+from server.room_admin import add_room_admin_routes
 from server.settings import Settings
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
@@ -87,6 +88,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_api_routes(app)
+    add_room_admin_routes(app, signaling)
     add_host_check_route(app)
     add_web_routes(app, settings)
     app.cleanup_ctx.append(_lifecycle)

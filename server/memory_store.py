@@ -61,6 +61,23 @@ class MemoryStore:
     async def get_room(self, room_id: str) -> RoomDefinition | None:
         return self.db.get(room_id)
 
+    async def list_rooms(self) -> list[RoomDefinition]:
+        return self.db.all()
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        if self.db.get(room.id) is None:
+            return False
+        self.db.put(room)
+        return True
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        state = self._states.get(room_id)
+        if only_if_empty and state is not None and not state.is_empty:
+            return False
+        self._states.pop(room_id, None)
+        await self.clear_chat(room_id)
+        return self.db.delete(room_id)
+
     async def load(self, room_id: str) -> RoomState | None:
         return self._states.get(room_id)
 

@@ -116,6 +116,20 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 """)
 
+# Removes a room (KEYS[1]) with its state (2), chat (3), chat seq (4) and deleted messages' digests (6),
+# and takes it (ARGV[1]) out of the live set (5); with ARGV[2] = '1', only while nobody is in it. 1 if
+# there was a room to remove.
+DELETE_ROOM = Lua("""
+if ARGV[2] == '1' then
+  local n = redis.call('HGET', KEYS[2], 'n')
+  if n and n ~= '0' then return 0 end
+end
+local gone = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+redis.call('SREM', KEYS[5], ARGV[1])
+return gone
+""")
+
 HEARTBEAT = Lua("""
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 local t = redis.call('TIME')

@@ -2,7 +2,8 @@
 
 Everything written is msgpack of the plain dicts from `rooms.codec` (never pickle). Keys:
 
-- `circle:room:{id}`: the room definition (kept; it needs Redis persistence to survive a Redis restart);
+- `circle:room:{id}`: the room definition (kept; it needs Redis persistence to survive a Redis restart;
+  deleting a room removes it with the room's state and chat);
 - `circle:state:{id}`: a hash of the live state `s`, its revision `r`, and `n`, how many people are in
   the room. Every write sets a new revision: a random token, never a counter, since a counter would
   repeat after Redis restarted empty or failed over to a replica that lagged, and a state cached
@@ -72,6 +73,9 @@ SIGNING_KEY = f"{PREFIX}signing-key"
 # Optimistic writes give up after this many conflicts in a row; with the jittered pause between
 # attempts, fifty members acting on one room at the same instant all get through well before it.
 MAX_ATTEMPTS = 100
+
+# Room definitions read per round trip when listing every room.
+LIST_BATCH = 500
 
 # How many rooms' decoded states an instance keeps; the least recently read go first.
 STATE_CACHE_ROOMS = 256
@@ -244,6 +248,36 @@ class RedisStore:
         # room is gone, rather than some serving it from memory.
         blob = await self._link.call(lambda r: r.get(room_key(room_id)))
         return room_from_dict(unpack(blob)) if blob is not None else None
+
+    async def list_rooms(self) -> list[RoomDefinition]:
+        async def every(r: Any) -> list[bytes]:
+            keys = [k async for k in r.scan_iter(match=room_key("*"), count=LIST_BATCH)]
+            blobs: list[bytes] = []
+            for start in range(0, len(keys), LIST_BATCH):
+                blobs += await r.mget(keys[start : start + LIST_BATCH])
+            return blobs
+
+        # A room deleted between the scan and the read is simply not listed.
+        return [room_from_dict(unpack(blob)) for blob in await self._link.call(every) if blob is not None]
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        # Only over a room that is still there: an edit racing a deletion must not bring the room back.
+        done = await self._link.call(lambda r: r.set(room_key(room.id), _pack(room_to_dict(room)), xx=True))
+        return bool(done)
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        keys = [
+            room_key(room_id),
+            state_key(room_id),
+            chat_key(room_id),
+            chat_seq_key(room_id),
+            LIVE,
+            chat_deleted_key(room_id),
+        ]
+        gone = await self._link.call(lua.DELETE_ROOM.bind(keys, [room_id, "1" if only_if_empty else "0"]))
+        if gone or not only_if_empty:
+            self._states.drop(state_key(room_id))
+        return bool(gone)
 
     async def load(self, room_id: str) -> RoomState | None:
         current = await self._read(state_key(room_id))

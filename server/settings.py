@@ -20,6 +20,7 @@ from signaling.protocol import CHAT_MAX, NAME_MAX
 # checkout, a virtualenv, an image) is where its files are.
 WEB_DIR = Path(str(importlib.resources.files("web")))
 LOG_FORMATS = ("text", "json")
+JOIN_SECRET_MIN_BYTES = 32
 
 
 class SettingsError(ValueError):
@@ -43,6 +44,13 @@ class Settings:
     secret_key: str | None = field(
         default=None,
         metadata={"help": "key that signs resume tokens; the same on every instance of a cluster"},
+    )
+    join_token_secret: str | None = field(
+        default=None,
+        metadata={
+            "help": "shared with a community site: checks the join tokens (HS256) it signs; at least"
+            " 32 characters; without it, join tokens are refused"
+        },
     )
     redis_url: str | None = field(
         default=None, metadata={"help": "redis://HOST:PORT/DB to run as one of several instances"}
@@ -183,6 +191,12 @@ class Settings:
             raise SettingsError(
                 "max_participants must be between min_room_participants and max_room_participants"
             )
+        if (
+            self.join_token_secret is not None
+            and len(self.join_token_secret.encode()) < JOIN_SECRET_MIN_BYTES
+        ):
+            # HS256 is only as strong as its key: a short one can be guessed from a single token.
+            raise SettingsError(f"join_token_secret must be at least {JOIN_SECRET_MIN_BYTES} characters")
         if self.retention_s > self.max_retention_s:
             raise SettingsError("retention_s must not exceed max_retention_s")
 

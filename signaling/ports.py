@@ -68,6 +68,19 @@ class Store(Protocol):
 
     async def get_room(self, room_id: str) -> RoomDefinition | None: ...
 
+    async def list_rooms(self) -> list[RoomDefinition]:
+        """Every room's definition, in no particular order."""
+        ...
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        """Replace the definition of an existing room; False, with nothing written, if it is gone."""
+        ...
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        """Remove a room: its definition, its live state and its chat. With `only_if_empty`, only while
+        nobody is in it (someone who joined since it was seen empty keeps it). Whether it was removed."""
+        ...
+
     async def load(self, room_id: str) -> RoomState | None:
         """The live state of a room that has had a meeting, else None."""
         ...

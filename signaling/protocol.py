@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type
 PROTOCOL_VERSION = 1
 NAME_MAX = 40
 CHAT_MAX = 2000
+JOIN_TOKEN_MAX = 4096
 # Participant and chat message ids.
 ID_MAX = 64
 
@@ -88,13 +89,27 @@ class Join:
 
     event: ClassVar[str] = "join"
     room: str = required(min_len=1, max_len=64)
-    name: str = required(min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed")
+    name: str | None = optional(
+        min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed; required unless `token` names you"
+    )
     media: Literal["av", "audio", "text"] = "av"
     accept_guidelines: bool = False
     passcode: str | None = optional(max_len=128)
     host_key: str | None = optional(max_len=128)
     resume_token: str | None = optional(max_len=512)
     browser_key: str | None = optional(min_len=16, max_len=64)
+    guidelines_version: int | None = optional(
+        doc="the `guidelines_version` of the room's public info whose guidelines you accepted; refused"
+        " (`bad_request`, with the current `guidelines_version`) when they have changed since"
+    )
+    invite: str | None = optional(
+        max_len=128, doc="a one-to-one room's personal invitation (`#invite=` of its link); ignored elsewhere"
+    )
+    token: str | None = optional(
+        max_len=JOIN_TOKEN_MAX,
+        doc="a join token signed by a community site (`#token=` of its link): its name and role are"
+        " yours; an expired, wrongly signed or other room's token is refused `forbidden`",
+    )
 
 
 @dataclass(frozen=True, slots=True)

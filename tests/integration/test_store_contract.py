@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rooms import ChatMessage, RoomState, apply
+from rooms import commands as cmd
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
@@ -92,6 +93,57 @@ async def test_a_created_room_reads_back_equal_on_every_instance(stores: tuple[s
     await one.create_room(room)
     assert await two.get_room(room.id) == room
     assert await two.get_room("nope") is None
+
+
+async def test_every_room_is_listed_on_every_instance(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    rooms = [a_room(f"r{n}", retention_s=n) for n in range(3)]
+    for room in rooms:
+        await one.create_room(room)
+    listed = await two.list_rooms()
+    assert sorted(listed, key=lambda r: r.id) == rooms
+
+
+async def test_an_edit_replaces_the_definition_but_never_brings_back_a_deleted_room(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    edited = replace(room, title="Thursday circle", revision=1)
+    assert await two.update_room(edited)
+    assert await one.get_room(room.id) == edited
+    assert await one.delete_room(room.id)
+    assert not await two.update_room(replace(edited, revision=2))
+    assert await one.get_room(room.id) is None and await two.list_rooms() == []
+
+
+async def test_a_deleted_room_leaves_no_state_and_no_chat(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    await append(one, room.id, "said in the room")
+    assert await two.delete_room(room.id)
+    assert await one.get_room(room.id) is None
+    assert await one.load(room.id) is None and await two.load(room.id) is None
+    assert await one.chat_after(room.id, None) == []
+    assert room.id not in await one.live_rooms()
+    assert not await two.delete_room(room.id)
+
+
+async def test_a_room_someone_is_in_is_kept_when_only_an_empty_one_may_go(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    state, _ = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert not await two.delete_room(room.id, only_if_empty=True)
+    assert await one.get_room(room.id) == room and await one.load(room.id) == state
+    await one.transact(room, lambda s: apply(s, cmd.Leave("p001"), 2000), 2000)
+    assert await two.delete_room(room.id, only_if_empty=True)
+    assert await one.get_room(room.id) is None
 
 
 # -- live state --------------------------------------------------------------------------------------
