@@ -25,7 +25,9 @@ from server.api import (
 )
 from server.backends import Backends, make_backends
 from server.headers import add_headers
+from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
+from server.room_admin import add_room_admin_routes
 from server.settings import Settings
 from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
@@ -102,6 +104,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_api_routes(app)
+    add_room_admin_routes(app, signaling)
+    add_host_check_route(app)
     add_web_routes(app, settings)
     app.on_response_prepare.append(add_headers)
     app.cleanup_ctx.append(_lifecycle)

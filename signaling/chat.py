@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from rooms import ChatMessage, check_chat
+from rooms import ChatMessage, Refusal, apply, check_chat
 from signaling import events as ev
 from signaling import protocol as p
 from signaling import views
@@ -23,7 +23,8 @@ from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import Delivery
 from signaling.meetings import Meetings
-from signaling.ports import ID_PLACEHOLDER, Store, Unavailable
+from signaling.ports import ID_PLACEHOLDER, DeletedMessage, Store, Unavailable
+from signaling.to_command import to_command
 
 log = logging.getLogger("circle.signaling")
 
@@ -74,12 +75,16 @@ class Chat:
         room_id, max_messages = state.room.id, state.room.max_messages
         publication = self._delivery.chat_publication(room_id, make(ID_PLACEHOLDER))
         published = False
-        if publication is None:
-            message = await self._store.append_chat(room_id, make, max_messages, msg.key)
-        else:
-            message, published = await self._store.append_and_publish_chat(
-                room_id, make, max_messages, msg.key, publication
-            )
+        try:
+            if publication is None:
+                message = await self._store.append_chat(room_id, make, max_messages, msg.key)
+            else:
+                message, published = await self._store.append_and_publish_chat(
+                    room_id, make, max_messages, msg.key, publication
+                )
+        except DeletedMessage:
+            # Sent before, under this key, and deleted by a facilitator since: it stays deleted.
+            raise Refusal("forbidden", "A facilitator has deleted this message from the chat.") from None
         try:
             if not published:
                 await self._delivery.chat(room_id, message)
@@ -92,6 +97,18 @@ class Chat:
             # repeat under its key is delivered again: clients drop a message id they already have.
             raise Unavailable("chat kept, not delivered", stored=views.chat_view(message)) from exc
         return {"message": views.encode(views.chat_view(message))}
+
+    async def delete(self, conn: Conn, msg: p.ModDeleteChat) -> dict[str, Any]:
+        """A facilitator deletes a message they can see, for everyone who could see it: from the log
+        (so from every history and join snapshot too), then from every page."""
+        pid, state = await self._meetings.joined_state(conn)
+        # The rules decide who may (a facilitator) and what (a message id); the room does not change.
+        _, outcome = apply(state, to_command(pid, msg), self._meetings.clock())
+        message = await self._store.delete_chat(state.room.id, msg.id, pid)
+        if message is None:
+            raise Refusal("not_found", "That message is no longer in the chat.")
+        await self._delivery.chat_deleted(state.room.id, message)
+        return dict(outcome.result)
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)

@@ -34,3 +34,4 @@ class SignalingConfig:
     public_url: str | None
     max_log_lines_per_kind: int
     log_kind_window_s: float
+    join_token_secret: str | None

@@ -88,6 +88,10 @@ class Delivery:
         payload["id"] = payload.pop("id")  # last, where the store writes the id over the placeholder
         return self._bus.publication(ev.ChatMessageSent.event, payload, self._chat_audience(room_id, draft))
 
+    async def chat_deleted(self, room_id: str, message: ChatMessage) -> None:
+        """Tell everyone who could see `message` that it was deleted."""
+        await self.emit(ev.ChatDeleted(message.id), self._chat_audience(room_id, message))
+
     async def chat_here(self, room_id: str, message: ChatMessage) -> None:
         """Deliver a chat message to this instance's sockets only (what they missed in a gap)."""
         await self._emit_here(ev.chat_message(message), self._chat_audience(room_id, message))

@@ -4,6 +4,7 @@
 - `Bus`: delivery between instances (the socket.io client manager's transport);
 - `Publication`: an emit the bus packed for the store to publish with the write it announces;
 - `Unavailable`: what both raise when their backend cannot be reached or did not answer in time;
+- `DeletedMessage`: what a store raises when a deleted chat message is sent again under its key;
 - `Metrics`: what signalling counts, for the server to export (`NO_METRICS` when nobody does).
 
 Signalling holds these; `server/` wires in the implementations, so that nothing here depends on it.
@@ -45,6 +46,11 @@ class Publication:
     packed: bytes
 
 
+class DeletedMessage(Exception):
+    """`append_chat` was asked to send again, under its key, a message a facilitator has deleted:
+    it stays deleted."""
+
+
 class Store(Protocol):
     async def start(self) -> None: ...
 
@@ -61,6 +67,19 @@ class Store(Protocol):
     async def create_room(self, room: RoomDefinition) -> None: ...
 
     async def get_room(self, room_id: str) -> RoomDefinition | None: ...
+
+    async def list_rooms(self) -> list[RoomDefinition]:
+        """Every room's definition, in no particular order."""
+        ...
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        """Replace the definition of an existing room; False, with nothing written, if it is gone."""
+        ...
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        """Remove a room: its definition, its live state and its chat. With `only_if_empty`, only while
+        nobody is in it (someone who joined since it was seen empty keeps it). Whether it was removed."""
+        ...
 
     async def load(self, room_id: str) -> RoomState | None:
         """The live state of a room that has had a meeting, else None."""
@@ -91,7 +110,13 @@ class Store(Protocol):
 
         With `key`: if the same sender appended the same message under the same key within the
         store's resend window and it is still retained, that message is returned and nothing is
-        appended, so a sender who never heard whether a send went through can send it again."""
+        appended, so a sender who never heard whether a send went through can send it again; if it
+        was deleted (`delete_chat`) meanwhile, `DeletedMessage` is raised and nothing is appended."""
+        ...
+
+    async def delete_chat(self, room_id: str, message_id: str, viewer: str) -> ChatMessage | None:
+        """Delete message `message_id` if it is retained and participant `viewer` may see it
+        (`ChatMessage.visible_to`); the message deleted, else None (also when it was already gone)."""
         ...
 
     async def append_and_publish_chat(

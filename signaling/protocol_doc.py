@@ -83,6 +83,8 @@ def _field_rows(cls: type) -> list[str]:
             low = meta.get("min_value", -p.SAFE_INTEGER_MAX)
             high = meta.get("max_value", p.SAFE_INTEGER_MAX)
             limits.append(f"from {low} to {high}")
+        if meta.get("item_max_len"):
+            limits.append(f"each max {meta['item_max_len']}")
         note = ", ".join(limits)
         if meta.get("doc"):
             note = f"{meta['doc']}; {note}" if note else meta["doc"]

@@ -5,10 +5,12 @@ reaches anyone else."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 
 from tests.support.client import Member
@@ -173,3 +175,23 @@ async def test_others_see_a_name_as_normalised(
     assert ack["self"]["name"] == "Sam Lee"
     joined = await ann.wait_for("participant:joined")
     assert joined["name"] == "Sam Lee"
+
+
+async def test_a_join_tokens_name_is_held_to_the_same_rules(circle_server_factory: Factory) -> None:
+    secret = "a-secret-shared-with-the-community-site-0123456789"
+    server = await circle_server_factory(join_token_secret=secret, join_burst=50)
+    room = await server.create_room()
+
+    def mint(name: str) -> str:
+        claims = {"room": room["id"], "name": name, "role": "member", "exp": int(time.time()) + 600}
+        return jwt.encode(claims, secret, algorithm="HS256")
+
+    member = await Member(server.url).connect()
+    try:
+        for name in ["Host (facilitator)", "\u202eHost", "Ho\u200bst", "a\ud800b"]:
+            ack = await member.call("join", {"room": room["id"], "token": mint(name)})
+            assert ack["error"]["code"] == "forbidden" and "name" in ack["error"]["message"], (name, ack)
+        ack = await member.join(room["id"], None, token=mint("  Ｓａｍ  Lee "))
+        assert ack["self"]["name"] == "Sam Lee"
+    finally:
+        await member.close()
