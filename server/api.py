@@ -10,12 +10,22 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from rooms import Refusal, RoomDefinition
+from rooms.agenda import check_agenda
 from server.auth import token_matches
+from server.crisis import CRISIS_KEY, crisis_json
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
 from signaling.errors import error_json, http_status
 from signaling.ports import Store
-from signaling.protocol import ProtocolError, decode_into, optional, required
+from signaling.protocol import (
+    AGENDA_SEGMENTS_MAX,
+    AgendaSegment,
+    ProtocolError,
+    decode_into,
+    optional,
+    required,
+)
+from signaling.to_command import agenda_limits, segments
 
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -33,6 +43,8 @@ class CreateRoom:
     max_participants: int | None = None
     retention_s: int | None = None
     relay_only: bool = False
+    # The agenda every meeting in the room starts with.
+    agenda: tuple[AgendaSegment, ...] = optional((), max_len=AGENDA_SEGMENTS_MAX)
 
 
 def error_response(exc: BaseException, request: web.Request) -> web.Response:
@@ -77,6 +89,7 @@ async def create_room(request: web.Request) -> web.Response:
     retention_s = settings.retention_s if spec.retention_s is None else spec.retention_s
     if not 0 <= retention_s <= settings.max_retention_s:
         raise ProtocolError("bad_request", f"retention_s must be between 0 and {settings.max_retention_s}.")
+    agenda = check_agenda(segments(spec.agenda), agenda_limits(settings.signaling_config()))
     host_key = new_secret()
     room = RoomDefinition(
         id=new_id(),
@@ -89,6 +102,7 @@ async def create_room(request: web.Request) -> web.Response:
         retention_s=retention_s,
         max_messages=settings.chat_max_messages,
         relay_only=spec.relay_only,
+        agenda=agenda,
     )
     await request.app[STORE_KEY].create_room(room)
     base = settings.base_url
@@ -109,7 +123,8 @@ async def get_room(request: web.Request) -> web.Response:
     room = await request.app[STORE_KEY].get_room(request.match_info["room_id"])
     if room is None:
         raise Refusal("not_found", "There is no meeting at this link.")
-    return web.json_response(room_public(room))
+    # Where to turn in a crisis comes with the room, so the page can offer it before anyone joins.
+    return web.json_response({**room_public(room), "crisis_resources": crisis_json(request.app[CRISIS_KEY])})
 
 
 def room_public(room: RoomDefinition) -> dict[str, Any]:

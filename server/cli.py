@@ -57,7 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run_server(settings: Settings) -> int:
     try:
         app = create_app(settings)
-    except WebClientIncomplete as exc:
+    except (WebClientIncomplete, SettingsError) as exc:
         # Refusing to start beats a server whose meeting page is blank in every browser.
         print(f"circle: {exc}", file=sys.stderr)
         return 1

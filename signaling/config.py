@@ -32,3 +32,10 @@ class SignalingConfig:
     turn_ttl_s: int
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
+    max_agenda_segments: int
+    max_agenda_title_chars: int
+    max_agenda_text_chars: int
+    max_agenda_limit_s: int
+    max_milestone_chars: int
+    max_concern_chars: int
+    max_open_concerns: int
