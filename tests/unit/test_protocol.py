@@ -202,9 +202,8 @@ def test_the_reference_documents_every_event_the_server_decodes_and_nothing_else
         assert p.decode(name, smallest_valid(name)).event == name
     with pytest.raises(p.ProtocolError, match="Unknown event"):
         p.decode("not:documented", {})
-    referenced = {
-        fields_of(name)[key].type.removesuffix(" or null").removeprefix("list of ") for name, key in EVERY_FIELD
-    }
+    types = [fields_of(name)[key].type for name, key in EVERY_FIELD]
+    referenced = {kind.removesuffix(" or null").removeprefix("list of ") for kind in types}
     assert {kind for kind in referenced if kind[0].isupper()} == set(NESTED)
 
 
