@@ -37,8 +37,8 @@ class CrisisResource:
 DEFAULT_RESOURCES: tuple[CrisisResource, ...] = (
     CrisisResource(
         name="Emergency services",
-        text="If you or someone else is in danger right now, call your local emergency number "
-        "(for example 112, 911 or 999).",
+        text="Call your local emergency number: for example 112 in Europe and many other countries, "
+        "911 in North America, 999 in the United Kingdom, 000 in Australia.",
         region="Anywhere",
     ),
     CrisisResource(

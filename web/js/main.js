@@ -5,6 +5,7 @@ import { $ } from "./dom.js";
 import { JoinScreen, joinErrorText } from "./join.js";
 import { Meeting, showScreen } from "./meeting.js";
 import { loadSession, forgetSession } from "./storage.js";
+import { CrisisPanel } from "./crisis.js";
 
 function roomIdFromPath() {
   const match = /^\/r\/([^/]+)\/?$/.exec(location.pathname);
@@ -27,6 +28,8 @@ async function fetchRoom(roomId) {
 }
 
 async function start() {
+  // First, so that help is there even if nothing else on the page works out.
+  const crisis = new CrisisPanel();
   const roomId = roomIdFromPath();
   const hostKey = hostKeyFromFragment();
   const meeting = new Meeting({ roomId, hostKey });
@@ -45,6 +48,7 @@ async function start() {
         );
       } else {
         join.setRoom(room);
+        crisis.setResources(room.crisis_resources);
       }
       return room;
     },
