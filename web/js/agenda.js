@@ -92,6 +92,8 @@ export class AgendaTools {
     if (at >= 1) prev.textContent = `Back to: ${agenda[at - 1].title}`;
     next.hidden = at + 1 >= agenda.length;
     if (at + 1 < agenda.length) next.textContent = `${at < 0 ? "Start" : "Next"}: ${agenda[at + 1].title}`;
+    // Without an agenda the steps take no room: only "Set an agenda" is there.
+    $("agenda-tools").hidden = agenda.length === 0;
     $("agenda-edit").textContent = agenda.length ? "Edit agenda" : "Set an agenda";
     this._presetShareTime(segment !== null && segment !== undefined ? agenda[segment] : null, segment);
   }
