@@ -193,6 +193,9 @@ class RoomView:
         if m.get("to"):
             who = f"you → {self.name_of(m['to'])}" if mine else f"{sender} → you"
             prefix = f"[{at}] (private) {who}: "
+        elif m.get("kind") == "milestone":
+            # A quiet celebration: the label is the whole message.
+            prefix = f"[{at}] * {sender}{' (you)' if mine else ''} shared a milestone: "
         else:
             prefix = f"[{at}] {sender}{' (you)' if mine else ''}: "
         lines = clean_lines(str(m["text"]))

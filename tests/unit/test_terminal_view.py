@@ -177,3 +177,18 @@ def test_the_share_timer_is_said_with_the_speaker() -> None:
     assert view.room_updated({"speaker": mine}) == [
         "It's your turn to share (share time: 2 minutes). Type what you'd like to say."
     ]
+
+
+def test_a_milestone_is_shown_as_a_celebration_with_its_label_safely() -> None:
+    view = view_with("Ana")
+    milestone = {
+        "id": "7",
+        "from": {"id": "p2", "name": "Ana"},
+        "text": "30 days",
+        "at": 0,
+        "kind": "milestone",
+    }
+    [line] = view.chat(milestone)
+    assert line.endswith("* Ana shared a milestone: 30 days")
+    [hostile] = view_with("Bo").chat({**milestone, "id": "8", "text": "1 year\x1b[2J"})
+    assert "\x1b" not in hostile and hostile.startswith("[")
