@@ -201,6 +201,17 @@ async def test_a_milestone_over_its_configured_length_is_a_bad_request(
     assert code(await ann.call("milestone:share", {"label": "   "})) == "bad_request"
 
 
+async def test_milestones_are_paced_by_the_chat_rate_limit(
+    circle_server_factory: Factory, connect: Connect
+) -> None:
+    server = await circle_server_factory(chat_burst=2, chat_rate_per_s=0.01)
+    _, (_fa, ann, _bob) = await meeting(server, connect)
+    assert (await ann.call("chat:send", {"text": "hello"}))["ok"]
+    assert (await ann.call("milestone:share", {"label": "30 days"}))["ok"]
+    ack = await ann.call("milestone:share", {"label": "30 days"})
+    assert code(ack) == "rate_limited" and ack["error"]["retry_after_ms"] > 0
+
+
 # -- concerns --------------------------------------------------------------------------------------
 
 
