@@ -37,7 +37,7 @@ class CrisisResource:
 DEFAULT_RESOURCES: tuple[CrisisResource, ...] = (
     CrisisResource(
         name="Emergency services",
-        text="Call your local emergency number: for example 112 in Europe and many other countries, "
+        text="Your local emergency number: for example 112 in Europe and many other countries, "
         "911 in North America, 999 in the United Kingdom, 000 in Australia.",
         region="Anywhere",
     ),

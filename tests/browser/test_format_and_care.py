@@ -194,7 +194,7 @@ async def test_help_is_one_press_away_on_a_phone_from_the_join_screen_and_fetche
     await button.click()
     panel = ana.page.get_by_role("dialog", name="Need help now?")
     await expect(panel).to_be_visible()
-    await expect(panel).to_contain_text("call your local emergency number")
+    await expect(panel).to_contain_text("phone your local emergency number")
     await expect(panel.get_by_role("heading", name="Emergency services")).to_be_visible()
     link = panel.get_by_role("link", name="findahelpline.com")
     await expect(link).to_have_attribute("href", "https://findahelpline.com")
@@ -228,7 +228,7 @@ async def test_help_says_to_call_the_local_emergency_number_even_where_the_meeti
     await expect(lost.page.locator("#room-error")).to_be_visible()
     await lost.page.get_by_role("button", name="Need help now?").click()
     panel = lost.page.get_by_role("dialog", name="Need help now?")
-    await expect(panel).to_contain_text("call your local emergency number")
+    await expect(panel).to_contain_text("phone your local emergency number")
     await expect(panel.get_by_role("list")).to_be_hidden()
 
 

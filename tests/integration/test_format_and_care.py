@@ -320,7 +320,7 @@ async def test_the_room_s_public_facts_carry_the_default_crisis_resources(
     room = await circle_server.create_room()
     facts = await public_facts(circle_server, room["id"])
     assert facts["crisis_resources"] == [r.to_json() for r in DEFAULT_RESOURCES]
-    assert facts["crisis_resources"][0]["text"].startswith("Call your local emergency number")
+    assert facts["crisis_resources"][0]["text"].startswith("Your local emergency number")
 
 
 async def test_a_deployment_s_own_crisis_resources_are_served_as_written(

@@ -243,7 +243,12 @@ export class FacilitatorPresence {
     if (typeof present !== "boolean") return;
     const changed = this.present !== null && present !== this.present;
     this._set(present);
-    $("facilitator-away").hidden = present || isFacilitator;
+    const notice = $("facilitator-away");
+    notice.hidden = present || isFacilitator;
+    const text = this.everPresent
+      ? "The facilitator has stepped away. You can stay; they may be back shortly."
+      : "No facilitator has joined yet. You are welcome to wait here.";
+    if (!present && notice.textContent !== text) notice.textContent = text;
     if (changed && !isFacilitator) {
       announce(present ? "A facilitator is back." : "The facilitator has stepped away. You can stay; they may be back shortly.");
     }
