@@ -32,6 +32,7 @@ class SignalingConfig:
     turn_ttl_s: int
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
+    join_token_secret: str | None
     max_agenda_segments: int
     max_agenda_title_chars: int
     max_agenda_text_chars: int

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rooms import commands as cmd
-from rooms.model import Role, Segment, SegmentKind
+from rooms.model import PrivateChat, Role, Segment, SegmentKind
 from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.credentials import new_id
@@ -83,6 +83,21 @@ def to_command(
             return cmd.SetRole(pid, target, Role(role))
         case p.ModEnd():
             return cmd.End(pid)
+        # Keeping the room safe.
+        case p.ModSafety(on=on):
+            return cmd.Safety(pid, on)
+        case p.ModAdmitAll():
+            return cmd.AdmitAll(pid)
+        case p.ModMuteAll(lock=lock):
+            return cmd.MuteAll(pid, lock)
+        case p.MediaRequestUnmute():
+            return cmd.RequestUnmute(pid)
+        case p.ModReorderHands(order=order):
+            return cmd.ReorderHands(pid, order)
+        case p.ModDeleteChat(id=message_id):
+            return cmd.DeleteChat(pid, message_id)
+        case p.ModPrivateChat(policy=policy):
+            return cmd.SetPrivateChat(pid, PrivateChat(policy))
         # The meeting's format and care.
         case p.ModAgenda(segments=wire):
             return cmd.SetAgenda(pid, segments(wire), limits.agenda)
