@@ -6,6 +6,7 @@ settings. Every `mod:*` event here is refused to members, changing nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -426,11 +427,18 @@ async def test_a_room_emptied_after_a_lock_starts_its_next_meeting_unlocked_with
     # Both drop; once the resume grace has run out the room is empty.
     await fa.close()
     await ann.close()
+    store = circle_server.circle.store
+    deadline = time.monotonic() + 5
+    while not all(p.away for p in (await store.load(room["id"])).participants.values()):  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the drops were not noticed"
+        await asyncio.sleep(0.02)
+    state = await store.load(room["id"])
+    assert state is not None
     grace_ms = int(circle_server.settings.resume_grace_s * 1000)
-    signaling = circle_server.circle.signaling
-    later = int(time.time() * 1000) + grace_ms + 1000
-    while (await circle_server.circle.store.load(room["id"])).participants:  # type: ignore[union-attr]
-        await signaling.sweep(later)
+    await circle_server.circle.signaling.sweep(
+        max(p.away_since or 0 for p in state.participants.values()) + grace_ms
+    )
+    assert (await store.load(room["id"])).is_empty  # type: ignore[union-attr]
 
     fa2, cy = await connect(circle_server.url), await connect(circle_server.url)
     snapshot = (await fa2.join(room["id"], "Fran", host_key=room["host_key"]))["room"]
