@@ -161,6 +161,19 @@ async def test_an_agenda_past_any_of_its_configured_limits_is_a_bad_request(
         assert (status, answer["error"]["code"]) == (400, "bad_request"), agenda
     status, answer = await post_room(server, agenda=too_much[0])
     assert answer["error"]["message"] == "An agenda can have at most 2 parts."
+    # The same limits hold for an edit of the room's default agenda.
+    status, made = await post_room(server, agenda=fine)
+    auth = {"Authorization": f"Bearer {server.admin_token}"}
+    async with aiohttp.ClientSession() as http:
+        for agenda in too_much:
+            async with http.patch(
+                f"{server.url}/api/rooms/{made['id']}", json={"agenda": agenda}, headers=auth
+            ) as r:
+                assert r.status == 400, agenda
+        async with http.patch(
+            f"{server.url}/api/rooms/{made['id']}", json={"agenda": fine}, headers=auth
+        ) as r:
+            assert r.status == 200
 
     _, (fa, ann, _bob) = await meeting(server, connect)
     assert (await fa.call("mod:agenda", {"segments": fine}))["ok"]
