@@ -80,7 +80,9 @@ def ws_frame(payload: bytes) -> bytes:
 
 
 def packet_bytes(pkt: Any) -> int:
-    """About how many bytes an engine.io packet takes on the wire."""
+    """About how many bytes an engine.io packet takes on the wire (engineio's closing None: none)."""
+    if pkt is None:
+        return 0
     data = pkt.data
     if isinstance(data, str):
         return len(data.encode()) + 1
