@@ -72,7 +72,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         engineio_logger=False,
     )
     if isinstance(backends.manager, BroadcastOnce):
-        backends.manager.bound_send_queues(settings.max_send_queue_bytes)
+        backends.manager.bound_send_queues(settings.max_send_queue_bytes, settings.send_deadline_s)
     registry = CollectorRegistry()
     signaling = Signaling(config, store, backends.bus, sio, instance_id, metrics=PrometheusMetrics(registry))
     registry.register(Current(signaling, backends.redis))

@@ -146,6 +146,13 @@ class Settings:
             " disconnected"
         },
     )
+    send_deadline_s: float = field(
+        default=10.0,
+        metadata={
+            "help": "how long a connection may stay backed up (64 KiB or more waiting for it) before it is"
+            " disconnected, checked when more is sent to it"
+        },
+    )
     sweep_interval_s: float = field(
         default=1.0, metadata={"help": "how often away members and expired chat are looked at"}
     )

@@ -17,9 +17,9 @@ each deflate context costs a few hundred KiB per connection.
 
 Every connection's backlog is bounded (`BroadcastOnce.bound_send_queues`): the bytes in its engineio
 packet queue (where a polling client's packets wait, and a websocket's behind a slow reader) plus those
-in its websocket's transport buffer. A packet that would take it past the bound is not queued: the
-connection is cut off instead, its queue emptied and its transport aborted, so a client that stops
-reading costs at most that much memory.
+in its websocket's transport buffer. A packet that would take it past the bound is not queued, nor one
+for a connection that has stayed backed up past a deadline: the connection is cut off instead, its
+queue emptied and its transport aborted, so a client that stops reading costs at most that much memory.
 
 Everything here leans on python-socketio and python-engineio internals, and only this module does;
 `check()` runs at import and in the tests, and fails loudly when a release has moved them. The
@@ -32,6 +32,7 @@ import asyncio
 import inspect
 import logging
 import struct
+import time
 from typing import Any
 
 import orjson
@@ -47,6 +48,12 @@ from socketio import base_manager as sio_base_manager
 from socketio import packet as sio_packet
 
 log = logging.getLogger("circle.signaling")
+
+# A connection with this much waiting for it is backed up: its reader is not keeping up (aiohttp's own
+# mark for a websocket writer to wait).
+BACKED_UP_BYTES = 64 * 1024
+# Kept on the engineio socket, so that it goes with it.
+BACKED_UP_SINCE = "_circle_backed_up_since"
 
 CHECKED_VERSIONS = {"python-socketio": "5.18.1", "python-engineio": "4.15.1"}
 
@@ -162,9 +169,10 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
 
         server._send_packet = send_directly
 
-    def bound_send_queues(self, max_bytes: int) -> None:
+    def bound_send_queues(self, max_bytes: int, deadline_s: float) -> None:
         """From now on, cut off a connection instead of letting more than `max_bytes` wait to be sent
-        to it (see the module docstring)."""
+        to it, or when it has stayed backed up (`BACKED_UP_BYTES` or more waiting) for `deadline_s`
+        when something more is sent to it (see the module docstring)."""
         eio = self.server.eio
         eio.create_queue = ByteQueue
         send_packet = eio.send_packet
@@ -176,8 +184,16 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
                     return
                 backlog = self.backlog(eio_sid)
                 if backlog + packet_bytes(pkt) > max_bytes:
-                    self._cut_off(eio_sid, sock, backlog)
+                    self._cut_off(eio_sid, sock, backlog, "full")
                     return
+                if backlog >= BACKED_UP_BYTES:
+                    now = time.monotonic()
+                    since = sock.__dict__.setdefault(BACKED_UP_SINCE, now)
+                    if now - since > deadline_s:
+                        self._cut_off(eio_sid, sock, backlog, "stalled")
+                        return
+                else:
+                    sock.__dict__.pop(BACKED_UP_SINCE, None)
             await send_packet(eio_sid, pkt)
 
         eio.send_packet = bounded
@@ -191,13 +207,14 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         transport = writer.transport if writer is not None else None
         return queued + (transport.get_write_buffer_size() if transport is not None else 0)
 
-    def _cut_off(self, eio_sid: str, sock: Any, backlog: int) -> None:
+    def _cut_off(self, eio_sid: str, sock: Any, backlog: int, why: str) -> None:
         self._cutting.add(eio_sid)
         self.cut_off += 1
         log.warning(
-            "disconnecting %s: %d bytes waiting to be sent to it",
+            "disconnecting %s: %d bytes waiting to be sent to it (%s)",
             eio_sid,
             backlog,
+            why,
             extra={"connection": eio_sid, "bytes": backlog},
         )
         queue = sock.queue

@@ -1,5 +1,6 @@
 """A client that stops reading is cut off once `max_send_queue_bytes` wait for it, however fast it asks
-for more: the server's memory comes back down, and the others in its room keep their round trip.
+for more, or once it has stayed backed up past `send_deadline_s` however slowly: the server's memory
+comes back down, and the others in its room keep their round trip.
 
 The server is a real `circle serve` process, so that its memory (RSS) is its own; the stalled reader
 is a raw websocket speaking engine.io/socket.io frames on a socket with a small receive buffer, that
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import math
 import os
@@ -170,7 +172,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_and_latency_hol
         async def watch() -> None:
             nonlocal peak
             deadline = time.monotonic() + 30
-            while "bytes waiting to be sent" not in server.output():
+            while "bytes waiting to be sent to it (full)" not in server.output():
                 assert time.monotonic() < deadline, server.log_tail(20)
                 peak = max(peak, server.rss_bytes())
                 await asyncio.sleep(0.05)
@@ -198,4 +200,48 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_and_latency_hol
         for m in (ann, bob):
             if m is not None:
                 await m.close()
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_client_backed_up_past_the_send_deadline_is_cut_off_before_its_queue_is_full(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(
+        tmp_path / "data",
+        max_send_queue_bytes=256 * 1024 * 1024,
+        send_deadline_s=1.0,
+        history_burst=1000,
+        history_rate_per_s=1000,
+        chat_burst=1000,
+        chat_rate_per_s=1000,
+    )
+    await asyncio.to_thread(server.start)
+    ann = None
+    stalled: StalledReader | None = None
+    try:
+        room = await asyncio.to_thread(server.create_room)
+        ann = await Member(server.url).connect()
+        await ann.join(room["id"], "Ann", media="text")
+        long_text = "I hear you. " * 166
+        for i in range(PAGE):
+            assert (await ann.call("chat:send", {"text": f"{i} {long_text}"}))["ok"]
+        stalled = await StalledReader.connect(server.port)
+        await stalled.join(room["id"])
+        started = time.monotonic()
+        asked = 0
+        # Slowly: a page every 0.2 s is a few MB in all, far under the queue's bound.
+        while "bytes waiting to be sent to it (stalled)" not in server.output():
+            assert time.monotonic() - started < 20, server.log_tail(20)
+            with contextlib.suppress(ConnectionError, OSError):
+                stalled.send(f"42{asked}" + json.dumps(["chat:history", {}]))
+                asked += 1
+            await asyncio.sleep(0.2)
+        assert time.monotonic() - started >= 1.0, "not before the deadline"
+        assert "(full)" not in server.output()
+        assert await asyncio.wait_for(stalled.closed_by_server(), 10)
+    finally:
+        if stalled is not None:
+            stalled.writer.close()
+        if ann is not None:
+            await ann.close()
         await asyncio.to_thread(server.stop)
