@@ -210,6 +210,7 @@ class ChatClient:
         sio.on(ServerEvent.CONCERN_RAISED, self._on_concern_raised)
         sio.on(ServerEvent.CONCERN_SEEN, self._on_concern_seen)
         sio.on(ServerEvent.ROOM_SYNC, self._on_room_sync)
+        sio.on(ServerEvent.UNMUTE_REQUESTED, self._on_unmute_requested)
 
     async def _on_connect(self) -> None:
         if self.state in ("in", "waiting"):
@@ -296,6 +297,9 @@ class ChatClient:
 
     async def _on_concern_seen(self, data: dict[str, Any]) -> None:
         self.notices(self.room.concern_seen(str(data.get("id")), str(data.get("by"))))
+
+    async def _on_unmute_requested(self, data: dict[str, Any]) -> None:
+        self.notices(self.room.unmute_requested(data))
 
     async def _on_room_sync(self, room: dict[str, Any]) -> None:
         if self.state != "in":
@@ -433,7 +437,11 @@ class ChatClient:
         self.resume_token = ack.get("resume_token")
         if ack.get("waiting"):
             self.state = "waiting"
-            self.say("You're in the waiting room. The facilitator will let you in shortly.")
+            if ack.get("facilitator_present") is False:
+                self.say("You're in the waiting room.")
+                self.notices(self.room.lobby_facilitator(False))
+            else:
+                self.say("You're in the waiting room. The facilitator will let you in shortly.")
         else:
             self.enter(ack["room"], ack["resume_token"])
 

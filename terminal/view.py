@@ -118,6 +118,7 @@ class RoomView:
         self.last_chat_id: str | None = None
         self.spoke_at: dict[str, float] = {}
         self.names = Names()
+        self.title = ""
         self.safety = False
         self.facilitator_present = True
         self.private_chat = "everyone"
@@ -140,6 +141,7 @@ class RoomView:
         self.speaker_id = speaker["id"] if speaker else None
         self.locked = bool(room.get("locked"))
         self.waiting_room = bool(room.get("waiting_room"))
+        self.title = str(room.get("title") or "")
         self.safety = bool(room.get("safety"))
         self.facilitator_present = bool(room.get("facilitator_present", True))
         self.private_chat = str(room.get("private_chat") or "everyone")
@@ -340,7 +342,17 @@ class RoomView:
         if known:
             return []
         name = self.label(p)
-        return [f"{name} is waiting to be let in: /admit {name} or /deny {name}."]
+        earlier = (
+            " (a facilitator removed them earlier in this meeting)" if p.get("returning_removed") else ""
+        )
+        return [f"{name} is waiting to be let in{earlier}: /admit {name} or /deny {name}."]
+
+    def unmute_requested(self, request: dict[str, Any]) -> list[str]:
+        """To facilitators: someone kept muted asks to unmute (an answered request needs no line)."""
+        if not request.get("requested"):
+            return []
+        name = self.name_of(str(request.get("id")))
+        return [f"{name} asks to unmute: /release {name} lets them."]
 
     def joined(self, p: dict[str, Any]) -> list[str]:
         known = p["id"] in self.participants
@@ -441,6 +453,9 @@ class RoomView:
                 else:
                     notices.append(f"{self.name_of(new_id)} is sharing now{timer}.")
             self.speaker_id = new_id
+        if isinstance(update.get("title"), str) and update["title"] != self.title:
+            self.title = update["title"]
+            notices.append(f"The meeting is now called “{clean(self.title)}”.")
         if "safety" in update and bool(update["safety"]) != self.safety:
             self.safety = bool(update["safety"])
             notices.append(

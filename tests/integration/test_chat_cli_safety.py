@@ -110,3 +110,21 @@ async def test_a_facilitator_on_the_terminal_pauses_the_room_sets_the_policy_adm
     await member.type("/safety on")
     await member.expect(r"^Only facilitators can use /safety\.$")
     assert not any("/delete" in line or "/private" in line for line in member.output)
+
+
+async def test_a_terminal_member_waiting_hears_whether_a_facilitator_is_there_to_let_them_in(
+    circle_server,
+    members,
+    terminals,  # noqa: F811
+) -> None:
+    room = await circle_server.create_room(title="Newcomers", waiting_room=True)
+    jo = await terminals(room["member_url"], "Jo")
+    await jo.expect(r"^You're in the waiting room\.$")
+    await jo.expect(r"^\* No facilitator is here just now; you'll be let in when one arrives\.$")
+
+    maya: Member = await members()
+    joined = await maya.join(room["id"], "Maya", "text", host_key=room["host_key"])
+    await jo.expect(r"^\* A facilitator is here and will let you in shortly\.$")
+    (waiting,) = joined["room"]["waiting"]
+    assert (await maya.call("mod:admit", {"id": waiting["id"]}))["ok"]
+    await jo.expect(r"Type /help")

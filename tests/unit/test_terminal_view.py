@@ -380,3 +380,26 @@ def test_a_facilitator_can_find_each_persons_latest_message_until_it_is_deleted(
     assert view.last_chat_by["p2"] == "0002"
     view.chat_deleted("0002")
     assert "p2" not in view.last_chat_by
+
+
+def test_a_facilitator_hears_who_asks_to_unmute_and_who_comes_back_after_being_removed() -> None:
+    view = RoomView()
+    view.self_id = "p1"
+    view.load({"participants": [person("p1", "Maya", role="facilitator"), person("p2", "Sam")]})
+    assert view.unmute_requested({"id": "p2", "requested": True, "at": 5}) == [
+        "Sam asks to unmute: /release Sam lets them."
+    ]
+    assert view.unmute_requested({"id": "p2", "requested": False}) == []
+    assert view.lobby_waiting(person("p3", "Pat", returning_removed=True)) == [
+        "Pat is waiting to be let in (a facilitator removed them earlier in this meeting): "
+        "/admit Pat or /deny Pat."
+    ]
+
+
+def test_a_new_title_is_said_once_and_made_safe() -> None:
+    view = view_with("Sam")
+    view.load({"participants": [person("p1", "Jo")], "title": "Evening circle"})
+    assert view.room_updated({"title": "Evening circle"}) == []
+    assert view.room_updated({"title": "Late\x1b[2J circle"}) == [
+        "The meeting is now called “Late\ufffd[2J circle”."
+    ]
