@@ -324,6 +324,9 @@ class RoomView:
         """A facilitator has seen a concern: to facilitators, whose; to the member, theirs."""
         if concern_id in self.concerns:
             return [f"{self.name_of(by)} has seen concern {self.concerns[concern_id]}."]
+        if self.is_facilitator:
+            # Raised before this facilitator arrived: nothing they were shown.
+            return []
         return ["A facilitator has seen your concern."]
 
     def synced(self, room: dict[str, Any]) -> list[str]:

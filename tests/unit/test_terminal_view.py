@@ -189,7 +189,7 @@ def test_a_deleted_message_is_announced_once_and_never_shown_again_when_history_
     assert view.chat(hurtful)
     assert view.chat_deleted("0001") == ["A facilitator removed a message."]
     assert view.chat_deleted("0001") == []
-    # A resume reads the history again; a fresh view of the same client must not show it either.
+    # Even with what was shown forgotten, as when history is read again on resume, it stays gone.
     view.seen_chat.clear()
     assert view.chat(hurtful) == []
     assert view.chat(message("0002", "p2", "Sam", "sorry")) != []
@@ -369,6 +369,7 @@ def test_a_facilitator_sees_a_concern_once_privately_and_its_sender_hears_it_was
     bare = {"id": "c2", "from": {"id": "p2", "name": "Sam"}, "about": None, "text": None, "at": 0}
     assert view.concern_raised(bare) == ["Private to facilitators: Sam has a concern."]
     assert view.concern_seen("c2", "p1") == ["Maya has seen concern 2."]
+    assert view.concern_seen("c0", "p1") == []
     member = view_with("Maya")
     assert member.concern_seen("c9", "p2") == ["A facilitator has seen your concern."]
 
