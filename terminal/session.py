@@ -275,10 +275,16 @@ class ChatClient:
         for m in ack["room"].get("chat", []):
             self.print_chat(m)
         try:
-            last_chat_id = self.room.last_chat_id
-            history = await self.request(ChatHistory(after=last_chat_id))
-            for m in history.get("messages", []):
-                self.print_chat(m)
+            # A page at a time, each after the last one's newest message, until none is left.
+            after = self.room.last_chat_id
+            while True:
+                history = await self.request(ChatHistory(after=after))
+                messages = history.get("messages", [])
+                for m in messages:
+                    self.print_chat(m)
+                if not history.get("more") or not messages:
+                    break
+                after = messages[-1]["id"]
         except RequestError as exc:
             self.notice(f"Couldn't fetch the chat missed while offline ({exc.code}).")
 
