@@ -24,6 +24,7 @@ from server.api import (
     errors_middleware,
 )
 from server.backends import Backends, make_backends
+from server.crisis import CRISIS_KEY, load_crisis_resources
 from server.headers import add_headers
 from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
@@ -32,6 +33,7 @@ from server.settings import Settings
 from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
+from signaling.fastpath import BroadcastOnce
 from signaling.handlers import Signaling
 from signaling.lograte import LogRate
 from signaling.ports import Store
@@ -59,6 +61,8 @@ CIRCLE_KEY: web.AppKey[Circle] = web.AppKey("circle", Circle)
 
 def create_app(settings: Settings, backends: Backends | None = None) -> web.Application:
     """The application of one instance, on the store and bus `settings` choose (or on `backends`)."""
+    # Read first: a file that cannot be used stops the server before anything starts.
+    crisis_resources = load_crisis_resources(settings.crisis_resources)
     instance_id = settings.instance_id or f"i-{new_id(6)}"
     admin_token = settings.admin_token or new_secret()
     if backends is None:
@@ -77,6 +81,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         engine_class=CircleEngineServer,
         log_rate=log_rate,
     )
+    if isinstance(backends.manager, BroadcastOnce):
+        backends.manager.bound_send_queues(settings.max_send_queue_bytes, settings.send_deadline_s)
     registry = CollectorRegistry()
     signaling = Signaling(
         config,
@@ -99,6 +105,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app[SETTINGS_KEY] = settings
     app[ADMIN_TOKEN_KEY] = admin_token
     app[LOG_RATE_KEY] = log_rate
+    app[CRISIS_KEY] = crisis_resources
     sio.attach(app, socketio_path="socket.io")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from signaling.config import SignalingConfig
-from signaling.protocol import CHAT_MAX, NAME_MAX
+from signaling.protocol import (
+    AGENDA_SEGMENTS_MAX,
+    AGENDA_TEXT_MAX,
+    AGENDA_TITLE_MAX,
+    CHAT_MAX,
+    CONCERN_MAX,
+    MILESTONE_MAX,
+    NAME_MAX,
+    SHARE_TIMER_MAX_S,
+)
 
 # The browser client installs with Circle as the data-only package `web`; wherever that is (a
 # checkout, a virtualenv, an image) is where its files are.
@@ -114,6 +123,12 @@ class Settings:
     action_rate_per_s: float = field(
         default=50.0, metadata={"help": "sustained other events (not join, chat or signal) per second"}
     )
+    history_burst: int = field(
+        default=10, metadata={"help": "chat history requests (chat:history pages) allowed in a burst"}
+    )
+    history_rate_per_s: float = field(
+        default=2.0, metadata={"help": "sustained chat history requests (chat:history pages) per second"}
+    )
     join_burst: int = field(default=5, metadata={"help": "join attempts allowed in a burst"})
     join_rate_per_s: float = field(
         default=0.2,
@@ -142,6 +157,23 @@ class Settings:
     )
     chat_snapshot_messages: int = field(
         default=100, metadata={"help": "recent chat messages sent with the room on join"}
+    )
+    chat_history_page_messages: int = field(
+        default=100, metadata={"help": "most chat messages in one chat:history answer (a page)"}
+    )
+    max_send_queue_bytes: int = field(
+        default=4 * 1024 * 1024,
+        metadata={
+            "help": "most bytes waiting to be sent to one connection; a client this far behind is"
+            " disconnected"
+        },
+    )
+    send_deadline_s: float = field(
+        default=10.0,
+        metadata={
+            "help": "how long a connection may stay backed up (64 KiB or more waiting for it) before it is"
+            " disconnected, checked when more is sent to it"
+        },
     )
     sweep_interval_s: float = field(
         default=1.0, metadata={"help": "how often away members and expired chat are looked at"}
@@ -182,6 +214,48 @@ class Settings:
     )
     turn_ttl_s: int = field(default=3600, metadata={"help": "lifetime of TURN credentials"})
 
+    # The meeting's format and care.
+    max_agenda_segments: int = field(
+        default=20,
+        metadata={"help": f"most parts an agenda may have (the protocol allows {AGENDA_SEGMENTS_MAX})"},
+    )
+    max_agenda_title_chars: int = field(
+        default=80,
+        metadata={"help": f"longest title of an agenda part (the protocol allows {AGENDA_TITLE_MAX})"},
+    )
+    max_agenda_text_chars: int = field(
+        default=4000,
+        metadata={
+            "help": f"longest text of an agenda part, e.g. a reading (the protocol allows {AGENDA_TEXT_MAX})"
+        },
+    )
+    max_agenda_limit_s: int = field(
+        default=3600,
+        metadata={
+            "help": f"longest share timer an agenda's round may set (the protocol allows {SHARE_TIMER_MAX_S})"
+        },
+    )
+    max_milestone_chars: int = field(
+        default=MILESTONE_MAX,
+        metadata={"help": f"longest milestone label, e.g. '30 days' (the protocol allows {MILESTONE_MAX})"},
+    )
+    max_concern_chars: int = field(
+        default=1000,
+        metadata={
+            "help": f"longest note with a concern for the facilitators (the protocol allows {CONCERN_MAX})"
+        },
+    )
+    max_open_concerns: int = field(
+        default=3, metadata={"help": "concerns one member may have waiting unseen by a facilitator"}
+    )
+    crisis_resources: Path | None = field(
+        default=None,
+        metadata={
+            "help": "JSON file of crisis resources shown under 'Need help now?': a list of"
+            " {name, phone?, text?, url?, region?}; a default says to call the local emergency number"
+        },
+    )
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
@@ -198,6 +272,11 @@ class Settings:
             raise SettingsError("max_frame_bytes must be at least 1024")
         if not 1 <= self.max_name_chars <= NAME_MAX:
             raise SettingsError(f"max_name_chars must be between 1 and {NAME_MAX}")
+        if self.chat_history_page_messages < 1:
+            raise SettingsError("chat_history_page_messages must be at least 1")
+        if self.max_send_queue_bytes < 64 * 1024:
+            # Below this, a join's room snapshot alone could be taken for a reader that fell behind.
+            raise SettingsError("max_send_queue_bytes must be at least 65536")
         if not 1 <= self.max_chat_chars <= CHAT_MAX:
             raise SettingsError(f"max_chat_chars must be between 1 and {CHAT_MAX}")
         if not 1 <= self.min_room_participants <= self.max_participants <= self.max_room_participants:
@@ -212,6 +291,18 @@ class Settings:
             raise SettingsError(f"join_token_secret must be at least {JOIN_SECRET_MIN_BYTES} characters")
         if self.retention_s > self.max_retention_s:
             raise SettingsError("retention_s must not exceed max_retention_s")
+        for name, most in (
+            ("max_agenda_segments", AGENDA_SEGMENTS_MAX),
+            ("max_agenda_title_chars", AGENDA_TITLE_MAX),
+            ("max_agenda_text_chars", AGENDA_TEXT_MAX),
+            ("max_agenda_limit_s", SHARE_TIMER_MAX_S),
+            ("max_milestone_chars", MILESTONE_MAX),
+            ("max_concern_chars", CONCERN_MAX),
+        ):
+            if not 1 <= getattr(self, name) <= most:
+                raise SettingsError(f"{name} must be between 1 and {most}")
+        if self.max_agenda_limit_s < 1 or self.max_open_concerns < 1:
+            raise SettingsError("max_agenda_limit_s and max_open_concerns must be at least 1")
 
     @property
     def base_url(self) -> str:
@@ -246,6 +337,8 @@ def parse_value(name: str, raw: str) -> Any:
             return text.lower() in ("1", "true", "yes", "on")
         if kind is Path:
             return Path(text)
+        if kind == Path | None:
+            return Path(text) if text else None
         if kind == tuple[str, ...]:
             return tuple(part.strip() for part in text.split(",") if part.strip())
         return text or None

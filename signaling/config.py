@@ -18,10 +18,13 @@ class SignalingConfig:
     signal_rate_per_s: float
     action_burst: int
     action_rate_per_s: float
+    history_burst: int
+    history_rate_per_s: float
     join_burst: int
     join_rate_per_s: float
     resume_grace_s: float
     chat_snapshot_messages: int
+    chat_history_page_messages: int
     max_name_chars: int
     max_chat_chars: int
     chat_dedup_messages: int
@@ -35,3 +38,10 @@ class SignalingConfig:
     max_log_lines_per_kind: int
     log_kind_window_s: float
     join_token_secret: str | None
+    max_agenda_segments: int
+    max_agenda_title_chars: int
+    max_agenda_text_chars: int
+    max_agenda_limit_s: int
+    max_milestone_chars: int
+    max_concern_chars: int
+    max_open_concerns: int

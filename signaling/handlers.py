@@ -34,7 +34,7 @@ from signaling.ports import NO_METRICS, Bus, Metrics, Store
 from signaling.presence import Presence
 from signaling.relay import ice_config, relay_signal
 from signaling.socket import mark_current, wants_ack
-from signaling.to_command import to_command
+from signaling.to_command import Limits, to_command
 
 log = logging.getLogger("circle.signaling")
 
@@ -62,6 +62,7 @@ class Signaling:
         self._log_rate = log_rate or LogRate(config.max_log_lines_per_kind, config.log_kind_window_s)
         self._clock = clock
         self._metrics = metrics
+        self._limits = Limits.of(config)
         self._conns = Connections(config)
         self._admission = Admission(config, store, sio)
         delivery = Delivery(sio, bus, self._admission.admitted, self._conns.__contains__)
@@ -82,6 +83,7 @@ class Signaling:
             "mod:delete-chat": self._chat.delete,
             "signal": self._signal,
             "rtc:config": self._rtc_config,
+            "milestone:share": self._chat.milestone,
         }
         bus.screen(self._chat.first_delivery)
         bus.on_gap(self._chat.catch_up)
@@ -210,7 +212,7 @@ class Signaling:
     async def _room_command(self, conn: Conn, msg: Any) -> dict[str, Any]:
         pid = conn.participant_id
         assert pid is not None
-        _, outcome = await self._meetings.command(conn, to_command(pid, msg))
+        _, outcome = await self._meetings.command(conn, to_command(pid, msg, self._limits))
         return dict(outcome.result)
 
 

@@ -29,6 +29,12 @@ SAFE_INTEGER_MAX = 2**53 - 1
 JOIN_TOKEN_MAX = 4096
 # Participant and chat message ids.
 ID_MAX = 64
+# The meeting's format and care: the most the wire carries; the server's settings may allow less.
+AGENDA_SEGMENTS_MAX = 50
+AGENDA_TITLE_MAX = 120
+AGENDA_TEXT_MAX = 10000
+MILESTONE_MAX = 40
+CONCERN_MAX = 2000
 
 
 class ProtocolError(Exception):
@@ -98,6 +104,18 @@ class IceCandidate:
     usernameFragment: str | None = optional(max_len=256)  # noqa: N815
 
 
+@dataclass(frozen=True, slots=True)
+class AgendaSegment:
+    """A part of the meeting: a reading, a round (everyone present takes a turn), open sharing, closing."""
+
+    kind: Literal["reading", "round", "open", "closing"]
+    title: str = required(min_len=1, max_len=AGENDA_TITLE_MAX)
+    text: str | None = optional(max_len=AGENDA_TEXT_MAX, multiline=True, doc="what everyone reads")
+    limit_s: int | None = optional(
+        min_value=1, max_value=SHARE_TIMER_MAX_S, doc="a round's share timer, in seconds"
+    )
+
+
 # -- client → server events ------------------------------------------------------------------------
 
 
@@ -162,10 +180,13 @@ class ChatSend:
 
 @dataclass(frozen=True, slots=True)
 class ChatHistory:
-    """Every retained message after `after` that the requester may see."""
+    """One page of the retained messages the requester may see, oldest first: the first after
+    `after` (from the start without it), or with `before` the last before it. `more` in the answer
+    says whether another page follows in that direction."""
 
     event: ClassVar[str] = "chat:history"
     after: str | None = optional(max_len=64)
+    before: str | None = optional(max_len=64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +399,62 @@ SAFETY_EVENTS = (
     ModDeleteChat,
     ModPrivateChat,
 )
+# -- the meeting's format and care ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModAgenda:
+    """Set the meeting's agenda (mending it keeps the current part where it still exists)."""
+
+    event: ClassVar[str] = "mod:agenda"
+    segments: tuple[AgendaSegment, ...] = required(max_len=AGENDA_SEGMENTS_MAX, doc="in order; [] clears it")
+
+
+@dataclass(frozen=True, slots=True)
+class ModAgendaStep:
+    """Go to part `index` of the agenda (null: to none); entering a round queues every member present."""
+
+    event: ClassVar[str] = "mod:agenda-step"
+    index: int | None = optional(min_value=0, max_value=AGENDA_SEGMENTS_MAX - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerDone:
+    """The speaker ends their own turn."""
+
+    event: ClassVar[str] = "speaker:done"
+
+
+@dataclass(frozen=True, slots=True)
+class HandPass:
+    """Someone in the speaking queue lets their turn go."""
+
+    event: ClassVar[str] = "hand:pass"
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneShare:
+    """Share a milestone ("30 days", "1 year"): a quiet celebration in the chat, kept as chat is."""
+
+    event: ClassVar[str] = "milestone:share"
+    label: str = required(min_len=1, max_len=MILESTONE_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernRaise:
+    """Tell the facilitators privately (only they receive it; it never enters the chat)."""
+
+    event: ClassVar[str] = "concern:raise"
+    about: str | None = optional(max_len=64, doc="participant id of someone present you are worried about")
+    text: str | None = optional(max_len=CONCERN_MAX, multiline=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ModConcernSeen:
+    """Mark a concern seen: it leaves every facilitator's list, and its sender is told."""
+
+    event: ClassVar[str] = "mod:concern-seen"
+    id: str = required(min_len=1, max_len=64)
 
 
 CLIENT_EVENTS: dict[str, type] = {
@@ -405,6 +482,14 @@ CLIENT_EVENTS: dict[str, type] = {
         ModRole,
         ModEnd,
         *SAFETY_EVENTS,
+        # The meeting's format and care.
+        ModAgenda,
+        ModAgendaStep,
+        SpeakerDone,
+        HandPass,
+        MilestoneShare,
+        ConcernRaise,
+        ModConcernSeen,
     )
 }
 
@@ -438,6 +523,8 @@ def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
     if origin is tuple:
         if not isinstance(value, list):
             raise ProtocolError("bad_request", f"{name} must be a list.")
+        if meta.get("max_len") and len(value) > meta["max_len"]:
+            raise ProtocolError("bad_request", f"{name} has too many items (at most {meta['max_len']}).")
         item = {"max_len": meta.get("item_max_len", 0)}
         return tuple(_check(f"{name}[{i}]", get_args(kind)[0], v, item) for i, v in enumerate(value))
     if kind is bool:
