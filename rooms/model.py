@@ -74,8 +74,12 @@ class RoomDefinition:
     # A one-to-one room admits only the holders of its two personal invitations, one person each.
     one_to_one: bool = False
     invite_key_hashes: tuple[str, ...] = ()
+    # "auto": mesh while the room is small, the SFU once it grows; "sfu": the SFU from the start.
+    media_mode: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.media_mode not in ("auto", "sfu"):
+            raise ValueError('media_mode must be "auto" or "sfu"')
         if self.one_to_one and len(set(self.invite_key_hashes)) != 2:
             raise ValueError("a one-to-one room needs two different invitations")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -33,6 +33,7 @@ class CreateRoom:
     max_participants: int | None = None
     retention_s: int | None = None
     relay_only: bool = False
+    media_mode: Literal["auto", "sfu"] = "auto"
 
 
 def error_response(exc: BaseException, request: web.Request) -> web.Response:
@@ -89,6 +90,7 @@ async def create_room(request: web.Request) -> web.Response:
         retention_s=retention_s,
         max_messages=settings.chat_max_messages,
         relay_only=spec.relay_only,
+        media_mode=spec.media_mode,
     )
     await request.app[STORE_KEY].create_room(room)
     base = settings.base_url

@@ -118,6 +118,8 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["retention_s"] = args.retention_s
     if args.relay_only:
         body["relay_only"] = True
+    if args.sfu:
+        body["media_mode"] = "sfu"
     request = urllib.request.Request(
         f"{args.server.rstrip('/')}/api/rooms",
         data=json.dumps(body).encode(),
@@ -180,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--relay-only",
         action="store_true",
-        help="media only through the TURN server, so members never learn each other's address",
+        help="media only through the server (its SFU), so members never learn each other's address",
+    )
+    create.add_argument(
+        "--sfu", action="store_true", help="media through the server from the start, however small the room"
     )
     create.add_argument("--server", default=os.environ.get("CIRCLE_SERVER", "http://127.0.0.1:8080"))
     create.add_argument("--admin-token")
