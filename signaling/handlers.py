@@ -108,6 +108,11 @@ class Signaling:
     def counts(self) -> ConnectionCounts:
         return self._conns.counts()
 
+    @property
+    def media(self) -> MediaRooms:
+        """The SFU rooms of this instance."""
+        return self._media
+
     # -- connection life -----------------------------------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
@@ -202,9 +207,11 @@ class Signaling:
     async def _room_command(self, conn: Conn, msg: Any) -> dict[str, Any]:
         pid = conn.participant_id
         assert pid is not None
-        if isinstance(msg, p.MediaSpeaking) and conn.room_id and self._media.mode(conn.room_id) == "sfu":
-            # On the SFU who is speaking is the server's word, from the packets it forwards.
-            return {}
+        if isinstance(msg, p.MediaSpeaking):
+            _, state = await self._meetings.joined_state(conn)
+            if await self._media.mode_for(state) == "sfu":
+                # On the SFU who is speaking is the server's word, from the packets it forwards.
+                return {}
         _, outcome = await self._meetings.command(conn, to_command(pid, msg))
         return dict(outcome.result)
 

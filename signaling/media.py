@@ -124,11 +124,14 @@ class MediaRooms:
 
     async def observe(self, state: RoomState, outcome: Outcome) -> None:
         """Bring the room's SFU in line with a committed state."""
-        sfu = self._rooms.get(state.room.id)
-        if sfu is None:
-            return
         if outcome.emptied or not state.participants:
             await self.close_room(state.room.id)
+            return
+        # A room moves as soon as someone's joining takes it past the mesh limit, not when they first
+        # ask for their media's configuration.
+        await self.mode_for(state)
+        sfu = self._rooms.get(state.room.id)
+        if sfu is None:
             return
         for pid in sfu.participants:
             if pid not in state.participants or pid in state.waiting:

@@ -189,3 +189,43 @@ async def test_a_relay_only_room_shows_its_members_only_the_servers_address(
         }
         assert addresses == {server_ip}
         assert all(parse(data["description"]["sdp"]).sections for data in signals)
+
+
+async def test_on_the_sfu_who_is_speaking_is_the_servers_word_not_the_clients(
+    circle_server: RunningServer, members: Connect, peers: list[Peer]
+) -> None:
+    room = await circle_server.create_room(media_mode="sfu")
+    ann, bo = await members(), await members()
+    await ann.join(room["id"], "Ann")
+    await bo.join(room["id"], "Bo")
+    # Bo's client claims to speak; the server, hearing only silence from him, does not pass it on.
+    ack = await bo.call("media:speaking", {"speaking": True})
+    assert ack["ok"], ack
+    loud = await on_video(ann)
+    peers.append(loud)
+    assert loud.audio_track is not None
+    loud.audio_track.loud = True  # type: ignore[attr-defined]
+    spoke = await bo.wait_for(
+        "participant:updated", lambda data: data["id"] == ann.id and data["speaking"], timeout=10
+    )
+    assert spoke["speaking"]
+    assert not [data for data in ann.of("participant:updated") if data["id"] == bo.id and data["speaking"]]
+
+
+async def test_leaving_and_the_room_emptying_free_the_members_media_on_the_server(
+    circle_server: RunningServer, members: Connect, peers: list[Peer]
+) -> None:
+    room = await circle_server.create_room(media_mode="sfu")
+    ann, bo = await members(), await members()
+    await ann.join(room["id"], "Ann")
+    await bo.join(room["id"], "Bo")
+    ann_peer, bo_peer = await on_video(ann), await on_video(bo)
+    peers += [ann_peer, bo_peer]
+    await wait_for(lambda: bo_peer.frames[ann.id] > 5, timeout_s=20)
+    media = circle_server.circle.signaling.media
+    sfu = media.sfu(room["id"])
+    assert sfu is not None and sfu.stats().connections == 4
+    await ann.call("leave")
+    assert sfu.participants == {bo.id} and sfu.stats().connections == 2
+    await bo.call("leave")
+    assert media.sfu(room["id"]) is None and sfu.closed and sfu.stats().connections == 0
