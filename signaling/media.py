@@ -51,6 +51,9 @@ class MediaRooms:
         self._sio = sio
         self._speaking = speaking
         self._rooms: dict[str, SfuRoom] = {}
+        # The connection each member's media was negotiated over, per room: after a resume the page
+        # starts its media over, so the server's side must too.
+        self._conns: dict[str, dict[str, str]] = {}
 
     def mode(self, room_id: str) -> Mode:
         return "sfu" if room_id in self._rooms else "mesh"
@@ -114,9 +117,14 @@ class MediaRooms:
         if await self.mode_for(state) != "sfu":
             raise Refusal("bad_request", "This room's media goes peer to peer; ask rtc:config.")
         sfu = self._rooms[state.room.id]
+        conns = self._conns.setdefault(state.room.id, {})
         if sender not in sfu.participants:
             await sfu.join(sender)
             self._apply_forwarding(sfu, state, sender)
+        elif conns.get(sender) != member.conn:
+            await sfu.reset(sender, "publish")
+            await sfu.reset(sender, "subscribe")
+        conns[sender] = member.conn
         if msg.description is not None:
             await sfu.description(sender, msg.pc, msg.description.type, msg.description.sdp)
         if msg.candidate is not None:
@@ -136,6 +144,7 @@ class MediaRooms:
         for pid in sfu.participants:
             if pid not in state.participants or pid in state.waiting:
                 await sfu.remove(pid)
+                self._conns.get(state.room.id, {}).pop(pid, None)
             else:
                 self._apply_forwarding(sfu, state, pid)
 
@@ -153,6 +162,7 @@ class MediaRooms:
     async def close_room(self, room_id: str) -> None:
         """End a room's media: every peer connection, transport and task of it is freed."""
         sfu = self._rooms.pop(room_id, None)
+        self._conns.pop(room_id, None)
         if sfu is not None:
             await sfu.close()
             log.info("room %s media ended", room_id, extra={"room": room_id})
