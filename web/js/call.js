@@ -20,6 +20,8 @@ export class Call {
     this.sfu = null;
     this.mode = "mesh";
     this.iceServers = [];
+    this.relayOnly = false;
+    this.configured = false;
     this.pendingSignals = [];
     this.iceRefreshTimer = null;
     this.iceTtlS = null;
@@ -59,14 +61,16 @@ export class Call {
       onPeerClosed: (id) => this.tiles.clearStream(id),
     });
     await this._refreshIceServers();
-    if (this.mode === "mesh") this._connectPeers();
+    if (this.mode === "sfu") this.useSfu();
+    else this._connectPeers();
     for (const [from, message] of this.pendingSignals.splice(0)) this.signal(from, message);
   }
 
   /** The room's media moved to the server: connect to its SFU, then leave the mesh. */
   useSfu() {
     this.mode = "sfu";
-    if (this.sfu || !this.localMedia) return;
+    // Before the ICE configuration is known the connections could not honour it: start() comes back.
+    if (this.sfu || !this.localMedia || !this.configured) return;
     const sfu = new Sfu({
       localMedia: this.localMedia,
       send: (payload) => {
@@ -88,7 +92,7 @@ export class Call {
       },
     });
     this.sfu = sfu;
-    sfu.setIceServers(this.iceServers);
+    sfu.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
     sfu.start();
   }
 
@@ -100,7 +104,8 @@ export class Call {
     this.sfu?.destroy();
     this.sfu = null;
     await this._refreshIceServers();
-    if (this.mode === "mesh") this._connectPeers();
+    if (this.mode === "sfu") this.useSfu();
+    else this._connectPeers();
   }
 
   signal(from, message) {
@@ -128,6 +133,8 @@ export class Call {
     this.mesh = null;
     this.sfu?.destroy();
     this.sfu = null;
+    this.mode = "mesh";
+    this.configured = false;
     this.localMedia?.stop();
     this.localMedia = null;
   }
@@ -138,11 +145,11 @@ export class Call {
     try {
       const config = await this.conn.request("rtc:config", {});
       this.iceServers = config.ice_servers || [];
-      this.mesh?.setIceServers(config.ice_servers, {
-        relayOnly: config.ice_transport_policy === "relay",
-      });
-      this.sfu?.setIceServers(this.iceServers);
-      if (config.mode === "sfu") this.useSfu();
+      this.relayOnly = config.ice_transport_policy === "relay";
+      this.mesh?.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
+      this.sfu?.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
+      this.configured = true;
+      if (config.mode === "sfu") this.mode = "sfu";
       // TURN credentials expire, meetings run on: every connection opened later (to a newcomer,
       // or an ICE restart) must allocate with credentials that are still valid.
       this.iceTtlS = config.ttl_s > 0 ? config.ttl_s : null;
@@ -156,7 +163,10 @@ export class Call {
 
   _refreshIceServersIn(delayMs) {
     clearTimeout(this.iceRefreshTimer);
-    this.iceRefreshTimer = setTimeout(() => this._refreshIceServers(), Math.max(1000, delayMs));
+    this.iceRefreshTimer = setTimeout(async () => {
+      await this._refreshIceServers();
+      if (this.mode === "sfu") this.useSfu();
+    }, Math.max(1000, delayMs));
   }
 
   /** Offer to everyone with media who is here: we are the newcomer (or just came back). */

@@ -18,6 +18,7 @@ export class Sfu {
     this.onRemoteStream = onRemoteStream;
     this.onMedia = onMedia;
     this.iceServers = [];
+    this.relayOnly = false;
     this.publishPc = null;
     this.subscribePc = null;
     this.streams = new Map();
@@ -27,12 +28,19 @@ export class Sfu {
     this.queue = Promise.resolve();
   }
 
-  setIceServers(iceServers) {
+  /** relayOnly: reach the server only through the TURN server (a member whose network allows no
+   * direct UDP); connections opened later use what was set last. */
+  setIceServers(iceServers, { relayOnly = false } = {}) {
     this.iceServers = iceServers || [];
+    this.relayOnly = relayOnly;
   }
 
   _configuration() {
-    return { iceServers: this.iceServers, bundlePolicy: "max-bundle" };
+    return {
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.relayOnly ? "relay" : "all",
+      bundlePolicy: "max-bundle",
+    };
   }
 
   /** Offer this page's tracks to the server (or just wait for its offer when there are none). */
