@@ -229,3 +229,54 @@ async def test_leaving_and_the_room_emptying_free_the_members_media_on_the_serve
     assert sfu.participants == {bo.id} and sfu.stats().connections == 2
     await bo.call("leave")
     assert media.sfu(room["id"]) is None and sfu.closed and sfu.stats().connections == 0
+
+
+H264_ONLY = "\r\n".join(
+    [
+        "v=0",
+        "o=- 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0",
+        "m=video 9 UDP/TLS/RTP/SAVPF 102",
+        "c=IN IP4 0.0.0.0",
+        "a=mid:0",
+        "a=sendonly",
+        "a=rtpmap:102 H264/90000",
+        "a=ice-ufrag:abcd",
+        "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+        "a=setup:actpass",
+        "",
+    ]
+)
+
+
+async def test_an_offer_without_opus_or_vp8_is_refused_saying_which_codecs_are_accepted(
+    circle_server: RunningServer, members: Connect
+) -> None:
+    room = await circle_server.create_room(media_mode="sfu")
+    ann = await members()
+    await ann.join(room["id"], "Ann")
+    ack = await ann.call(
+        "signal", {"to": "sfu", "pc": "publish", "description": {"type": "offer", "sdp": H264_ONLY}}
+    )
+    assert ack["error"]["code"] == "bad_request", ack
+    assert "VP8" in ack["error"]["message"], ack
+    # The connection is kept: the member can go on.
+    assert (await ann.call("rtc:config"))["mode"] == "sfu"
+
+
+async def test_a_member_trickling_more_than_sfu_max_candidates_has_the_extra_one_refused(
+    circle_server_factory: Callable[..., Awaitable[RunningServer]],
+    connect: Callable[[str], Awaitable[Member]],
+) -> None:
+    server = await circle_server_factory(sfu_max_candidates=2)
+    room = await server.create_room(media_mode="sfu")
+    ann = await connect(server.url)
+    await ann.join(room["id"], "Ann")
+    candidate = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0"}
+    acks = [
+        await ann.call("signal", {"to": "sfu", "pc": "publish", "candidate": candidate}) for _ in range(3)
+    ]
+    assert [ack["ok"] for ack in acks] == [True, True, False], acks
+    assert acks[2]["error"]["code"] == "bad_request" and "at most 2" in acks[2]["error"]["message"]
