@@ -281,7 +281,7 @@ def encode_camera(seconds: int, keyframe_every_s: float) -> list[bytes]:
     the benchmark's bitrate: one encoded frame each, a keyframe every `keyframe_every_s`."""
     from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 
-    from tests.media.peers import SyntheticVideo
+    from harness.media import SyntheticVideo
 
     camera = SyntheticVideo(640, 480, 30)
     encoder = Vp8Encoder()

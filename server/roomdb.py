@@ -38,5 +38,13 @@ class RoomDB:
         self._cache[room_id] = room
         return room
 
+    def all(self) -> list[RoomDefinition]:
+        rows = self._db.execute("SELECT id, definition FROM rooms").fetchall()
+        return [self._cache.get(room_id) or room_from_dict(json.loads(text)) for room_id, text in rows]
+
+    def delete(self, room_id: str) -> bool:
+        self._cache.pop(room_id, None)
+        return self._db.execute("DELETE FROM rooms WHERE id = ?", (room_id,)).rowcount > 0
+
     def close(self) -> None:
         self._db.close()

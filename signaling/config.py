@@ -35,6 +35,7 @@ class SignalingConfig:
     turn_ttl_s: int
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
+    join_token_secret: str | None
     mesh_max_participants: int
     media_public_ip: str
     media_udp_port_min: int

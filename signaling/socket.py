@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import socketio
 
 from signaling.config import SignalingConfig
+from signaling.fastpath import Json
 
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
 _current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_sid", default=None)
@@ -26,6 +27,10 @@ _after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] =
 class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """socket.io's server, told whether each event came with an acknowledgement id, so that an
     error for an event sent without one still reaches the client (as an `error` event)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # orjson rather than the standard library for every packet in and out (signaling/fastpath.py).
+        super().__init__(json=Json, **kwargs)
 
     async def _handle_event_internal(  # type: ignore[no-untyped-def]
         self, server, sid, eio_sid, data, namespace, id
