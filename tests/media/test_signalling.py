@@ -280,3 +280,31 @@ async def test_a_member_trickling_more_than_sfu_max_candidates_has_the_extra_one
     ]
     assert [ack["ok"] for ack in acks] == [True, True, False], acks
     assert acks[2]["error"]["code"] == "bad_request" and "at most 2" in acks[2]["error"]["message"]
+
+
+async def test_the_safety_pause_holds_everyones_media_back_on_the_server_until_it_is_lifted(
+    circle_server: RunningServer, members: Connect, peers: list[Peer]
+) -> None:
+    room = await circle_server.create_room(media_mode="sfu")
+    fran, ann, bo = await members(), await members(), await members()
+    await fran.join(room["id"], "Fran", host_key=room["host_key"])
+    await ann.join(room["id"], "Ann")
+    await bo.join(room["id"], "Bo")
+    fran_peer, ann_peer = await on_video(fran), await on_video(ann)
+    peers += [fran_peer, ann_peer]
+    await wait_for(lambda: fran_peer.frames[ann.id] > 5 and ann_peer.frames[fran.id] > 5, timeout_s=20)
+
+    assert (await fran.call("mod:safety", {"on": True}))["ok"]
+    # Ann's own unmute is refused while the pause holds her, and her client sending anyway reaches
+    # nobody. The facilitator's picture reaching Ann is the clock: 15 frames of it is a second.
+    assert (await ann.call("media:state", {"audio": True, "video": True}))["error"]["code"] == "forbidden"
+    marker = ann_peer.frames[fran.id]
+    await wait_for(lambda: ann_peer.frames[fran.id] >= marker + 15, timeout_s=10)
+    held = fran_peer.frames[ann.id]
+    marker = ann_peer.frames[fran.id]
+    await wait_for(lambda: ann_peer.frames[fran.id] >= marker + 30, timeout_s=10)
+    assert fran_peer.frames[ann.id] == held
+
+    assert (await fran.call("mod:safety", {"on": False}))["ok"]
+    assert (await ann.call("media:state", {"audio": True, "video": True}))["ok"]
+    await wait_for(lambda: fran_peer.frames[ann.id] > held + 5, timeout_s=10)
