@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Literal
 
 import socketio
 
@@ -25,7 +25,7 @@ from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.delivery import participant_channel, room_channel
 from signaling.events import RoomUpdated, SignalRelayed
-from signaling.sfu import SdpMessage, SfuConfig, SfuRoom
+from signaling.sfu import PcName, SdpMessage, SfuConfig, SfuRoom
 from signaling.views import encode, meeting_fields, speaker_view
 
 log = logging.getLogger("circle.media")
@@ -84,7 +84,7 @@ class MediaRooms:
             self._sfu_config,
             send=self._send,
             on_speaking=lambda pid, speaking: self._speaking(room_id, pid, speaking),
-            on_connection=self._connection_changed,
+            on_connection=lambda pid, pc, state: self._connection_changed(room_id, pid, pc, state),
         )
         self._rooms[room_id] = sfu
         log.info("room %s media moved to the SFU", room_id, extra={"room": room_id})
@@ -181,8 +181,12 @@ class MediaRooms:
         )
         await self._sio.emit(relayed.event, encode(relayed), room=participant_channel(message.participant))
 
-    def _connection_changed(self, participant: str, pc: Any, state: str) -> None:
-        if state in ("failed", "closed"):
-            log.info(
-                "an SFU %s connection of %s %s", pc, participant, state, extra={"participant": participant}
-            )
+    async def _connection_changed(self, room_id: str, participant: str, pc: PcName, state: str) -> None:
+        if state != "failed":
+            return
+        log.info("an SFU %s connection of %s failed", pc, participant, extra={"participant": participant})
+        sfu = self._rooms.get(room_id)
+        # The server offers a failed subscribe connection afresh (the page takes it on a new one); a
+        # failed publish connection is the page's to offer again.
+        if pc == "subscribe" and sfu is not None and participant in sfu.participants:
+            await sfu.reset(participant, "subscribe")
