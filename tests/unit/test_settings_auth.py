@@ -133,3 +133,13 @@ def test_sfu_settings_it_cannot_work_with_are_refused_at_start() -> None:
     ):
         with pytest.raises(SettingsError):
             Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_history_page_and_send_queue_settings_refuse_values_that_cannot_work() -> None:
+    s = load({"CIRCLE_CHAT_HISTORY_PAGE_MESSAGES": "25", "CIRCLE_MAX_SEND_QUEUE_BYTES": "1048576"})
+    config = s.signaling_config()
+    assert (config.chat_history_page_messages, s.max_send_queue_bytes) == (25, 1048576)
+    with pytest.raises(SettingsError, match="chat_history_page_messages"):
+        load({"CIRCLE_CHAT_HISTORY_PAGE_MESSAGES": "0"})
+    with pytest.raises(SettingsError, match="max_send_queue_bytes"):
+        load({"CIRCLE_MAX_SEND_QUEUE_BYTES": "4096"})
