@@ -70,8 +70,9 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
 async def _run_server(settings: Settings) -> int:
     try:
         app = create_app(settings)
-    except WebClientIncomplete as exc:
-        # Refusing to start beats a server whose meeting page is blank in every browser.
+    except (WebClientIncomplete, SettingsError) as exc:
+        # Refusing to start beats a server whose meeting page is blank in every browser, or whose
+        # crisis panel shows someone in distress a broken list.
         print(f"circle: {exc}", file=sys.stderr)
         return 1
     circle = app[CIRCLE_KEY]

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from signaling.config import SignalingConfig
-from signaling.protocol import CHAT_MAX, NAME_MAX
+from signaling.protocol import (
+    AGENDA_SEGMENTS_MAX,
+    AGENDA_TEXT_MAX,
+    AGENDA_TITLE_MAX,
+    CHAT_MAX,
+    CONCERN_MAX,
+    MILESTONE_MAX,
+    NAME_MAX,
+)
 
 # The browser client installs with Circle as the data-only package `web`; wherever that is (a
 # checkout, a virtualenv, an image) is where its files are.
@@ -192,6 +200,44 @@ class Settings:
     )
     turn_ttl_s: int = field(default=3600, metadata={"help": "lifetime of TURN credentials"})
 
+    # The meeting's format and care.
+    max_agenda_segments: int = field(
+        default=20,
+        metadata={"help": f"most parts an agenda may have (the protocol allows {AGENDA_SEGMENTS_MAX})"},
+    )
+    max_agenda_title_chars: int = field(
+        default=80,
+        metadata={"help": f"longest title of an agenda part (the protocol allows {AGENDA_TITLE_MAX})"},
+    )
+    max_agenda_text_chars: int = field(
+        default=4000,
+        metadata={
+            "help": f"longest text of an agenda part, e.g. a reading (the protocol allows {AGENDA_TEXT_MAX})"
+        },
+    )
+    max_agenda_limit_s: int = field(
+        default=3600, metadata={"help": "longest share timer an agenda's round may set"}
+    )
+    max_milestone_chars: int = field(
+        default=MILESTONE_MAX,
+        metadata={"help": f"longest milestone label, e.g. '30 days' (the protocol allows {MILESTONE_MAX})"},
+    )
+    max_concern_chars: int = field(
+        default=1000,
+        metadata={
+            "help": f"longest note with a concern for the facilitators (the protocol allows {CONCERN_MAX})"
+        },
+    )
+    max_open_concerns: int = field(
+        default=3, metadata={"help": "concerns one member may have waiting unseen by a facilitator"}
+    )
+    crisis_resources: Path | None = field(
+        default=None,
+        metadata={
+            "help": "JSON file of crisis resources shown under 'Need help now?': a list of"
+            " {name, phone?, text?, url?, region?}; a default says to call the local emergency number"
+        },
+    )
     mesh_max_participants: int = field(
         default=4,
         metadata={"help": "most members with media a room holds in mesh; one more moves it to the SFU"},
@@ -285,6 +331,17 @@ class Settings:
             raise SettingsError(f"join_token_secret must be at least {JOIN_SECRET_MIN_BYTES} characters")
         if self.retention_s > self.max_retention_s:
             raise SettingsError("retention_s must not exceed max_retention_s")
+        for name, most in (
+            ("max_agenda_segments", AGENDA_SEGMENTS_MAX),
+            ("max_agenda_title_chars", AGENDA_TITLE_MAX),
+            ("max_agenda_text_chars", AGENDA_TEXT_MAX),
+            ("max_milestone_chars", MILESTONE_MAX),
+            ("max_concern_chars", CONCERN_MAX),
+        ):
+            if not 1 <= getattr(self, name) <= most:
+                raise SettingsError(f"{name} must be between 1 and {most}")
+        if self.max_agenda_limit_s < 1 or self.max_open_concerns < 1:
+            raise SettingsError("max_agenda_limit_s and max_open_concerns must be at least 1")
         if self.mesh_max_participants < 0:
             raise SettingsError("mesh_max_participants must not be negative")
         try:
@@ -325,6 +382,8 @@ def parse_value(name: str, raw: str) -> Any:
             return text.lower() in ("1", "true", "yes", "on")
         if kind is Path:
             return Path(text)
+        if kind == Path | None:
+            return Path(text) if text else None
         if kind == tuple[str, ...]:
             return tuple(part.strip() for part in text.split(",") if part.strip())
         return text or None

@@ -39,6 +39,13 @@ class SignalingConfig:
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
     join_token_secret: str | None
+    max_agenda_segments: int
+    max_agenda_title_chars: int
+    max_agenda_text_chars: int
+    max_agenda_limit_s: int
+    max_milestone_chars: int
+    max_concern_chars: int
+    max_open_concerns: int
     mesh_max_participants: int
     media_public_ip: str
     media_udp_port_min: int

@@ -15,6 +15,7 @@ from signaling.views import (
     OMIT_NONE,
     Agenda,
     ChatMessageView,
+    ConcernView,
     Doc,
     ErrorBody,
     FacilitatorPresent,
@@ -24,11 +25,11 @@ from signaling.views import (
     RoomView,
     Safety,
     SegmentIndex,
-    Sender,
     SpeakerView,
     WaitingView,
     Wire,
     chat_fields,
+    concern_fields,
     meeting_fields,
     participant_fields,
     room_fields,
@@ -164,15 +165,10 @@ class UnmuteRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class ConcernRaised:
-    """To facilitators only: a member's private concern. It never enters the chat."""
+class ConcernRaised(ConcernView):
+    """To facilitators only: a member's private concern (a Concern). It never enters the chat."""
 
     event: ClassVar[str] = "concern:raised"
-    id: str
-    sender: Annotated[Sender, Wire("from")]
-    about: Annotated[Sender | None, Doc("the person they are worried about, if they named one")]
-    text: Annotated[str | None, Doc("their words, if any")]
-    at: Annotated[int, Doc("ms since the epoch")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,8 +299,7 @@ def chat_message(m: ChatMessage) -> ChatMessageSent:
 
 
 def concern_raised(c: Concern) -> ConcernRaised:
-    about = Sender(c.about_id, c.about_name or "") if c.about_id is not None else None
-    return ConcernRaised(c.id, Sender(c.sender_id, c.sender_name), about, c.text, c.at)
+    return ConcernRaised(**concern_fields(c))
 
 
 def from_rules(event: Event, state: RoomState) -> ServerEvent:

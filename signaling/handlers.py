@@ -33,7 +33,7 @@ from signaling.ports import NO_METRICS, Bus, Metrics, Store
 from signaling.presence import Presence
 from signaling.relay import ice_config, relay_signal
 from signaling.socket import mark_current, wants_ack
-from signaling.to_command import to_command
+from signaling.to_command import Limits, to_command
 
 log = logging.getLogger("circle.signaling")
 
@@ -59,6 +59,7 @@ class Signaling:
         self._sio = sio
         self._clock = clock
         self._metrics = metrics
+        self._limits = Limits.of(config)
         self._conns = Connections(config)
         self._admission = Admission(config, store, sio)
         delivery = Delivery(sio, bus, self._admission.admitted, self._conns.__contains__)
@@ -81,6 +82,7 @@ class Signaling:
             "mod:delete-chat": self._chat.delete,
             "signal": self._signal,
             "rtc:config": self._rtc_config,
+            "milestone:share": self._chat.milestone,
         }
         bus.screen(self._chat.first_delivery)
         bus.on_gap(self._chat.catch_up)
@@ -233,7 +235,7 @@ class Signaling:
             if await self._media.mode_for(state) == "sfu":
                 # On the SFU who is speaking is the server's word, from the packets it forwards.
                 return {}
-        _, outcome = await self._meetings.command(conn, to_command(pid, msg))
+        _, outcome = await self._meetings.command(conn, to_command(pid, msg, self._limits))
         return dict(outcome.result)
 
 
