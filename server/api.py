@@ -56,6 +56,7 @@ class CreateRoom:
     one_to_one: bool = False
     # The agenda every meeting in the room starts with.
     agenda: tuple[AgendaSegment, ...] = optional((), max_len=AGENDA_SEGMENTS_MAX)
+    media_mode: Literal["auto", "sfu"] = "auto"
 
 
 def error_response(exc: BaseException, request: web.Request) -> web.Response:
@@ -166,6 +167,7 @@ async def create_room(request: web.Request) -> web.Response:
         one_to_one=spec.one_to_one,
         invite_key_hashes=tuple(key_hash(k) for k in invites),
         agenda=agenda,
+        media_mode=spec.media_mode,
     )
     await request.app[STORE_KEY].create_room(room)
     base = settings.base_url

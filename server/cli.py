@@ -136,6 +136,8 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["retention_s"] = args.retention_s
     if args.relay_only:
         body["relay_only"] = True
+    if args.sfu:
+        body["media_mode"] = "sfu"
     if args.private_chat:
         body["private_chat"] = args.private_chat
     if args.one_to_one:
@@ -208,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--relay-only",
         action="store_true",
-        help="media only through the TURN server, so members never learn each other's address",
+        help="media only through the server (its SFU), so members never learn each other's address",
+    )
+    create.add_argument(
+        "--sfu", action="store_true", help="media through the server from the start, however small the room"
     )
     create.add_argument(
         "--private-chat",

@@ -47,6 +47,7 @@ class Delivery:
         self._bus = bus
         self._admit = admit
         self._is_local = is_local
+        self.observers: list[Callable[[RoomState, Outcome], Awaitable[None]]] = []
 
     async def emit(
         self, event: ev.ServerEvent, channel: str | list[str], skip_sid: str | None = None
@@ -76,6 +77,8 @@ class Delivery:
                         await self.emit(message, participant_channel(p.id))
         for kick in outcome.kicks:
             await self.close(kick.conn)
+        for observe in self.observers:
+            await observe(state, outcome)
 
     async def chat(self, room_id: str, message: ChatMessage) -> None:
         await self.emit(ev.chat_message(message), self._chat_audience(room_id, message))

@@ -71,7 +71,7 @@ class ParticipantLeft:
 @dataclass(frozen=True, slots=True)
 class RoomUpdated:
     """Lock, waiting room, speaking queue, speaker, title, safety pause, agenda or its current part,
-    facilitator presence or the private-message policy changed."""
+    facilitator presence, the private-message policy or the media mode changed."""
 
     event: ClassVar[str] = "room:updated"
     locked: bool
@@ -85,6 +85,13 @@ class RoomUpdated:
     segment: SegmentIndex
     facilitator_present: FacilitatorPresent
     private_chat: PrivateChatPolicy
+    media_mode: Annotated[
+        Literal["mesh", "sfu"] | None,
+        OMIT_NONE,
+        Doc(
+            'the room\'s media moved: "sfu" when it switched to the server (it stays there until it empties)'
+        ),
+    ] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +197,22 @@ class ChatDeleted:
 
 @dataclass(frozen=True, slots=True)
 class SignalRelayed:
-    """WebRTC signalling from another participant of your room."""
+    """WebRTC signalling from another participant of your room, or from the server's SFU."""
 
     event: ClassVar[str] = "signal"
-    sender: Annotated[str, Wire("from"), Doc("the sender's participant id")]
+    sender: Annotated[str, Wire("from"), Doc('the sender\'s participant id, or "sfu" for the server')]
     description: Annotated[SessionDescription | None, OMIT_NONE] = None
     candidate: Annotated[IceCandidate | None, OMIT_NONE] = None
+    pc: Annotated[
+        Literal["publish", "subscribe"] | None,
+        OMIT_NONE,
+        Doc('from "sfu": which of your two connections with the server it is for'),
+    ] = None
+    restart: Annotated[
+        bool | None,
+        OMIT_NONE,
+        Doc("from the SFU: close the peer connection you had for `pc` and take this one on a new one"),
+    ] = None
 
 
 @dataclass(frozen=True, slots=True)

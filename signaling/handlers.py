@@ -28,6 +28,7 @@ from signaling.errors import to_ack
 from signaling.events import ErrorEvent
 from signaling.joining import Admission, Joining
 from signaling.lograte import LogRate
+from signaling.media import MediaRooms
 from signaling.meetings import Clock, Meetings, wall_clock_ms
 from signaling.packets import PacketError
 from signaling.ports import NO_METRICS, Bus, Metrics, Store
@@ -70,6 +71,8 @@ class Signaling:
         self._joining = Joining(
             self._meetings, self._admission, sio, instance_id, config.max_name_chars, config.join_token_secret
         )
+        self._media = MediaRooms(config, sio, self._heard_speaking)
+        delivery.observers.append(self._media.observe)
         self._chat = Chat(config, self._meetings, self._conns.rooms)
         self._presence = Presence(
             store, self._meetings.deliver, instance_id, config.resume_grace_s, self._conns.live
@@ -119,6 +122,7 @@ class Signaling:
     async def drain(self, drain_s: float) -> None:
         """Stop taking connections, tell each client, wait up to `drain_s`, close whoever is left."""
         await self._drain.run(drain_s)
+        await self._media.close()
 
     @property
     def closing(self) -> bool:
@@ -127,6 +131,11 @@ class Signaling:
 
     def counts(self) -> ConnectionCounts:
         return self._conns.counts()
+
+    @property
+    def media(self) -> MediaRooms:
+        """The SFU rooms of this instance."""
+        return self._media
 
     # -- connection life -----------------------------------------------------------------------------
 
@@ -200,18 +209,38 @@ class Signaling:
 
     async def _signal(self, conn: Conn, msg: p.Signal) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
-        await relay_signal(self._sio, state, pid, msg)
+        if msg.to == p.SFU:
+            await self._media.signal(state, pid, msg)
+        else:
+            await relay_signal(self._sio, state, pid, msg)
         return {}
 
     async def _rtc_config(self, conn: Conn, msg: p.RtcConfig) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
-        return ice_config(self._config, state, pid)
+        mode = await self._media.mode_for(state)
+        return ice_config(self._config, state, pid, mode)
+
+    async def _heard_speaking(self, room_id: str, pid: str, speaking: bool) -> None:
+        room = await self._meetings.store.get_room(room_id)
+        if room is None:
+            return
+        try:
+            state, outcome = await self._meetings.apply(room, cmd.SetSpeaking(pid, speaking))
+        except Refusal:
+            # They left (or were let out) while their last packets were still arriving.
+            return
+        await self._meetings.deliver(state, outcome)
 
     # -- everything else is a room command -----------------------------------------------------------
 
     async def _room_command(self, conn: Conn, msg: Any) -> dict[str, Any]:
         pid = conn.participant_id
         assert pid is not None
+        if isinstance(msg, p.MediaSpeaking):
+            _, state = await self._meetings.joined_state(conn)
+            if await self._media.mode_for(state) == "sfu":
+                # On the SFU who is speaking is the server's word, from the packets it forwards.
+                return {}
         _, outcome = await self._meetings.command(conn, to_command(pid, msg, self._limits))
         return dict(outcome.result)
 

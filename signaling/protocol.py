@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type
 from signaling import text
 
 PROTOCOL_VERSION = 1
+SFU = "sfu"
+"""The `to` of a `signal` meant for the server's SFU, and the `from` of one it sends."""
 NAME_MAX = 40
 CHAT_MAX = 2000
 # A share timer longer than an hour is no timer a circle uses; the bound keeps numbers that no store
@@ -208,17 +210,22 @@ class MediaSpeaking:
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """Relay WebRTC signalling to one participant of your room."""
+    """Relay WebRTC signalling to one participant of your room (mesh), or send it to the server's SFU
+    with `to: "sfu"` and `pc` naming the connection: on `publish` you offer and send your tracks, on
+    `subscribe` the server offers everyone else's and you answer. Only VP8 and Opus are accepted."""
 
     event: ClassVar[str] = "signal"
     to: str = required(min_len=1, max_len=64)
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
+    pc: Literal["publish", "subscribe"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RtcConfig:
-    """ICE servers (and short-lived TURN credentials) for this participant; ask again within `ttl_s`."""
+    """The room's media `mode` (`mesh`: peer to peer; `sfu`: through the server), the ICE servers (and
+    short-lived TURN credentials) for this participant and the `ice_transport_policy`; ask again
+    within `ttl_s`."""
 
     event: ClassVar[str] = "rtc:config"
 

@@ -239,7 +239,7 @@ def test_a_documented_type_is_the_only_one_accepted(name: str, field: str) -> No
     elif row.type.startswith(("boolean", "integer")):
         wrong = "1"
     elif row.type.startswith('"'):
-        for choice in row.type.split(" \\| "):
+        for choice in row.type.removesuffix(" or null").split(" \\| "):
             decoder(name)({**smallest_valid(name), field: json.loads(choice)})
         wrong = "none of these"
     else:

@@ -233,6 +233,7 @@ export class Meeting {
     on("room:updated", (update) => {
       this.clock.observe(update.speaker?.since);
       this.room.roomUpdated(update);
+      if (update.media_mode === "sfu" && this.info?.media !== "text") this.call.useSfu();
     });
     on("room:sync", (room) => this.room.sync(room));
     on("lobby:waiting", (p) => this.room.lobbyWaiting(p));
