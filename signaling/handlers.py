@@ -71,7 +71,7 @@ class Signaling:
         self._joining = Joining(
             self._meetings, self._admission, sio, instance_id, config.max_name_chars, config.join_token_secret
         )
-        self._media = MediaRooms(config, sio, self._heard_speaking)
+        self._media = MediaRooms(config, sio, self._heard_speaking, clustered=bus.spans_instances)
         delivery.observers.append(self._media.observe)
         self._chat = Chat(config, self._meetings, self._conns.rooms)
         self._presence = Presence(

@@ -9,6 +9,10 @@ and forth as people come and go.
 On the SFU the server enforces mute: a track whose owner is muted, held muted by a facilitator or the
 safety pause, or has turned it off, is not forwarded, whatever that member's client does; and who is
 speaking is the server's word, from the audio level of the packets it forwards.
+
+A room's SFU lives on the instance that opened it, and members connected to other instances cannot
+reach it yet: in a cluster every room stays in mesh (a `relay_only` room through TURN), as before the
+SFU, rather than split one meeting's media across several SFUs that do not know each other.
 """
 
 from __future__ import annotations
@@ -45,8 +49,16 @@ class MediaRooms:
     media, ends a room's media when it empties and applies mutes); `speaking` is told what the SFU
     hears."""
 
-    def __init__(self, config: SignalingConfig, sio: socketio.AsyncServer, speaking: SpeakingReport) -> None:
+    def __init__(
+        self,
+        config: SignalingConfig,
+        sio: socketio.AsyncServer,
+        speaking: SpeakingReport,
+        *,
+        clustered: bool = False,
+    ) -> None:
         self._config = config
+        self._clustered = clustered
         self._sfu_config: SfuConfig = config.sfu_config()
         self._sio = sio
         self._speaking = speaking
@@ -67,6 +79,8 @@ class MediaRooms:
         if room_id in self._rooms:
             return "sfu"
         room = state.room
+        if self._clustered:
+            return "mesh"
         if (
             room.media_mode == "sfu"
             or room.relay_only
