@@ -34,9 +34,9 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -220,13 +220,14 @@ class CircleProcess(HttpProcess):
         port: int | None = None,
         env: Mapping[str, str] | None = None,
         cwd: Path = ROOT,
+        host: str = HOST,
         **settings: Any,
     ) -> None:
-        port = port or free_port()
+        port = port or free_port(host)
         self.data_dir = data_dir
         self.admin_token = admin_token
         self.instance_id = instance_id or f"i-{port}"
-        argv = [sys.executable, "-m", "server", "serve", "--host", HOST, "--port", str(port)]
+        argv = [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port)]
         argv += ["--data-dir", str(data_dir), "--instance-id", self.instance_id]
         if redis_url:
             argv += ["--redis-url", redis_url]
@@ -237,6 +238,7 @@ class CircleProcess(HttpProcess):
         # `python -m server` imports Circle from its working directory first: another checkout there
         # runs that checkout's code.
         super().__init__(self.instance_id, argv, data_dir / "server.log", port, env=full_env, cwd=cwd)
+        self.url = f"http://{host}:{port}"
 
     def launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from server.crisis import CRISIS_KEY, crisis_json
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
 from signaling.errors import error_json, http_status
+from signaling.lograte import LogRate
 from signaling.ports import Store
 from signaling.protocol import (
     AGENDA_SEGMENTS_MAX,
@@ -36,6 +37,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
 ADMIN_TOKEN_KEY: web.AppKey[str] = web.AppKey("admin_token", str)
+LOG_RATE_KEY: web.AppKey[LogRate] = web.AppKey("log_rate", LogRate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ def error_response(exc: BaseException, request: web.Request) -> web.Response:
     """The answer to a failed request: the error object socket.io sends too, with its HTTP status."""
     resource = request.match_info.route.resource
     route = f"{request.method} {resource.canonical if resource is not None else request.path}"
-    error = error_json(exc, route, "http")
+    error = error_json(exc, route, "http", request.app.get(LOG_RATE_KEY))
     return web.json_response({"error": error}, status=http_status(error["code"]))
 
 
@@ -96,6 +98,8 @@ async def read_json(request: web.Request) -> Any:
         raise too_large from None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "The body must be a JSON object.") from None
+    except RecursionError:
+        raise ProtocolError("bad_request", "The body is nested too deeply.") from None
 
 
 def checked_capacity(settings: Settings, max_participants: int) -> int:
@@ -150,13 +154,16 @@ async def create_room(request: web.Request) -> web.Response:
         one_to_one_fits(spec.passcode, spec.waiting_room, spec.max_participants)
     if spec.relay_only:
         relay_only_possible(settings)
-    max_participants = checked_capacity(settings, spec.max_participants or settings.max_participants)
+    max_participants = checked_capacity(
+        settings, settings.max_participants if spec.max_participants is None else spec.max_participants
+    )
     retention_s = checked_retention(
         settings, settings.retention_s if spec.retention_s is None else spec.retention_s
     )
     agenda = check_agenda(segments(spec.agenda), agenda_limits(settings.signaling_config()))
     host_key = new_secret()
     invites = new_invites() if spec.one_to_one else ()
+    created_at = int(time.time() * 1000)
     room = RoomDefinition(
         id=new_id(),
         title=spec.title,
@@ -169,7 +176,7 @@ async def create_room(request: web.Request) -> web.Response:
         max_messages=settings.chat_max_messages,
         relay_only=spec.relay_only,
         private_chat=PrivateChat(spec.private_chat),
-        created_at=int(time.time() * 1000),
+        created_at=created_at,
         one_to_one=spec.one_to_one,
         invite_key_hashes=tuple(key_hash(k) for k in invites),
         agenda=agenda,
@@ -180,7 +187,7 @@ async def create_room(request: web.Request) -> web.Response:
     if room.one_to_one:
         # Nobody facilitates a one-to-one: its two personal links are all there is to hand out.
         links = {"links": one_to_one_links(base, room.id, invites)}
-        body = {"id": room.id, "title": room.title, "one_to_one": True, **links}
+        body = {"id": room.id, "title": room.title, "one_to_one": True, "created_at": created_at, **links}
         return web.json_response(body, status=201, headers=NO_STORE)
     return web.json_response(
         {
@@ -190,6 +197,7 @@ async def create_room(request: web.Request) -> web.Response:
             # In the fragment, the key never reaches a server log or a Referer header.
             "facilitator_url": f"{base}/r/{room.id}#host={host_key}",
             "host_key": host_key,
+            "created_at": created_at,
         },
         status=201,
         headers=NO_STORE,

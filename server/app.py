@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 from rooms import Refusal
 from server.api import (
     ADMIN_TOKEN_KEY,
+    LOG_RATE_KEY,
     SETTINGS_KEY,
     STORE_KEY,
     add_api_routes,
@@ -24,14 +25,17 @@ from server.api import (
 )
 from server.backends import Backends, make_backends
 from server.crisis import CRISIS_KEY, load_crisis_resources
+from server.headers import add_headers
 from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
 from server.room_admin import add_room_admin_routes
 from server.settings import Settings
+from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
 from signaling.fastpath import BroadcastOnce
 from signaling.handlers import Signaling
+from signaling.lograte import LogRate
 from signaling.ports import Store
 from signaling.socket import CircleSocketServer, origin_checker
 
@@ -65,19 +69,30 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         backends = make_backends(settings, instance_id)
     store = backends.store
     config = settings.signaling_config()
+    log_rate = LogRate(settings.max_log_lines_per_kind, settings.log_kind_window_s)
     sio = CircleSocketServer(
         async_mode="aiohttp",
         client_manager=backends.manager,
-        cors_allowed_origins=origin_checker(config),
+        cors_allowed_origins=origin_checker(config, settings.base_url),
         max_http_buffer_size=settings.max_frame_bytes,
         async_handlers=False,
         logger=False,
         engineio_logger=False,
+        engine_class=CircleEngineServer,
+        log_rate=log_rate,
     )
     if isinstance(backends.manager, BroadcastOnce):
         backends.manager.bound_send_queues(settings.max_send_queue_bytes, settings.send_deadline_s)
     registry = CollectorRegistry()
-    signaling = Signaling(config, store, backends.bus, sio, instance_id, metrics=PrometheusMetrics(registry))
+    signaling = Signaling(
+        config,
+        store,
+        backends.bus,
+        sio,
+        instance_id,
+        metrics=PrometheusMetrics(registry),
+        log_rate=log_rate,
+    )
     registry.register(Current(signaling, backends.redis))
 
     app = web.Application(
@@ -89,6 +104,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
     app[ADMIN_TOKEN_KEY] = admin_token
+    app[LOG_RATE_KEY] = log_rate
     app[CRISIS_KEY] = crisis_resources
     sio.attach(app, socketio_path="socket.io")
     app.router.add_get("/healthz", healthz)
@@ -98,6 +114,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     add_room_admin_routes(app, signaling)
     add_host_check_route(app)
     add_web_routes(app, settings)
+    app.on_response_prepare.append(add_headers)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_tell_clients)
     return app

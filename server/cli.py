@@ -17,12 +17,13 @@ from typing import Any
 
 from aiohttp import web
 
-from server import rooms_cli
+from server import logprivacy, rooms_cli
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
 from server.logs import Console, configure
 from server.settings import Settings, SettingsError
 from server.webclient import WebClientIncomplete
+from signaling.lograte import LogRate
 
 log = logging.getLogger("circle.server")
 
@@ -54,6 +55,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"circle: {exc}", file=sys.stderr)
         return 2
     configure(settings.log_level, settings.log_format)
+    logprivacy.install(
+        logging.getLogger().handlers, LogRate(settings.max_log_lines_per_kind, settings.log_kind_window_s)
+    )
     return _run(_run_server(settings))
 
 

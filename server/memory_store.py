@@ -30,10 +30,12 @@ class MemoryStore:
         self._chat: dict[str, deque[ChatMessage]] = {}
         # Per room, "sender key" -> (when, message id), oldest first.
         self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
+        # Per room, the last message's number: ids tell nothing of other rooms. Kept when the chat
+        # is cleared, so that ids after it still sort after those a client may hold.
+        self._seq: dict[str, int] = {}
         # Per room, deleted message id -> (when, digest of what it said), oldest first: what a resend
         # under its key must not bring back. Kept no longer than a key is.
         self._deleted: dict[str, OrderedDict[str, tuple[float, str]]] = {}
-        self._seq = 0
 
     async def start(self) -> None:
         self._db = RoomDB(self._data_dir)
@@ -121,8 +123,8 @@ class MemoryStore:
                 gone = deleted.get(earlier_id)
                 if earlier is None and gone is not None and gone[1] == _digest(message):
                     raise DeletedMessage(earlier_id)
-        self._seq += 1
-        message = replace(message, id=chat_id(self._seq))
+        seq = self._seq[room_id] = self._seq.get(room_id, 0) + 1
+        message = replace(message, id=chat_id(seq))
         log.append(message)
         if key is not None:
             sent[key] = (now, message.id)

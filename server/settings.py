@@ -22,6 +22,7 @@ from signaling.protocol import (
     CONCERN_MAX,
     MILESTONE_MAX,
     NAME_MAX,
+    SHARE_TIMER_MAX_S,
 )
 
 # The browser client installs with Circle as the data-only package `web`; wherever that is (a
@@ -44,7 +45,10 @@ class Settings:
     )
     public_url: str | None = field(
         default=None,
-        metadata={"help": "base URL in the links handed out (default http://host:port)"},
+        metadata={
+            "help": "base URL in the links handed out, and the origin browsers must come from"
+            " (default http://host:port; unset, browsers must use an IP address or localhost)"
+        },
     )
     admin_token: str | None = field(
         default=None, metadata={"help": "token for the admin API; generated and printed if unset"}
@@ -66,10 +70,20 @@ class Settings:
     instance_id: str | None = field(default=None, metadata={"help": "this instance's name in logs"})
     cors_allowed_origins: tuple[str, ...] = field(
         default=(),
-        metadata={"help": "extra browser origins allowed (comma-separated); same origin always"},
+        metadata={"help": "further browser origins allowed (comma-separated) besides public_url's"},
     )
     web_dir: Path = field(default=WEB_DIR, metadata={"help": "the browser client's files"})
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
+    max_log_lines_per_kind: int = field(
+        default=20,
+        metadata={
+            "help": "log lines of one kind (bad input of one code, a malformed packet) written per"
+            " log_kind_window_s; the rest are counted and the count logged after"
+        },
+    )
+    log_kind_window_s: float = field(
+        default=60.0, metadata={"help": "the window max_log_lines_per_kind counts lines in"}
+    )
     log_format: str = field(
         default="text",
         metadata={
@@ -216,7 +230,10 @@ class Settings:
         },
     )
     max_agenda_limit_s: int = field(
-        default=3600, metadata={"help": "longest share timer an agenda's round may set"}
+        default=3600,
+        metadata={
+            "help": f"longest share timer an agenda's round may set (the protocol allows {SHARE_TIMER_MAX_S})"
+        },
     )
     max_milestone_chars: int = field(
         default=MILESTONE_MAX,
@@ -335,6 +352,7 @@ class Settings:
             ("max_agenda_segments", AGENDA_SEGMENTS_MAX),
             ("max_agenda_title_chars", AGENDA_TITLE_MAX),
             ("max_agenda_text_chars", AGENDA_TEXT_MAX),
+            ("max_agenda_limit_s", SHARE_TIMER_MAX_S),
             ("max_milestone_chars", MILESTONE_MAX),
             ("max_concern_chars", CONCERN_MAX),
         ):

@@ -91,8 +91,20 @@ def _file_response(path: Path) -> web.StreamResponse:
     return web.FileResponse(path, headers=_headers(content_type))
 
 
+def _regular_file_within(root: Path, path: Path) -> Path | None:
+    """`path` with every symlink followed, if that is a regular file inside `root` (resolved)."""
+    try:
+        resolved = path.resolve(strict=True)
+        regular = resolved.is_file()
+    except (OSError, ValueError, RuntimeError):
+        # Missing, a NUL byte in the name, or a symlink loop.
+        return None
+    return resolved if regular and root in resolved.parents else None
+
+
 def _resolve_static(web_dir: Path, relative: str) -> Path | None:
-    """The file under web_dir that `relative` names, or None if it may not be served."""
+    """The file under web_dir that `relative` names, or None if it may not be served: only regular
+    files of a servable kind that lie inside web_dir once every symlink is followed."""
     parts = Path(relative).parts
     if not parts or any(p in ("..", "") or p.startswith(".") for p in parts):
         return None
@@ -101,17 +113,13 @@ def _resolve_static(web_dir: Path, relative: str) -> Path | None:
     if Path(relative).suffix.lower() not in CONTENT_TYPES:
         return None
     root = web_dir.resolve()
-    candidate = (root / relative).resolve()
-    if root not in candidate.parents or not candidate.is_file():
-        return None
-    return candidate
+    return _regular_file_within(root, root / relative)
 
 
 def _served_file(web_dir: Path, path: str) -> Path | None:
     """The file that answers a GET of `path`, or None if there is none."""
     if path.startswith("/r/"):
-        index = web_dir / "index.html"
-        return index if index.is_file() else None
+        return _resolve_static(web_dir, "index.html")
     if path.startswith("/static/"):
         return _resolve_static(web_dir, path.removeprefix("/static/"))
     return None
@@ -136,7 +144,10 @@ def add_web_routes(app: web.Application, settings: Settings) -> None:
     check_web_dir(web_dir)
 
     async def meeting_page(request: web.Request) -> web.StreamResponse:
-        return _file_response(web_dir / "index.html")
+        index = _resolve_static(web_dir, "index.html")
+        if index is None:
+            return _error(503, "unavailable", "The web client is not installed on this server.")
+        return _file_response(index)
 
     async def static_file(request: web.Request) -> web.StreamResponse:
         path = _resolve_static(web_dir, request.match_info["path"])

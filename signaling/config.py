@@ -38,6 +38,8 @@ class SignalingConfig:
     turn_ttl_s: int
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
+    max_log_lines_per_kind: int
+    log_kind_window_s: float
     join_token_secret: str | None
     max_agenda_segments: int
     max_agenda_title_chars: int

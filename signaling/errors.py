@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from rooms import Refusal
+from signaling.lograte import LogRate, unbounded
 from signaling.ports import Unavailable
 from signaling.protocol import ProtocolError
 from signaling.views import ChatMessageView, ErrorBody, encode
@@ -44,15 +45,39 @@ CODES: dict[str, tuple[int, str]] = {
 
 INTERNAL = "Something went wrong on the server. Please try again."
 
+_EVERY_LINE = unbounded()
 
-def error_of(exc: BaseException, what: str, who: str) -> tuple[ErrorBody, dict[str, Any]]:
+
+def error_of(
+    exc: BaseException, what: str, who: str, log_rate: LogRate | None = None
+) -> tuple[ErrorBody, dict[str, Any]]:
     """The error to answer for `exc`, raised while handling `what` (an event or a route) for `who`
-    (a connection id, or "http"), and any further details it carries. Logs it, without content."""
+    (a connection id, or "http"), and any further details it carries. Logs it, without content,
+    as often as `log_rate` allows (each code a kind of line of its own)."""
+    rate = log_rate if log_rate is not None else _EVERY_LINE
     if isinstance(exc, ProtocolError):
-        log.info("bad input on %s from %s: %s", what, who, exc.code, extra=_fields(what, who, exc.code))
+        rate.log(
+            log,
+            logging.INFO,
+            f"bad input {exc.code}",
+            "bad input on %s from %s: %s",
+            what,
+            who,
+            exc.code,
+            extra=_fields(what, who, exc.code),
+        )
         return ErrorBody(exc.code, exc.message), {}
     if isinstance(exc, Refusal):
-        log.info("refused %s from %s: %s", what, who, exc.code, extra=_fields(what, who, exc.code))
+        rate.log(
+            log,
+            logging.INFO,
+            f"refused {exc.code}",
+            "refused %s from %s: %s",
+            what,
+            who,
+            exc.code,
+            extra=_fields(what, who, exc.code),
+        )
         details = dict(exc.details)
         body = ErrorBody(
             exc.code,
@@ -63,15 +88,30 @@ def error_of(exc: BaseException, what: str, who: str) -> tuple[ErrorBody, dict[s
         )
         return body, details
     if isinstance(exc, Unavailable):
-        log.warning(
-            "backend unavailable during %s from %s", what, who, extra=_fields(what, who, "unavailable")
+        rate.log(
+            log,
+            logging.WARNING,
+            "unavailable",
+            "backend unavailable during %s from %s",
+            what,
+            who,
+            extra=_fields(what, who, "unavailable"),
         )
         stored = exc.details.get("stored")
         if isinstance(stored, ChatMessageView):
             message = "Your message is saved but may not have reached everyone yet; no need to send it again."
             return ErrorBody("unavailable", message, stored=stored), {}
         return ErrorBody("unavailable", "The server can't reach its storage right now. Please try again."), {}
-    log.error("internal error on %s from %s", what, who, exc_info=exc, extra=_fields(what, who, "internal"))
+    rate.log(
+        log,
+        logging.ERROR,
+        "internal",
+        "internal error on %s from %s",
+        what,
+        who,
+        exc_info=exc,
+        extra=_fields(what, who, "internal"),
+    )
     return ErrorBody("internal", INTERNAL), {}
 
 
@@ -80,15 +120,15 @@ def _fields(what: str, who: str, code: str) -> dict[str, str]:
     return {"on": what, "conn": who, "code": code}
 
 
-def error_json(exc: BaseException, what: str, who: str) -> dict[str, Any]:
+def error_json(exc: BaseException, what: str, who: str, log_rate: LogRate | None = None) -> dict[str, Any]:
     """The `error` object sent for `exc` (see `error_of`)."""
-    body, details = error_of(exc, what, who)
+    body, details = error_of(exc, what, who, log_rate)
     return {**encode(body), **details}
 
 
-def to_ack(exc: BaseException, event: str, conn: str) -> dict[str, Any]:
+def to_ack(exc: BaseException, event: str, conn: str, log_rate: LogRate | None = None) -> dict[str, Any]:
     """The failed acknowledgement of a socket.io event."""
-    return {"ok": False, "error": error_json(exc, event, conn)}
+    return {"ok": False, "error": error_json(exc, event, conn, log_rate)}
 
 
 def http_status(code: str) -> int:

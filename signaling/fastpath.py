@@ -153,7 +153,9 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         # Connections being cut off for a full send queue: nothing more is sent to them.
         self._cutting: set[str] = set()
         self._cut_tasks: set[asyncio.Task[None]] = set()
-        socket_class = type("WebSocket", (_WebSocket,), {"registry": self._websockets})
+        # Over the websocket class the server has already (Circle's engine server gates what it reads).
+        base = eio._async["websocket"]
+        socket_class = type("WebSocket", (_WebSocket, base), {"registry": self._websockets})
         # A copy: the driver table is engineio's module-level dict, shared by every server.
         eio._async = {**eio._async, "websocket": socket_class}
         send_packet = server._send_packet

@@ -27,8 +27,10 @@ from signaling.drain import Drain
 from signaling.errors import to_ack
 from signaling.events import ErrorEvent
 from signaling.joining import Admission, Joining
+from signaling.lograte import LogRate
 from signaling.media import MediaRooms
 from signaling.meetings import Clock, Meetings, wall_clock_ms
+from signaling.packets import PacketError
 from signaling.ports import NO_METRICS, Bus, Metrics, Store
 from signaling.presence import Presence
 from signaling.relay import ice_config, relay_signal
@@ -54,9 +56,11 @@ class Signaling:
         instance_id: str,
         clock: Clock = wall_clock_ms,
         metrics: Metrics = NO_METRICS,
+        log_rate: LogRate | None = None,
     ) -> None:
         self._config = config
         self._sio = sio
+        self._log_rate = log_rate or LogRate(config.max_log_lines_per_kind, config.log_kind_window_s)
         self._clock = clock
         self._metrics = metrics
         self._limits = Limits.of(config)
@@ -177,6 +181,8 @@ class Signaling:
                     "You're sending too fast. Please wait a moment.",
                     retry_after_ms=retry,
                 )
+            if args and isinstance(args[0], PacketError):
+                raise p.ProtocolError("bad_request", args[0].message)
             if len(args) > 1:
                 raise p.ProtocolError("bad_request", "An event takes one object.")
             msg = p.decode(event, args[0] if args else None)
@@ -192,7 +198,7 @@ class Signaling:
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # noqa: B036 - every failure must become an answer
-            ack = to_ack(exc, shown, sid)
+            ack = to_ack(exc, shown, sid, self._log_rate)
             self._metrics.event_handled(shown, ack["error"]["code"], time.perf_counter() - started)
             if not ack_wanted:
                 # The same error object as the acknowledgement's, with the event it is about.

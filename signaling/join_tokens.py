@@ -18,6 +18,7 @@ from rooms import Refusal
 from rooms.errors import forbidden
 from rooms.model import Media, Role
 from rooms.text import has_control_characters
+from signaling import text
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("room", "name", "role", "exp")
@@ -53,9 +54,14 @@ def check_join_token(token: str, secret: str | None, room_id: str, max_name_char
     name = claims["name"]
     if not isinstance(name, str) or not name.strip():
         raise _invalid("it gives no name")
-    name = name.strip()
-    if len(name) > max_name_chars or has_control_characters(name, newlines=False):
+    if not text.encodable(name) or has_control_characters(name, newlines=False):
         raise _invalid(f"its name must be 1 to {max_name_chars} plain characters")
+    # The same name rules as a name typed into the join form.
+    name = text.normalise_name(name)
+    if len(name) > max_name_chars:
+        raise _invalid(f"its name must be 1 to {max_name_chars} plain characters")
+    if problem := text.name_problem(name):
+        raise _invalid(f"its name {problem}")
     try:
         role = Role(claims["role"])
     except (ValueError, TypeError):

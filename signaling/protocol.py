@@ -14,11 +14,20 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
+from signaling import text
+
 PROTOCOL_VERSION = 1
 SFU = "sfu"
 """The `to` of a `signal` meant for the server's SFU, and the `from` of one it sends."""
 NAME_MAX = 40
 CHAT_MAX = 2000
+# A share timer longer than an hour is no timer a circle uses; the bound keeps numbers that no store
+# can hold (msgpack stops at 2**64) out of the room's state.
+SHARE_TIMER_MAX_S = 3600
+# The WebRTC type of sdpMLineIndex: unsigned short.
+M_LINE_INDEX_MAX = 65535
+# A number field that declares no range of its own takes the integers JSON carries exactly.
+SAFE_INTEGER_MAX = 2**53 - 1
 JOIN_TOKEN_MAX = 4096
 # Participant and chat message ids.
 ID_MAX = 64
@@ -46,9 +55,13 @@ def _limit(
     text: str = "",
     doc: str = "",
     multiline: bool = False,
+    min_value: int | None = None,
+    max_value: int | None = None,
     item_max_len: int = 0,
 ) -> dict[str, Any]:
-    return {
+    """A field's bounds: lengths of text, `min_value`..`max_value` of a number (every number has
+    both), and `text="name"` for a display name (the rules of `signaling.text`)."""
+    bounds = {
         "min_len": min_len,
         "max_len": max_len,
         "doc": doc,
@@ -57,6 +70,11 @@ def _limit(
         # For a list of text: the longest each item may be.
         "item_max_len": item_max_len,
     }
+    if min_value is not None:
+        bounds["min_value"] = min_value
+    if max_value is not None:
+        bounds["max_value"] = max_value
+    return bounds
 
 
 def required(**meta: Any) -> Any:
@@ -84,7 +102,7 @@ class IceCandidate:
 
     candidate: str = optional("", max_len=1024)
     sdpMid: str | None = optional(max_len=64)  # noqa: N815 - the browser's own field name
-    sdpMLineIndex: int | None = None  # noqa: N815
+    sdpMLineIndex: int | None = optional(min_value=0, max_value=M_LINE_INDEX_MAX)  # noqa: N815
     usernameFragment: str | None = optional(max_len=256)  # noqa: N815
 
 
@@ -95,7 +113,9 @@ class AgendaSegment:
     kind: Literal["reading", "round", "open", "closing"]
     title: str = required(min_len=1, max_len=AGENDA_TITLE_MAX)
     text: str | None = optional(max_len=AGENDA_TEXT_MAX, multiline=True, doc="what everyone reads")
-    limit_s: int | None = optional(doc="a round's share timer, in seconds")
+    limit_s: int | None = optional(
+        min_value=1, max_value=SHARE_TIMER_MAX_S, doc="a round's share timer, in seconds"
+    )
 
 
 # -- client → server events ------------------------------------------------------------------------
@@ -108,7 +128,13 @@ class Join:
     event: ClassVar[str] = "join"
     room: str = required(min_len=1, max_len=64)
     name: str | None = optional(
-        min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed; required unless `token` names you"
+        min_len=1,
+        max_len=NAME_MAX,
+        text="name",
+        doc="first name or nickname, required unless `token` names you: NFKC-normalised, white space"
+        " trimmed and collapsed; no invisible or direction-changing characters; not a role word, nor one"
+        ' in brackets or set apart by a separator ("Host", "Sam (facilitator)", "Sam - moderator"): the'
+        " page shows roles",
     )
     media: Literal["av", "audio", "text"] = "av"
     accept_guidelines: bool = False
@@ -117,8 +143,10 @@ class Join:
     resume_token: str | None = optional(max_len=512)
     browser_key: str | None = optional(min_len=16, max_len=64)
     guidelines_version: int | None = optional(
+        min_value=1,
+        max_value=SAFE_INTEGER_MAX,
         doc="the `guidelines_version` of the room's public info whose guidelines you accepted; refused"
-        " (`bad_request`, with the current `guidelines_version`) when they have changed since"
+        " (`bad_request`, with the current `guidelines_version`) when they have changed since",
     )
     invite: str | None = optional(
         max_len=128, doc="a one-to-one room's personal invitation (`#invite=` of its link); ignored elsewhere"
@@ -281,7 +309,7 @@ class ModNextSpeaker:
     """Give the floor to the first raised hand, with an optional share timer."""
 
     event: ClassVar[str] = "mod:next-speaker"
-    limit_s: int | None = None
+    limit_s: int | None = optional(min_value=1, max_value=SHARE_TIMER_MAX_S, doc="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +422,7 @@ class ModAgendaStep:
     """Go to part `index` of the agenda (null: to none); entering a round queues every member present."""
 
     event: ClassVar[str] = "mod:agenda-step"
-    index: int | None = None
+    index: int | None = optional(min_value=0, max_value=AGENDA_SEGMENTS_MAX - 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,19 +541,29 @@ def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
     if kind is int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ProtocolError("bad_request", f"{name} must be a whole number.")
+        low = meta.get("min_value", -SAFE_INTEGER_MAX)
+        high = meta.get("max_value", SAFE_INTEGER_MAX)
+        if not low <= value <= high:
+            raise ProtocolError("bad_request", f"{name} must be from {low} to {high}.")
         return value
     if kind is str:
         if not isinstance(value, str):
             raise ProtocolError("bad_request", f"{name} must be text.")
+        if not text.encodable(value):
+            raise ProtocolError("bad_request", f"{name} is not valid text (it holds a lone surrogate).")
         value = value.strip() if meta.get("min_len") else value
+        if _has_control(value, meta.get("multiline", False)):
+            raise ProtocolError("bad_request", f"{name} contains control characters.")
+        if meta.get("text") == "name":
+            value = text.normalise_name(value)
         if meta.get("max_len") and len(value) > meta["max_len"]:
             raise ProtocolError("bad_request", f"{name} is too long (at most {meta['max_len']}).")
         if len(value) < meta.get("min_len", 0):
             if meta["min_len"] == 1:
                 raise ProtocolError("bad_request", f"{name} must not be empty.")
             raise ProtocolError("bad_request", f"{name} is too short (at least {meta['min_len']}).")
-        if _has_control(value, meta.get("multiline", False)):
-            raise ProtocolError("bad_request", f"{name} contains control characters.")
+        if meta.get("text") == "name" and (problem := text.name_problem(value)):
+            raise ProtocolError("bad_request", f"The {name} {problem}.")
         return value
     if isinstance(kind, type) and hasattr(kind, "__dataclass_fields__"):
         return decode_into(kind, value, prefix=f"{name}.")

@@ -23,10 +23,14 @@ Generated from `signaling/protocol.py`, `signaling/events.py`, `signaling/views.
 `signaling/errors.py` by `python -m signaling.protocol_doc`; do not edit by hand.
 Transport: Socket.IO, default namespace, path `/socket.io/`, JSON payloads. Every client → server
 event takes an acknowledgement: `{{"ok": true, ...}}` or `{{"ok": false, "error": Error}}`; sent
-without one, an error arrives as the `error` event. Unknown events, unknown fields, wrong types and
-fields over their length are answered `bad_request`; a frame over `max_frame_bytes` is not answered:
-that connection is closed. The HTTP API answers a failure with the same Error, as
-`{{"error": Error}}`, and the status below (a request body over `max_frame_bytes` is `too_large`).
+without one, an error arrives as the `error` event. Unknown events, unknown fields, wrong types,
+fields over their length, numbers outside their range and text that is not valid Unicode (a lone
+surrogate) are answered `bad_request`; so is a packet that is not JSON or not a list led by the
+event's name (its `error` event names the event `""`). A frame that is no Engine.IO packet, a binary
+one, or one over `max_frame_bytes` is not answered: that connection is closed (a long-polling POST
+is answered 413 `too_large` or 400 `bad_request`, and its session closed). The HTTP API answers a
+failure with the same Error, as `{{"error": Error}}`, and the status below (a request body over
+`max_frame_bytes` is `too_large`).
 
 Room-state events (`participant:*`, `room:updated`, `lobby:waiting`) and the RoomSnapshot carry the
 room's `version`; with several instances two events may arrive out of order, so a client ignores an
@@ -58,6 +62,12 @@ def _type_name(kind: Any) -> str:
     return str(kind)
 
 
+def _is_number(kind: Any) -> bool:
+    if get_origin(kind) in (Union, types.UnionType):
+        return any(_is_number(a) for a in get_args(kind))
+    return kind is int
+
+
 def _field_rows(cls: type) -> list[str]:
     hints = get_type_hints(cls)
     rows = []
@@ -69,6 +79,10 @@ def _field_rows(cls: type) -> list[str]:
             limits.append(f"min {meta['min_len']}")
         if meta.get("max_len"):
             limits.append(f"max {meta['max_len']}")
+        if _is_number(hints[f.name]):
+            low = meta.get("min_value", -p.SAFE_INTEGER_MAX)
+            high = meta.get("max_value", p.SAFE_INTEGER_MAX)
+            limits.append(f"from {low} to {high}")
         if meta.get("item_max_len"):
             limits.append(f"each max {meta['item_max_len']}")
         note = ", ".join(limits)

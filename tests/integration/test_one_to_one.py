@@ -39,7 +39,7 @@ async def test_a_one_to_one_room_answers_two_personal_links_and_no_facilitator_l
     )
     assert made.status == 201
     room_id, links = made.body["id"], made.body["links"]
-    assert set(made.body) == {"id", "title", "one_to_one", "links"}
+    assert set(made.body) == {"id", "title", "one_to_one", "links", "created_at"}
     assert len(links) == 2 and len(set(links)) == 2
     for link in links:
         assert link.startswith(f"{circle_server.url}/r/{room_id}#invite=") and len(invite_of(link)) >= 24

@@ -253,7 +253,7 @@ async def test_the_log_holds_ids_and_counts_but_no_name_chat_or_client_address(
         "127.0.0.1",
     ]
     assert [s for s in private if s in text] == []
-    assert "Error handling request" in text, "the unparsable request was reported, without its address"
+    assert "bad HTTP request: " in text, "the unparsable request was reported, without its address"
     if log_format == "text":
         assert f"join room={room['id']} participant={quillon.id}" in text
         return

@@ -144,7 +144,10 @@ async def test_a_passcode_can_be_set_and_removed(circle_server: RunningServer, m
         ({"private_chat": "some"}, "private_chat must be one of"),
         ({"colour": "blue"}, "Unknown field: colour"),
         ({"agenda": [{"kind": "lecture", "title": "Talk"}]}, "agenda[0].kind must be one of"),
-        ({"agenda": [{"kind": "round", "title": "Check-in", "limit_s": 0}]}, "share timer of part 1"),
+        (
+            {"agenda": [{"kind": "round", "title": "Check-in", "limit_s": 0}]},
+            "agenda[0].limit_s must be from 1",
+        ),
         (
             {"agenda": [{"kind": "reading", "title": "x" * 81}]},
             "Part 1 of the agenda needs a title of 1 to 80",

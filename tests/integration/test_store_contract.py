@@ -18,6 +18,7 @@ import pytest
 
 from rooms import ChatMessage, RoomState, apply
 from rooms import commands as cmd
+from rooms.model import chat_id
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
@@ -276,6 +277,18 @@ async def test_concurrent_messages_from_two_instances_get_distinct_ordered_ids(
     assert len({m.id for m in sent}) == 50
     assert [m.id for m in history] == sorted(m.id for m in sent)
     assert {m.text for m in history} == {f"m{n}" for n in range(50)}
+
+
+async def test_chat_ids_count_each_rooms_messages_only(stores: tuple[str, Store, Store]) -> None:
+    """An id tells nothing of other rooms: each room's ids start at the first and grow with its own
+    messages only (one counter for the server would show how much it has carried)."""
+    _, one, two = stores
+    for n in range(30):
+        await append(one, "busy", f"m{n}")
+    first = await append(two, "quiet", "hello")
+    second = await append(one, "quiet", "again")
+    assert (first.id, second.id) == (chat_id(1), chat_id(2))
+    assert (await append(two, "busy", "more")).id == chat_id(31)
 
 
 async def test_a_message_sent_again_under_its_key_is_kept_once(stores: tuple[str, Store, Store]) -> None:

@@ -19,9 +19,9 @@ from server.settings import Settings
 ADMIN_TOKEN = "test-admin-token"
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
