@@ -117,3 +117,29 @@ for i = 2, #KEYS do
 end
 return dead
 """)
+
+# A sorted set of marks scored by when each ban ends (ms, Redis's clock): expired ones are dropped at
+# each write, a mark banned again keeps the later end, and the key itself expires with its last ban.
+ADD_BANS = Lua("""
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local until_ms = now + tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'GT', until_ms, ARGV[i])
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+return 1
+""")
+
+BANNED = Lua("""
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local held = {}
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(ARGV))
+for i, score in ipairs(scores) do
+  if score and tonumber(score) > now then held[#held + 1] = ARGV[i] end
+end
+return held
+""")
