@@ -32,3 +32,22 @@ class SignalingConfig:
     turn_ttl_s: int
     cors_allowed_origins: tuple[str, ...]
     public_url: str | None
+    hand_burst: int
+    hand_rate_per_s: float
+    hand_room_burst: int
+    hand_room_rate_per_s: float
+    trusted_proxies: tuple[str, ...]
+    ban_ttl_s: float
+    max_connections_per_address: int
+    join_deadline_s: float
+    join_address_burst: int
+    join_address_rate_per_s: float
+    max_waiting_per_address: int
+    chat_address_burst: int
+    chat_address_rate_per_s: float
+    passcode_delay_s: float
+    passcode_max_delay_s: float
+    passcode_lockout_failures: int
+    passcode_lockout_s: float
+    passcode_room_burst: int
+    passcode_room_rate_per_s: float

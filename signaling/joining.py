@@ -1,13 +1,17 @@
 """Joining and leaving: who may come in (host keys, passcodes, signed resume tokens, bans through the
 rules), and what someone let in receives.
 
-Secrets are checked here and only the verdicts reach the rules (`rooms.commands.Join`).
+Secrets are checked here and only the verdicts reach the rules (`rooms.commands.Join`): whether the
+host key and the passcode match, whose seat a resume token names, and which of the joiner's marks the
+room's bans hold (`signaling.bans`). Passcode tries are slowed per address and room first
+(`signaling.passcodes`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -15,14 +19,15 @@ import socketio
 
 from rooms import ChatMessage, Refusal, RoomState
 from rooms import commands as cmd
-from rooms.model import Media
-from signaling import credentials, views
+from rooms.model import Media, RoomDefinition
+from signaling import bans, credentials, views
 from signaling import events as ev
 from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import participant_channel, room_channel
 from signaling.meetings import Meetings
+from signaling.passcodes import PasscodeGuard, Shut
 from signaling.ports import Store
 
 log = logging.getLogger("circle.signaling")
@@ -63,6 +68,13 @@ class Admission:
         return ev.LobbyAdmitted(replace(snapshot, version=state.version), self.resume_token(state, pid))
 
 
+_SHUT = {
+    "address": "Too many wrong passcodes have come from your network. Please wait a little, then try again.",
+    "room": "Too many wrong passcodes have been tried for this meeting. Please wait a little, then try"
+    " again.",
+}
+
+
 class Joining:
     def __init__(
         self,
@@ -71,8 +83,13 @@ class Joining:
         sio: socketio.AsyncServer,
         instance_id: str,
         max_name_chars: int,
+        *,
+        passcodes: PasscodeGuard,
+        max_waiting_per_address: int,
     ) -> None:
         self._max_name_chars = max_name_chars
+        self._passcodes = passcodes
+        self._max_waiting_per_address = max_waiting_per_address
         self._meetings = meetings
         self._admission = admission
         self._sio = sio
@@ -90,17 +107,18 @@ class Joining:
             if not credentials.key_matches(msg.host_key, room.host_key_hash):
                 raise Refusal("forbidden", "This facilitator link is not valid for this room.")
             is_host = True
-        passcode_ok = False
-        if room.passcode_hash and msg.passcode:
-            loop = asyncio.get_running_loop()
-            passcode_ok = await loop.run_in_executor(
-                None, credentials.passcode_matches, msg.passcode, room.passcode_hash
-            )
         resume_of = None
         if msg.resume_token:
             claim = self._admission.signer.check_resume_token(msg.resume_token)
             if claim is not None and claim.room_id == room.id:
                 resume_of = (claim.participant_id, claim.generation)
+        passcode_ok = False
+        if room.passcode_hash and msg.passcode and not is_host:
+            # A signed resume token for this room proves its holder was let in: no guessing to slow.
+            passcode_ok = await self._passcode_matches(conn, room, msg.passcode, guarded=resume_of is None)
+        browser_key_hash = credentials.key_hash(msg.browser_key) if msg.browser_key else None
+        address_hash = conn.address_hash or None
+        joiner = bans.marks(resume_of[0] if resume_of else None, browser_key_hash, address_hash)
         command = cmd.Join(
             new_id=credentials.new_id(),
             name=msg.name,
@@ -111,7 +129,10 @@ class Joining:
             passcode_ok=passcode_ok,
             accepted_guidelines=msg.accept_guidelines,
             resume_of=resume_of,
-            browser_key_hash=credentials.key_hash(msg.browser_key) if msg.browser_key else None,
+            browser_key_hash=browser_key_hash,
+            address_hash=address_hash,
+            banned_marks=await self._meetings.bans.holding(room.id, joiner),
+            max_waiting_per_address=self._max_waiting_per_address,
         )
         state, outcome = await self._meetings.apply(room, command)
         pid = outcome.result["id"]
@@ -138,6 +159,37 @@ class Joining:
             return {"waiting": True, "self": you, "resume_token": token, "facilitator_present": present}
         snapshot = views.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
         return {"self": you, "room": views.encode(snapshot), "resume_token": token}
+
+    async def _passcode_matches(self, conn: Conn, room: RoomDefinition, passcode: str, guarded: bool) -> bool:
+        address, stored = conn.address_hash, room.passcode_hash
+        assert stored is not None
+        if guarded:
+            wait = self._passcodes.wait(address, room.id, time.monotonic())
+            if wait is not None:
+                retry_ms, scope = wait
+                raise Refusal("rate_limited", _SHUT[scope], retry_after_ms=retry_ms, scope=scope)
+        loop = asyncio.get_running_loop()
+        matches = await loop.run_in_executor(None, credentials.passcode_matches, passcode, stored)
+        if matches:
+            self._passcodes.succeeded(address, room.id)
+        elif guarded:
+            shut = self._passcodes.failed(address, room.id, time.monotonic())
+            if shut is not None:
+                await self._tell_facilitators(room, shut)
+        return bool(matches)
+
+    async def _tell_facilitators(self, room: RoomDefinition, shut: Shut) -> None:
+        log.info(
+            "passcode tries shut room=%s scope=%s for %.0f s",
+            room.id,
+            shut.scope,
+            shut.seconds,
+            extra={"room": room.id, "scope": shut.scope},
+        )
+        state = await self._meetings.store.load(room.id)
+        if state is not None:
+            until = self._meetings.clock() + int(shut.seconds * 1000)
+            await self._meetings.delivery.to_facilitators(state, ev.LobbyPasscodeFailures(shut.scope, until))
 
     async def leave(self, conn: Conn, msg: p.Leave) -> dict[str, Any]:
         if conn.participant_id is None or conn.room_id is None:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type
 PROTOCOL_VERSION = 1
 NAME_MAX = 40
 CHAT_MAX = 2000
+PASSCODE_MAX = 128
 
 
 class ProtocolError(Exception):
@@ -81,7 +82,7 @@ class Join:
     name: str = required(min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed")
     media: Literal["av", "audio", "text"] = "av"
     accept_guidelines: bool = False
-    passcode: str | None = optional(max_len=128)
+    passcode: str | None = optional(max_len=PASSCODE_MAX)
     host_key: str | None = optional(max_len=128)
     resume_token: str | None = optional(max_len=512)
     browser_key: str | None = optional(min_len=16, max_len=64)
@@ -383,6 +384,7 @@ class ServerEvent(StrEnum):
     ROOM_UPDATED = "room:updated"
     LOBBY_WAITING = "lobby:waiting"
     LOBBY_FACILITATOR = "lobby:facilitator"
+    LOBBY_PASSCODE_FAILURES = "lobby:passcode-failures"
     LOBBY_ADMITTED = "lobby:admitted"
     LOBBY_DENIED = "lobby:denied"
     ROOM_ENDED = "room:ended"

@@ -1,7 +1,9 @@
 """socket.io's server, adapted: each event knows whether it came with an acknowledgement id, and
-work can wait until that acknowledgement has gone out. Also the Origin check for browsers.
+work can wait until that acknowledgement has gone out; each Engine.IO session can be refused or
+followed from its handshake on. Also the Origin check for browsers.
 
-These rely on one private hook of python-socketio (`_handle_event_internal`); it is used here only.
+These rely on private hooks of python-socketio (`_handle_event_internal`, `_handle_eio_connect`,
+`_handle_eio_disconnect`); they are used here only.
 """
 
 from __future__ import annotations
@@ -23,9 +25,35 @@ _after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] =
 )
 
 
+TransportOpened = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
+"""Asked with a new Engine.IO session's id and environ: None to accept it, else the error object to
+refuse it with (Engine.IO answers the handshake with a 401 carrying it)."""
+
+
 class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """socket.io's server, told whether each event came with an acknowledgement id, so that an
-    error for an event sent without one still reaches the client (as an `error` event)."""
+    error for an event sent without one still reaches the client (as an `error` event); and telling
+    whoever `follow_transports` when Engine.IO sessions open and close."""
+
+    _transport_opened: TransportOpened | None = None
+    _transport_closed: Callable[[str], None] | None = None
+
+    def follow_transports(self, opened: TransportOpened, closed: Callable[[str], None]) -> None:
+        self._transport_opened, self._transport_closed = opened, closed
+
+    async def _handle_eio_connect(self, eio_sid, environ):  # type: ignore[no-untyped-def]
+        if self._transport_opened is not None:
+            refusal = self._transport_opened(eio_sid, environ)
+            if refusal is not None:
+                return refusal
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid, reason):  # type: ignore[no-untyped-def]
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            if self._transport_closed is not None:
+                self._transport_closed(eio_sid)
 
     async def _handle_event_internal(  # type: ignore[no-untyped-def]
         self, server, sid, eio_sid, data, namespace, id

@@ -314,6 +314,10 @@ async def test_a_terminal_user_banned_once_stays_out_on_their_next_run(
     assert key_file.read_text() == key
 
     someone_else = await terminals(room["member_url"], "Sam")
+    # After a ban everyone new waits to be let in for the rest of the meeting.
+    await someone_else.expect(r"You're in the waiting room")
+    waiting = await host.wait_for("lobby:waiting", lambda p: p["name"] == "Sam")
+    assert (await host.call("mod:admit", {"id": waiting["id"]}))["ok"]
     await someone_else.expect(r"Type /help")
     await host.wait_for("participant:joined", lambda p: p["name"] == "Sam")
     assert not any(p["name"] == "Jo again" for p in host.of("participant:joined"))
