@@ -35,6 +35,15 @@ class CreateRoom:
     relay_only: bool = False
 
 
+def check_passcode(passcode: str, settings: Settings) -> None:
+    """A room's passcode must be long enough that guessing it, slowed as joining slows it, is hopeless
+    (`min_passcode_chars`); a `bad_request` otherwise."""
+    if len(passcode) < settings.min_passcode_chars:
+        raise ProtocolError(
+            "bad_request", f"A passcode needs at least {settings.min_passcode_chars} characters."
+        )
+
+
 def error_response(exc: BaseException, request: web.Request) -> web.Response:
     """The answer to a failed request: the error object socket.io sends too, with its HTTP status."""
     resource = request.match_info.route.resource
@@ -70,6 +79,8 @@ async def create_room(request: web.Request) -> web.Response:
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "The body must be a JSON object.") from None
     spec: CreateRoom = decode_into(CreateRoom, body)
+    if spec.passcode is not None:
+        check_passcode(spec.passcode, settings)
     max_participants = spec.max_participants or settings.max_participants
     low, high = settings.min_room_participants, settings.max_room_participants
     if not low <= max_participants <= high:
