@@ -163,20 +163,25 @@ class Joining:
     async def _passcode_matches(self, conn: Conn, room: RoomDefinition, passcode: str, guarded: bool) -> bool:
         address, stored = conn.address_hash, room.passcode_hash
         assert stored is not None
-        if guarded:
-            wait = self._passcodes.wait(address, room.id, time.monotonic())
-            if wait is not None:
-                retry_ms, scope = wait
-                raise Refusal("rate_limited", _SHUT[scope], retry_after_ms=retry_ms, scope=scope)
         loop = asyncio.get_running_loop()
-        matches = await loop.run_in_executor(None, credentials.passcode_matches, passcode, stored)
+        if not guarded:
+            return bool(await loop.run_in_executor(None, credentials.passcode_matches, passcode, stored))
+        wait = self._passcodes.admit(address, room.id, time.monotonic())
+        if wait is not None:
+            retry_ms, scope = wait
+            raise Refusal("rate_limited", _SHUT[scope], retry_after_ms=retry_ms, scope=scope)
+        try:
+            matches = await loop.run_in_executor(None, credentials.passcode_matches, passcode, stored)
+        except BaseException:
+            self._passcodes.abandoned(address, room.id)
+            raise
         if matches:
             self._passcodes.succeeded(address, room.id)
-        elif guarded:
-            shut = self._passcodes.failed(address, room.id, time.monotonic())
-            if shut is not None:
-                await self._tell_facilitators(room, shut)
-        return bool(matches)
+            return True
+        shut = self._passcodes.failed(address, room.id, time.monotonic())
+        if shut is not None:
+            await self._tell_facilitators(room, shut)
+        return False
 
     async def _tell_facilitators(self, room: RoomDefinition, shut: Shut) -> None:
         log.info(

@@ -10,7 +10,8 @@ costs a deliberately slow hash, and guessing must not buy CPU.
 
 For a room, wrong passcodes from every address together draw on one bucket (`passcode_room_burst`,
 `passcode_room_rate_per_s`): guessing from many addresses at once shuts the door to passcodes for
-everyone until it refills. Right passcodes take nothing from it. Facilitators are told whenever an
+everyone until it refills. Right passcodes take nothing from it (each check takes a token while it
+runs, and a right one gives it back). Facilitators are told whenever an
 address is locked out or the room's door shuts, so that they can lock the room or change the passcode.
 
 Each instance counts on its own (see `signaling.quotas`).
@@ -46,31 +47,42 @@ class Shut:
 
 
 class PasscodeGuard:
+    """Asked before each passcode check (`admit`), told how it went after (`failed`, `succeeded` or
+    `abandoned`). One address checks one passcode at a time per room, so that fifty sockets sending
+    fifty guesses at once are not all checked before the first failure counts."""
+
     def __init__(self, config: SignalingConfig, max_keys: int = MAX_KEYS) -> None:
         self._config = config
         self._max_keys = max_keys
         self._tries: OrderedDict[str, _Tries] = OrderedDict()
+        self._checking: set[str] = set()
         self._room = KeyedBuckets(config.passcode_room_burst, config.passcode_room_rate_per_s, max_keys)
         # When each room's facilitators were last told that its door shut, so they are told once a time.
         self._room_told_until: OrderedDict[str, float] = OrderedDict()
 
-    def wait(self, address: str, room_id: str, now: float) -> tuple[int, Scope] | None:
-        """Whether a passcode try from `address` for the room must wait: how many ms, and whether for
-        this address or for everyone; None when it may be checked now (`now`: monotonic seconds)."""
-        tries = self._current(f"{address} {room_id}", now)
+    def admit(self, address: str, room_id: str, now: float) -> tuple[int, Scope] | None:
+        """None when a passcode from `address` for the room may be checked now (`now`: monotonic
+        seconds); else how many ms to wait, and whether for this address or for everyone."""
+        key = f"{address} {room_id}"
+        if key in self._checking:
+            return max(100, _ms(self._config.passcode_delay_s)), "address"
+        tries = self._current(key, now)
         if tries is not None:
             until = max(tries.locked_until, tries.next_try)
             if until > now:
                 return _ms(until - now), "address"
-        room_ms = self._room.wait_ms(room_id, now)
+        # Every check takes from the room's bucket; a right passcode gives it back.
+        room_ms = self._room.take(room_id, now)
         if room_ms:
             return room_ms, "room"
+        self._checking.add(key)
         return None
 
     def failed(self, address: str, room_id: str, now: float) -> Shut | None:
-        """A wrong passcode from `address`; what it shut, when it shut something facilitators should hear
-        of."""
+        """The passcode `admit` let through was wrong; what that shut, when it shut something
+        facilitators should hear of."""
         key = f"{address} {room_id}"
+        self._checking.discard(key)
         tries = self._current(key, now) or _Tries()
         self._tries[key] = tries
         self._tries.move_to_end(key)
@@ -87,7 +99,6 @@ class PasscodeGuard:
         elif tries.failures >= 2:
             delay = c.passcode_delay_s * 2 ** (tries.failures - 2)
             tries.next_try = now + min(delay, c.passcode_max_delay_s)
-        self._room.take(room_id, now)
         room_ms = self._room.wait_ms(room_id, now)
         if room_ms and self._room_told_until.get(room_id, 0.0) <= now:
             self._room_told_until[room_id] = now + room_ms / 1000
@@ -97,8 +108,17 @@ class PasscodeGuard:
         return shut
 
     def succeeded(self, address: str, room_id: str) -> None:
-        """A right passcode from `address`: its failures for the room are forgiven."""
-        self._tries.pop(f"{address} {room_id}", None)
+        """The passcode `admit` let through was right: the address's failures for the room are
+        forgiven, and the room's bucket gets its token back."""
+        key = f"{address} {room_id}"
+        self._checking.discard(key)
+        self._tries.pop(key, None)
+        self._room.give_back(room_id)
+
+    def abandoned(self, address: str, room_id: str) -> None:
+        """The check `admit` let through never finished (the server failed): it counts for nothing."""
+        self._checking.discard(f"{address} {room_id}")
+        self._room.give_back(room_id)
 
     def _current(self, key: str, now: float) -> _Tries | None:
         tries = self._tries.get(key)

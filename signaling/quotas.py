@@ -52,6 +52,12 @@ class KeyedBuckets:
         probe = TokenBucket(bucket.burst, bucket.rate_per_s, bucket.tokens, bucket.updated)
         return probe.take(now)
 
+    def give_back(self, key: str) -> None:
+        """Return a token taken from `key`'s bucket (for something that turned out not to count)."""
+        bucket = self._buckets.get(key)
+        if bucket is not None and bucket.tokens >= 0:
+            bucket.tokens = min(float(bucket.burst), bucket.tokens + 1.0)
+
     def __len__(self) -> int:
         return len(self._buckets)
 
