@@ -270,15 +270,15 @@ async def test_terminal_member_follows_a_stopping_instance_to_another(
 async def test_terminal_member_waits_to_be_admitted_and_hears_refusals(
     circle_server, members, terminals
 ) -> None:
-    room = await circle_server.create_room(title="Newcomers", waiting_room=True, passcode="4321")
+    room = await circle_server.create_room(title="Newcomers", waiting_room=True, passcode="43214321")
     host: Member = await members()
     await host.join(room["id"], "Maya", "text", host_key=room["host_key"])
 
-    wrong = await terminals(room["member_url"], "Bo", "--passcode", "0000")
+    wrong = await terminals(room["member_url"], "Bo", "--passcode", "00000000")
     await wrong.expect(r"That passcode didn't match")
     assert await wrong.wait() == 1
 
-    jo = await terminals(room["member_url"], "Jo", "--passcode", "4321")
+    jo = await terminals(room["member_url"], "Jo", "--passcode", "43214321")
     await jo.expect(r"The facilitator will let you in shortly")
     waiting = await host.wait_for("lobby:waiting", lambda p: p["name"] == "Jo")
     assert (await host.call("mod:admit", {"id": waiting["id"]}))["ok"]
