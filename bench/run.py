@@ -1,10 +1,13 @@
-"""`python -m bench`: chat fan-out in one room, Circle beside the bare python-socketio floor.
+"""`python -m bench`: chat fan-out in one room, Circle beside Node socket.io and the bare python-socketio
+floor, and a join storm.
 
 Targets, each started fresh as separate processes on loopback for every run:
   floor          bare python-socketio server (bench/floor.py), one instance
   circle         `python -m server serve`, one instance, memory store
+  node           bare Node socket.io server (bench/node/server.js), one instance
   floor+redis    two floor instances sharing a private redis-server through `AsyncRedisManager` (JSON)
   circle+redis   two Circle instances on `--redis-url` with the same private redis-server
+  node+redis     two Node instances sharing it through `@socket.io/redis-adapter`
 
 Members are connected round-robin to the instances and spread round-robin over the client processes.
 """
@@ -12,44 +15,38 @@ Members are connected round-robin to the instances and spread round-robin over t
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.util
-import multiprocessing as mp
 import os
 import platform
-import queue
-import secrets
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from bench import procs, profile
-from bench.clients import Member, Phase, PhaseResult, WorkerSpec, worker_main
-from bench.procs import BenchError, HttpServer, Process
+from bench import deploy, fanout, procs, profile
+from bench.clients import Phase
+from bench.deploy import BASELINE, CHAT_LIMITS, CLUSTER, SINGLE
+from bench.procs import BenchError
 from bench.report import (
     QUIET_CORES,
     Comparison,
-    Latency,
     Measurement,
-    lat_array,
+    StormMeasurement,
     median_measurement,
+    median_storm,
+    storm_table,
     table,
     write_json,
 )
+from bench.storm import measure_storm
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-AIM = 1.5
 PACED_RATE = 2.0
-
-# The benchmark sends far faster than a person types: the chat token bucket is opened wide for it.
-CHAT_LIMITS = {"CIRCLE_CHAT_BURST": "1000000", "CIRCLE_CHAT_RATE_PER_S": "1000000"}
-
-SINGLE = ("floor", "circle")
-CLUSTER = ("floor+redis", "circle+redis")
+# What Circle aims at, per delivery, beside Node socket.io doing the same fan-out.
+AIM_NODE = 1.0
+STORM_TARGETS = ("circle", "node")
 
 
 @dataclass(frozen=True)
@@ -62,114 +59,11 @@ class Config:
     repeat: int
     timeout_s: float
     targets: tuple[str, ...]
+    storm_members: int  # 0: no join storm
+    storm_s: float
+    storm_targets: tuple[str, ...]
     profile_dir: Path | None = None  # py-spy the Python server processes during the measured phases
-
-
-@dataclass
-class Deployment:
-    """The servers of one target, up and with a room to join."""
-
-    target: str
-    servers: list[HttpServer]
-    others: list[Process]  # measured too (Redis)
-    room: str
-    redis_url: str | None = None
-
-    def cpu_processes(self) -> list[Process]:
-        return [s.process for s in self.servers] + self.others
-
-
-def circle_env(token: str, secret: str) -> dict[str, str]:
-    return {
-        "CIRCLE_ADMIN_TOKEN": token,
-        "CIRCLE_SECRET_KEY": secret,
-        "CIRCLE_LOG_LEVEL": "WARNING",
-        **CHAT_LIMITS,
-    }
-
-
-def circle_cluster_available() -> str | None:
-    """None when Circle can run as a cluster here, else why not. The Redis backend counts once it is
-    committed (a half-written working copy would only make the run fail)."""
-    if procs.redis_server_path() is None:
-        return "redis-server is not installed"
-    if importlib.util.find_spec("server.redis_backend") is None:
-        return "server/redis_backend.py does not exist yet"
-    try:
-        tracked = subprocess.run(
-            ["git", "ls-files", "--error-unmatch", "server/redis_backend.py"],
-            cwd=procs.REPO,
-            capture_output=True,
-            timeout=10,
-        )
-    except OSError:
-        return None  # no git here: trust the file
-    if tracked.returncode == 128 and b"not a git repository" in tracked.stderr:
-        return None
-    if tracked.returncode != 0:
-        return "server/redis_backend.py is not committed yet"
-    return None
-
-
-@contextlib.contextmanager
-def deploy(target: str, workdir: Path, members: int) -> Iterator[Deployment]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    started: list[Process] = []
-    try:
-        redis_url = None
-        others: list[Process] = []
-        if target.endswith("+redis"):
-            redis, redis_url = procs.start_redis(workdir)
-            started.append(redis)
-            others.append(redis)
-        count = 2 if redis_url else 1
-        servers: list[HttpServer] = []
-        if target.startswith("floor"):
-            for i in range(count):
-                servers.append(procs.start_floor(f"floor{i}", workdir, redis_url))
-                started.append(servers[-1].process)
-            room = "bench"
-        else:
-            token, secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
-            env = circle_env(token, secret)
-            for i in range(count):
-                servers.append(procs.start_circle(f"circle{i}", workdir, env, redis_url))
-                started.append(servers[-1].process)
-            room = procs.create_circle_room(servers[0].url, token, "Benchmark circle", members)
-        yield Deployment(target, servers, others, room, redis_url)
-    finally:
-        for proc in reversed(started):
-            proc.stop()
-
-
-def _collect(
-    status: mp.queues.Queue[Any],
-    workers: Sequence[mp.process.BaseProcess],
-    phase: str,
-    timeout_s: float,
-    deployment: Deployment,
-) -> dict[int, Any]:
-    """Wait until every client process has reported `phase`; fail fast if anything died."""
-    deadline = time.monotonic() + timeout_s
-    got: dict[int, Any] = {}
-    while len(got) < len(workers):
-        try:
-            kind, worker, detail = status.get(timeout=0.2)
-        except queue.Empty:
-            if time.monotonic() > deadline:
-                raise BenchError(f"client processes did not report '{phase}' in time") from None
-            for proc in deployment.cpu_processes():
-                if not proc.alive():
-                    raise BenchError(f"{proc.name} exited:\n{proc.log_tail()}") from None
-            if any(w.exitcode not in (None, 0) for w in workers):
-                raise BenchError(f"a client process failed before '{phase}'") from None
-            continue
-        if kind == "error":
-            raise BenchError(f"client process {worker}: {detail}")
-        if kind != phase:
-            raise BenchError(f"client process {worker} reported '{kind}' while waiting for '{phase}'")
-        got[worker] = detail
-    return got
+    baseline: str | None = None  # a revision whose Circle runs beside this checkout's (`circle@base`)
 
 
 def phases(cfg: Config) -> tuple[Phase, ...]:
@@ -178,117 +72,6 @@ def phases(cfg: Config) -> tuple[Phase, ...]:
     if cfg.paced_rate > 0:
         out.append(Phase("paced", cfg.messages, cfg.paced_rate))
     return tuple(out)
-
-
-def measure(deployment: Deployment, cfg: Config, tag: str) -> list[Measurement]:
-    """Run every phase against one deployment; one measurement per measured phase."""
-    n_inst = len(deployment.servers)
-    members = [Member(i, deployment.servers[i % n_inst].url, i % n_inst) for i in range(cfg.members)]
-    n_procs = max(1, min(cfg.client_procs, cfg.members))
-    plan = phases(cfg)
-    ctx = mp.get_context("spawn")
-    status: mp.queues.Queue[Any] = ctx.Queue()
-    starts = [ctx.Event() for _ in plan]
-    release = ctx.Event()
-    specs = [
-        WorkerSpec(
-            worker=w,
-            members=tuple(members[w::n_procs]),
-            room=deployment.room,
-            total_members=cfg.members,
-            phases=plan,
-            timeout_s=cfg.timeout_s,
-            parent=os.getpid(),
-        )
-        for w in range(n_procs)
-    ]
-    workers = [ctx.Process(target=worker_main, args=(s, status, starts, release)) for s in specs]
-    for w in workers:
-        w.start()
-    out: list[Measurement] = []
-    try:
-        _collect(status, workers, "joined", cfg.timeout_s, deployment)
-        measured = deployment.cpu_processes()
-        for k, phase in enumerate(plan):
-            recordings = []
-            if cfg.profile_dir and phase.measured:
-                recordings = [
-                    profile.start(
-                        x.process.name,
-                        x.process.pid,
-                        cfg.profile_dir / f"{tag}-{phase.name}-{x.process.name}.txt",
-                    )
-                    for x in deployment.servers
-                ]
-            calls0 = procs.redis_command_calls(deployment.redis_url) if deployment.redis_url else {}
-            cpu0 = {p.name: p.cpu_ns() for p in measured}
-            busy0, t0 = procs.machine_busy_ns(), time.monotonic_ns()
-            starts[k].set()
-            try:
-                done: dict[int, PhaseResult] = _collect(
-                    status, workers, "done", 2 * cfg.timeout_s, deployment
-                )
-            finally:
-                for recording in recordings:
-                    recording.stop()
-            cpu1 = {p.name: p.cpu_ns() for p in measured}
-            busy1, t1 = procs.machine_busy_ns(), time.monotonic_ns()
-            calls1 = procs.redis_command_calls(deployment.redis_url) if deployment.redis_url else {}
-            if phase.measured:
-                cpu = {name: cpu1[name] - cpu0[name] for name in cpu0}
-                m = _measurement(deployment, cfg, phase, list(done.values()), cpu)
-                # Whatever else kept the machine busy meanwhile (other programs): the figures are only
-                # as good as the machine was quiet.
-                ours = sum(cpu.values()) + sum(r.cpu_ns for r in done.values())
-                m.other_cores = max(0, busy1 - busy0 - ours) / max(t1 - t0, 1)
-                # INFO itself is one call, made before the phase: the count is of the phase alone.
-                calls = {name: n - calls0.get(name, 0) - (name == "info") for name, n in calls1.items()}
-                m.redis_calls = {name: n for name, n in sorted(calls.items(), key=lambda x: -x[1]) if n > 0}
-                out.append(m)
-    finally:
-        release.set()
-        for w in workers:
-            w.join(15)
-            if w.is_alive():
-                w.kill()
-                w.join()
-    return out
-
-
-def _measurement(
-    deployment: Deployment, cfg: Config, phase: Phase, results: list[PhaseResult], cpu: dict[str, int]
-) -> Measurement:
-    local = [v for r in results for v in lat_array(r.lat_local_ns)]
-    remote = [v for r in results for v in lat_array(r.lat_remote_ns)]
-    delivered = sum(r.received for r in results)
-    expected = sum(r.expected for r in results)
-    start = min((r.first_send_ns for r in results if r.first_send_ns), default=0)
-    end = max(r.last_recv_ns for r in results)
-    wall_s = max(end - start, 1) / 1e9
-    errors: dict[str, int] = {}
-    for r in results:
-        for code, count in r.errors.items():
-            errors[code] = errors.get(code, 0) + count
-    per = max(delivered, 1)
-    return Measurement(
-        target=deployment.target,
-        phase=phase.name,
-        rate_per_s=phase.rate_per_s,
-        instances=len(deployment.servers),
-        members=cfg.members,
-        messages_per_member=phase.messages,
-        expected=expected,
-        delivered=delivered,
-        wall_s=wall_s,
-        deliveries_per_s=delivered / wall_s,
-        cpu_ns=cpu,
-        cpu_us_per_delivery=sum(cpu.values()) / 1000 / per,
-        latency=Latency.of(local + remote),
-        latency_local=Latency.of(local),
-        latency_remote=Latency.of(remote),
-        client_cpu_us_per_delivery=sum(r.cpu_ns for r in results) / 1000 / per,
-        errors=errors,
-    )
 
 
 def _git_commit() -> str | None:
@@ -304,27 +87,47 @@ def _git_commit() -> str | None:
 Key = tuple[str, str]  # (target, phase)
 
 
-def run(
-    cfg: Config, say: Callable[[str], None]
-) -> tuple[list[Measurement], list[Measurement], dict[str, str]]:
-    """Every target, `cfg.repeat` times round-robin (so slow drift of the machine touches all alike).
-    Returns the median of each figure per target and phase, every single run, and the failures."""
+@dataclass
+class Results:
+    medians: list[Measurement]
+    runs: list[Measurement]
+    storms: list[StormMeasurement]
+    storm_runs: list[StormMeasurement]
+    failures: dict[str, str]
+
+
+def run(cfg: Config, say: Callable[[str], None]) -> Results:
+    """Every target, `cfg.repeat` times round-robin (so slow drift of the machine touches all alike),
+    then the join storms likewise. Returns the median of each figure per target and phase, every
+    single run, and the failures."""
     runs: dict[Key, list[Measurement]] = {}
+    storms: dict[str, list[StormMeasurement]] = {}
     failures: dict[str, str] = {}
+    plan = phases(cfg)
     with tempfile.TemporaryDirectory(prefix="circle-bench-") as tmp:
         workdir = Path(tmp)
+        base = deploy.export_checkout(cfg.baseline, workdir / "baseline") if cfg.baseline else None
         for round_ in range(cfg.repeat):
             for target in cfg.targets:
                 if target in failures:
                     continue
                 label = f"[{round_ + 1}/{cfg.repeat}] {target}"
+                where = workdir / f"{target}-{round_}"
                 try:
-                    with deploy(target, workdir / f"{target}-{round_}", cfg.members) as deployment:
-                        measured = measure(deployment, cfg, f"{target}-{round_ + 1}")
+                    with deploy.deploy(target, where, cfg.members, base) as deployment:
+                        measured = fanout.measure(
+                            deployment,
+                            cfg.members,
+                            plan,
+                            cfg.client_procs,
+                            cfg.timeout_s,
+                            cfg.profile_dir,
+                            f"{target}-{round_ + 1}",
+                        )
                 except BenchError as exc:
                     failures[target] = str(exc)
                     say(f"{label}: FAILED: {exc}")
-                    say(f"(logs of this run: {workdir / f'{target}-{round_}'}, kept until the end)")
+                    say(f"(logs of this run: {where}, kept until the end)")
                     continue
                 for m in measured:
                     runs.setdefault((m.target, m.phase), []).append(m)
@@ -334,9 +137,36 @@ def run(
                         f"p50 {m.latency.p50_ms:.1f} ms, p99 {m.latency.p99_ms:.1f} ms, "
                         f"other load {m.other_cores:.2f} cores"
                     )
-    order = [(t, ph.name) for ph in phases(cfg) if ph.measured for t in cfg.targets]
-    medians = [median_measurement(runs[key]) for key in order if key in runs]
-    return medians, [m for key in order for m in runs.get(key, [])], failures
+            for target in cfg.storm_targets:
+                key = f"storm {target}"
+                if key in failures:
+                    continue
+                label = f"[{round_ + 1}/{cfg.repeat}] join storm {target}"
+                where = workdir / f"storm-{target}-{round_}"
+                try:
+                    capacity = cfg.storm_members + cfg.client_procs  # and one warm-up member each
+                    with deploy.deploy(target, where, capacity, base) as deployment:
+                        s = measure_storm(
+                            deployment, cfg.storm_members, cfg.storm_s, cfg.client_procs, cfg.timeout_s
+                        )
+                except BenchError as exc:
+                    failures[key] = str(exc)
+                    say(f"{label}: FAILED: {exc}")
+                    continue
+                storms.setdefault(target, []).append(s)
+                say(
+                    f"{label}: {s.joined}/{s.members} joined, {sum(s.refused.values())} refused, "
+                    f"p50 {s.latency.p50_ms:.1f} ms, p99 {s.latency.p99_ms:.1f} ms, "
+                    f"{s.rss_bytes_per_member / 1024:.1f} KiB/member"
+                )
+    order = [(t, ph.name) for ph in plan if ph.measured for t in cfg.targets]
+    return Results(
+        medians=[median_measurement(runs[key]) for key in order if key in runs],
+        runs=[m for key in order for m in runs.get(key, [])],
+        storms=[median_storm(storms[t]) for t in cfg.storm_targets if t in storms],
+        storm_runs=[s for t in cfg.storm_targets for s in storms.get(t, [])],
+        failures=failures,
+    )
 
 
 def comparisons(ms: list[Measurement]) -> list[tuple[Comparison, float | None]]:
@@ -344,13 +174,40 @@ def comparisons(ms: list[Measurement]) -> list[tuple[Comparison, float | None]]:
     out: list[tuple[Comparison, float | None]] = []
     for phase in dict.fromkeys(m.phase for m in ms):
         for num, den, aim in (
-            ("circle", "floor", AIM),
-            ("circle+redis", "floor+redis", AIM),
+            ("circle", "node", AIM_NODE),
+            ("circle+redis", "node+redis", AIM_NODE),
+            ("circle", "floor", None),
+            ("circle+redis", "floor+redis", None),
+            ("node", "floor", None),
             ("circle+redis", "circle", None),
+            ("circle", BASELINE, None),
+            ("circle+redis", f"{BASELINE}+redis", None),
         ):
             if (num, phase) in by and (den, phase) in by:
                 out.append((Comparison.of(f"{phase:5}  {num} / {den}", by[num, phase], by[den, phase]), aim))
     return out
+
+
+def storm_comparison(storms: list[StormMeasurement]) -> list[str]:
+    by = {s.target: s for s in storms}
+    lines = []
+    for num, den, aim in (("circle", "node", True), ("circle", BASELINE, False)):
+        a, b = by.get(num), by.get(den)
+        if a is None or b is None:
+            continue
+        refused = sum(a.refused.values())
+        line = (
+            f"{num} / {den}: p99 join latency {a.latency.p99_ms / b.latency.p99_ms:.2f}x, "
+            f"p50 {a.latency.p50_ms / b.latency.p50_ms:.2f}x, "
+            f"CPU per join {a.cpu_us_per_join / max(b.cpu_us_per_join, 1e-9):.2f}x, "
+            f"memory per member {a.rss_bytes_per_member / max(b.rss_bytes_per_member, 1):.2f}x; "
+            f"{num} refused {refused}"
+        )
+        if aim:
+            met = a.latency.p99_ms <= b.latency.p99_ms and refused == 0
+            line += f"  [aim: p99 at most Node's, none refused: {'met' if met else 'not met'}]"
+        lines.append(line)
+    return lines
 
 
 def redis_hop(ms: list[Measurement]) -> list[str]:
@@ -359,7 +216,7 @@ def redis_hop(ms: list[Measurement]) -> list[str]:
     by = {(m.target, m.phase): m for m in ms}
     lines = []
     for phase in dict.fromkeys(m.phase for m in ms):
-        for base in ("floor", "circle"):
+        for base in SINGLE:
             single, cluster = by.get((base, phase)), by.get((f"{base}+redis", phase))
             if single is None or cluster is None:
                 continue
@@ -393,13 +250,28 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"messages/s per member in the paced phase (default {PACED_RATE:g}, quick 10); 0: none",
     )
     parser.add_argument("--repeat", type=int, help="runs per target, figures are medians (default 3)")
-    parser.add_argument("--only", choices=("single", "cluster"), help="only one part of the benchmark")
+    parser.add_argument("--only", choices=("single", "cluster"), help="only one part of the fan-out")
+    parser.add_argument(
+        "--targets", help=f"comma-separated fan-out targets (default all: {','.join(SINGLE + CLUSTER)})"
+    )
+    parser.add_argument(
+        "--storm", type=int, help="members in the join storm (default 200, quick 40); 0: no storm"
+    )
+    parser.add_argument(
+        "--storm-s", type=float, default=1.0, help="the storm's joins start within this many s"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run Circle as committed at git revision REF (targets circle@base, circle@base+redis), "
+        "for a change's before and after in one run",
+    )
     parser.add_argument("--timeout", type=float, default=60.0, help="bound on each wait of a run, s")
     parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
-        help="record the server processes with py-spy in each measured phase (slows the run; needs py-spy)",
+        help="record the Python server processes with py-spy in each measured phase (slows the run)",
     )
     parser.add_argument(
         "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"
@@ -414,16 +286,37 @@ def config_from(args: argparse.Namespace, say: Callable[[str], None]) -> Config:
         targets = list(SINGLE)
     elif args.only == "cluster":
         targets = list(CLUSTER)
-    if procs.redis_server_path() is None:
-        say("note: redis-server is not installed; the cluster part is skipped")
-        targets = [t for t in targets if t not in CLUSTER]
-    elif "circle+redis" in targets and (why := circle_cluster_available()):
-        say(f"note: Circle cluster skipped: {why}")
-        targets.remove("circle+redis")
+    if args.targets:
+        wanted = [t.strip() for t in args.targets.split(",") if t.strip()]
+        unknown = [t for t in wanted if t not in SINGLE + CLUSTER + (BASELINE, f"{BASELINE}+redis")]
+        if unknown:
+            raise SystemExit(f"bench: unknown targets {', '.join(unknown)}")
+        targets = [t for t in targets if t in wanted]
+
+    if args.baseline:
+        # Each beside its counterpart, so that both see the machine alike.
+        with_base = []
+        for t in targets:
+            with_base.append(t)
+            if t in ("circle", "circle+redis"):
+                with_base.append(t.replace("circle", BASELINE))
+        targets = with_base
 
     def pick(value: int | None, full: int, small: int) -> int:
         return value if value is not None else (small if quick else full)
 
+    storm_members = pick(args.storm, 200, 40)
+    storm_targets = list(STORM_TARGETS) if storm_members > 0 and args.only != "cluster" else []
+    if args.baseline and storm_targets:
+        storm_targets.insert(1, BASELINE)
+    if args.targets and not args.storm:
+        storm_targets = [t for t in storm_targets if t in targets]
+    for target in dict.fromkeys(targets + storm_targets):
+        why = deploy.unavailable(target)
+        if why:
+            say(f"note: {target} skipped: {why}")
+            targets = [t for t in targets if t != target]
+            storm_targets = [t for t in storm_targets if t != target]
     cfg = Config(
         members=pick(args.members, 50, 10),
         messages=pick(args.messages, 20, 5),
@@ -433,7 +326,11 @@ def config_from(args: argparse.Namespace, say: Callable[[str], None]) -> Config:
         repeat=pick(args.repeat, 3, 1),
         timeout_s=args.timeout,
         targets=tuple(targets),
+        storm_members=storm_members,
+        storm_s=args.storm_s,
+        storm_targets=tuple(storm_targets),
         profile_dir=args.profile,
+        baseline=args.baseline,
     )
     if cfg.profile_dir and profile.py_spy_path() is None:
         raise SystemExit("bench: --profile needs py-spy (.venv/bin/pip install py-spy)")
@@ -450,6 +347,13 @@ def describe(cfg: Config) -> list[str]:
         if cfg.paced_rate > 0
         else ""
     )
+    storm = (
+        f"join storm: {cfg.storm_members} members, each on a new connection, start joining one room "
+        f"within {cfg.storm_s:g} s (after one warm-up member per client process); targets: "
+        f"{', '.join(cfg.storm_targets)}"
+        if cfg.storm_targets
+        else "join storm: none"
+    )
     return [
         f"room: {cfg.members} members x {cfg.messages} messages = {cfg.members * cfg.messages:,} messages, "
         f"{cfg.members * cfg.messages * cfg.members:,} deliveries per phase (senders receive their own)",
@@ -457,11 +361,15 @@ def describe(cfg: Config) -> list[str]:
         f"message as soon as the last is acknowledged{paced}",
         f"clients: python-socketio AsyncClient over websocket, {n_procs} client processes "
         f"(members round-robin), nothing pinned, {os.cpu_count()} CPUs shared with the servers; "
-        "each chat:send carries a resend key, as Circle's own clients do (the floor ignores it)",
+        "each chat:send carries a resend key, as Circle's own clients do (the peers ignore it)",
         "Circle's chat rate limit raised for the benchmark: "
         + ", ".join(f"{k}={v}" for k, v in CHAT_LIMITS.items()),
         "floor: bare python-socketio AsyncServer (async_handlers=False, as Circle): join -> enter_room, "
         "chat:send -> emit chat:message to the room + ack; floor+redis: AsyncRedisManager (JSON codec)",
+        "node: bare Node socket.io server doing the same (bench/node/server.js); node+redis: "
+        "@socket.io/redis-adapter",
+        storm,
+        *([f"{BASELINE}: Circle as committed at {cfg.baseline}"] if cfg.baseline else []),
         f"runs per target: {cfg.repeat}, figures are medians; targets: {', '.join(cfg.targets)}",
     ]
 
@@ -476,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     setup = describe(cfg)
     for line in setup:
         say(line)
-    medians, runs, failures = run(cfg, say)
+    results = run(cfg, say)
+    medians = results.medians
 
     print()
     print(table(medians))
@@ -485,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     print("server cores busy: cores each server-side process (instances, then Redis) kept busy;")
     print("latency: from just before chat:send to receipt of chat:message, every receiver, one clock;")
     print("other load: cores busy with other programs meanwhile (should be near 0 for clean figures);")
+    print("KiB/member: the instances' resident memory grown per member, from before the first joined to")
+    print("after the last;")
     print(
         f"runs: of the runs, how many the figures are the median of: those with other load <= {QUIET_CORES}"
         " cores, when there is one."
@@ -518,11 +429,21 @@ def main(argv: list[str] | None = None) -> int:
         print("Redis commands per chat message (all instances):")
         for line in redis_lines:
             print(f"  {line}")
+    storm_lines = storm_comparison(results.storms)
+    if results.storms:
+        print()
+        print("Join storm (latency: from opening the connection to the join's acknowledgement):")
+        print(table_indent(storm_table(results.storms)))
+        for line in storm_lines:
+            print(f"  {line}")
+        for s in results.storms:
+            if s.refused:
+                print(f"  {s.target} refused: {s.refused}")
     incomplete = [m for m in medians if not m.complete]
     for m in medians:
         if m.errors:
             print(f"{m.target} {m.phase}: errors {m.errors}")
-    for target, why in failures.items():
+    for target, why in results.failures.items():
         print(f"{target}: FAILED: {why.splitlines()[0]} ... {why.splitlines()[-1]}")
 
     write_json(
@@ -530,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "commit": _git_commit(),
+            "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "config": asdict(cfg),
@@ -538,8 +460,11 @@ def main(argv: list[str] | None = None) -> int:
             "results": medians,
             "comparisons": [c for c, _ in comps],
             "redis_hop": hops,
-            "runs": runs,
-            "failures": failures,
+            "storm": results.storms,
+            "storm_comparison": storm_lines,
+            "runs": results.runs,
+            "storm_runs": results.storm_runs,
+            "failures": results.failures,
         },
     )
     if cfg.profile_dir:
@@ -550,4 +475,8 @@ def main(argv: list[str] | None = None) -> int:
                 for line in profile.summarise(path):
                     print(f"  {line}")
     print(f"\nresults written to {args.json}")
-    return 1 if failures or incomplete else 0
+    return 1 if results.failures or incomplete else 0
+
+
+def table_indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())

@@ -163,6 +163,11 @@ class Redefine:
 
 
 @dataclass(frozen=True, slots=True)
+class Close:
+    """The room is being deleted: the meeting under way, if any, ends for everyone, waiting room included."""
+
+
+@dataclass(frozen=True, slots=True)
 class Safety:
     """The safety pause: lock, waiting room on, every hand down, everyone but facilitators muted and held
     muted; `on=False` undoes what the pause did and nothing else."""
@@ -306,6 +311,7 @@ Command = (
     | SetRole
     | End
     | Redefine
+    | Close
     | Safety
     | AdmitAll
     | MuteAll

@@ -227,7 +227,13 @@ def _set_role(state: RoomState, cmd: c.SetRole, now: int) -> tuple[RoomState, Ou
         others = [x for x in state.participants.values() if x.role is Role.FACILITATOR and x.id != p.id]
         if not others:
             raise bad_request("A meeting needs at least one facilitator.")
-    return changed(state, p, role=cmd.role)
+    new, outcome = changed(state, p, role=cmd.role)
+    if cmd.role is Role.FACILITATOR:
+        # Later arrivals reach every facilitator as they come; those already waiting, the new one
+        # learns of now, so that nobody waits unseen.
+        waiting = tuple(Event("lobby:waiting", w, ToParticipant(p.id)) for w in state.waiting.values())
+        outcome = replace(outcome, events=(*outcome.events, *waiting))
+    return new, outcome
 
 
 @RULES.rule(c.End)

@@ -74,6 +74,8 @@ class RoomDefinition:
     # A one-to-one room admits only the holders of its two personal invitations, one person each.
     one_to_one: bool = False
     invite_key_hashes: tuple[str, ...] = ()
+    # Raised at every edit, so that a meeting never goes back to a definition older than the one it has.
+    revision: int = 0
 
     def __post_init__(self) -> None:
         if self.one_to_one and len(set(self.invite_key_hashes)) != 2:

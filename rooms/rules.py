@@ -17,7 +17,7 @@ from rooms import agenda, chat, concerns, facilitation, safety
 from rooms import commands as c
 from rooms.chat import check_chat
 from rooms.errors import Refusal, bad_request, forbidden
-from rooms.events import Event, Kick, Outcome, ToFacilitators, ToRoom
+from rooms.events import Event, Kick, Outcome, ToFacilitators, ToParticipant, ToRoom
 from rooms.model import Media, Participant, Role, RoomState
 from rooms.roster import (
     changed,
@@ -321,7 +321,9 @@ def _pass_turn(state: RoomState, cmd: c.PassTurn, now: int) -> tuple[RoomState, 
 def _redefine(state: RoomState, cmd: c.Redefine, now: int) -> tuple[RoomState, Outcome]:
     if cmd.room.id != state.room.id:
         raise bad_request("That is the definition of another room.")
-    if cmd.room == state.room:
+    # A definition read before the meeting took a newer one (two instances, one of them slower) is not
+    # allowed to take the meeting back.
+    if cmd.room == state.room or cmd.room.revision < state.room.revision:
         return state, Outcome()
     if state.is_empty:
         # Between meetings the next one starts from the new definition; the chat keeps its expiry.
@@ -329,3 +331,16 @@ def _redefine(state: RoomState, cmd: c.Redefine, now: int) -> tuple[RoomState, O
     new = replace(state, room=cmd.room)
     events = (room_updated(new),) if cmd.room.title != state.room.title else ()
     return new, Outcome(events=events)
+
+
+@_RULES.rule(c.Close)
+def _close(state: RoomState, cmd: c.Close, now: int) -> tuple[RoomState, Outcome]:
+    if state.is_empty:
+        return state, Outcome()
+    # Told as the end of the meeting, with nobody who ended it: the room itself is going.
+    events: list[Event] = [Event("room:ended", {"by": None, "reason": "deleted"})]
+    events += [Event("lobby:denied", {"reason": "ended"}, ToParticipant(p)) for p in state.waiting]
+    kicks = tuple(
+        Kick(x.id, "ended", x.conn) for x in (*state.participants.values(), *state.waiting.values())
+    )
+    return state.reset(now), Outcome(events=tuple(events), kicks=kicks, emptied=True)

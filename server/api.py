@@ -1,21 +1,27 @@
-"""The HTTP API: create a room (admin token), read a room's public facts."""
+"""The HTTP API: create a room (admin token), read a room's public facts. Managing rooms (list, edit,
+delete, a new facilitator link) is in `server.room_admin`."""
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from rooms import Refusal, RoomDefinition
+from rooms.model import PrivateChat
 from server.auth import token_matches
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
 from signaling.errors import error_json, http_status
 from signaling.ports import Store
 from signaling.protocol import ProtocolError, decode_into, optional, required
+
+# Answers that carry a key or a personal link must not be kept by any cache on the way.
+NO_STORE = {"Cache-Control": "no-store"}
 
 STORE_KEY: web.AppKey[Store] = web.AppKey("store", Store)
 SETTINGS_KEY: web.AppKey[Settings] = web.AppKey("settings", Settings)
@@ -33,6 +39,9 @@ class CreateRoom:
     max_participants: int | None = None
     retention_s: int | None = None
     relay_only: bool = False
+    # Who may send private messages in this room's meetings (a facilitator may change it in one).
+    private_chat: Literal["everyone", "facilitators", "nobody"] = "everyone"
+    one_to_one: bool = False
 
 
 def check_passcode(passcode: str, settings: Settings) -> None:
@@ -62,33 +71,76 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return error_response(exc, request)
 
 
-async def create_room(request: web.Request) -> web.Response:
+def require_admin(request: web.Request) -> None:
+    """Refuse (`unauthorized`) a request without the admin token as its bearer token."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     expected = request.app[ADMIN_TOKEN_KEY]
     if scheme.lower() != "bearer" or not token or not token_matches(token.strip(), expected):
         raise Refusal("unauthorized", "A valid admin token is required.")
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body, at most `max_frame_bytes` long."""
     settings = request.app[SETTINGS_KEY]
     too_large = ProtocolError("too_large", "The request body is too large.")
     if request.content_length is not None and request.content_length > settings.max_frame_bytes:
         raise too_large
     try:
-        body = json.loads(await request.text())
+        return json.loads(await request.text())
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("bad_request", "The body must be a JSON object.") from None
-    spec: CreateRoom = decode_into(CreateRoom, body)
-    if spec.passcode is not None:
-        check_passcode(spec.passcode, settings)
-    max_participants = spec.max_participants or settings.max_participants
+
+
+def checked_capacity(settings: Settings, max_participants: int) -> int:
     low, high = settings.min_room_participants, settings.max_room_participants
     if not low <= max_participants <= high:
         raise ProtocolError("bad_request", f"max_participants must be between {low} and {high}.")
-    retention_s = settings.retention_s if spec.retention_s is None else spec.retention_s
+    return max_participants
+
+
+def checked_retention(settings: Settings, retention_s: int) -> int:
     if not 0 <= retention_s <= settings.max_retention_s:
         raise ProtocolError("bad_request", f"retention_s must be between 0 and {settings.max_retention_s}.")
+    return retention_s
+
+
+def new_invites() -> tuple[str, str]:
+    """A one-to-one room's two personal invitations (keys; the room keeps only their hashes)."""
+    return new_secret(), new_secret()
+
+
+def one_to_one_links(base: str, room_id: str, invites: tuple[str, ...]) -> list[str]:
+    # In the fragment, as the host key: never in a server log or a Referer header.
+    return [f"{base}/r/{room_id}#invite={key}" for key in invites]
+
+
+def one_to_one_fits(passcode: str | None, waiting_room: bool | None, max_participants: int | None) -> None:
+    """Refuse settings that have no meaning in a one-to-one room."""
+    if passcode or waiting_room or max_participants is not None:
+        raise ProtocolError(
+            "bad_request",
+            "A one-to-one room has no passcode, waiting room or capacity: its two personal links are"
+            " its door.",
+        )
+
+
+async def create_room(request: web.Request) -> web.Response:
+    require_admin(request)
+    settings = request.app[SETTINGS_KEY]
+    spec: CreateRoom = decode_into(CreateRoom, await read_json(request))
+    if spec.one_to_one:
+        one_to_one_fits(spec.passcode, spec.waiting_room, spec.max_participants)
+    if spec.passcode:
+        check_passcode(spec.passcode, settings)
+    max_participants = checked_capacity(settings, spec.max_participants or settings.max_participants)
+    retention_s = checked_retention(
+        settings, settings.retention_s if spec.retention_s is None else spec.retention_s
+    )
     host_key = new_secret()
+    invites = new_invites() if spec.one_to_one else ()
     room = RoomDefinition(
         id=new_id(),
         title=spec.title,
@@ -100,9 +152,18 @@ async def create_room(request: web.Request) -> web.Response:
         retention_s=retention_s,
         max_messages=settings.chat_max_messages,
         relay_only=spec.relay_only,
+        private_chat=PrivateChat(spec.private_chat),
+        created_at=int(time.time() * 1000),
+        one_to_one=spec.one_to_one,
+        invite_key_hashes=tuple(key_hash(k) for k in invites),
     )
     await request.app[STORE_KEY].create_room(room)
     base = settings.base_url
+    if room.one_to_one:
+        # Nobody facilitates a one-to-one: its two personal links are all there is to hand out.
+        links = {"links": one_to_one_links(base, room.id, invites)}
+        body = {"id": room.id, "title": room.title, "one_to_one": True, **links}
+        return web.json_response(body, status=201, headers=NO_STORE)
     return web.json_response(
         {
             "id": room.id,
@@ -113,6 +174,7 @@ async def create_room(request: web.Request) -> web.Response:
             "host_key": host_key,
         },
         status=201,
+        headers=NO_STORE,
     )
 
 
@@ -132,6 +194,9 @@ def room_public(room: RoomDefinition) -> dict[str, Any]:
         "waiting_room": room.waiting_room,
         # Told before joining: how long chat outlives the meeting (0: deleted when the last leaves).
         "chat_retention_s": room.retention_s,
+        # Sent back with `join`, so that a change made after this was read is accepted anew.
+        "guidelines_version": room.guidelines_version,
+        "one_to_one": room.one_to_one,
     }
 
 

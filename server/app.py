@@ -23,7 +23,9 @@ from server.api import (
     errors_middleware,
 )
 from server.backends import Backends, make_backends
+from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
+from server.room_admin import add_room_admin_routes
 from server.settings import Settings
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
@@ -86,6 +88,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     add_api_routes(app)
+    add_room_admin_routes(app, signaling)
+    add_host_check_route(app)
     add_web_routes(app, settings)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_tell_clients)

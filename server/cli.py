@@ -1,4 +1,5 @@
-"""`circle serve`, `circle rooms create`, `circle chat`."""
+"""`circle serve`, `circle rooms create` (the other `circle rooms` commands: `server.rooms_cli`),
+`circle chat`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
 
+from server import rooms_cli
 from server import settings as settings_mod
 from server.app import CIRCLE_KEY, create_app, drain
 from server.logs import Console, configure
@@ -51,7 +54,17 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"circle: {exc}", file=sys.stderr)
         return 2
     configure(settings.log_level, settings.log_format)
-    return asyncio.run(_run_server(settings))
+    return _run(_run_server(settings))
+
+
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    """On uvloop's event loop where it is installed: its transports write to a socket for far less
+    CPU than asyncio's, and a room broadcast is one write per member."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return int(uvloop.run(main))
 
 
 async def _run_server(settings: Settings) -> int:
@@ -124,6 +137,11 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["retention_s"] = args.retention_s
     if args.relay_only:
         body["relay_only"] = True
+    if args.private_chat:
+        body["private_chat"] = args.private_chat
+    if args.one_to_one:
+        body["one_to_one"] = True
+        del body["waiting_room"]
     request = urllib.request.Request(
         f"{args.server.rstrip('/')}/api/rooms",
         data=json.dumps(body).encode(),
@@ -147,6 +165,11 @@ def _rooms_create(args: argparse.Namespace) -> int:
         print(json.dumps(room))
         return 0
     print(f"Room: {room['title']} ({room['id']})")
+    if room.get("one_to_one"):
+        for n, link in enumerate(room["links"], start=1):
+            print(f"Personal link {n}: {link}")
+        print("Send one link to each of the two people: each link lets one person in, and no one else.")
+        return 0
     print(f"Member link:      {room['member_url']}")
     print(f"Facilitator link: {room['facilitator_url']}")
     print("Keep the facilitator link private: it gives facilitator rights.")
@@ -188,10 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="media only through the TURN server, so members never learn each other's address",
     )
+    create.add_argument(
+        "--private-chat",
+        choices=("everyone", "facilitators", "nobody"),
+        help="who may send private messages: everyone (the default), only to or from facilitators, or nobody",
+    )
+    create.add_argument(
+        "--one-to-one",
+        action="store_true",
+        help="a room for two (sponsor and sponsee, mentor and mentee): two personal links, no one else;"
+        " deleted once it has been empty for its retention",
+    )
     create.add_argument("--server", default=os.environ.get("CIRCLE_SERVER", "http://127.0.0.1:8080"))
     create.add_argument("--admin-token")
     create.add_argument("--json", action="store_true", help="print the answer as JSON")
     create.set_defaults(func=_rooms_create)
+    rooms_cli.add_commands(rooms)
 
     chat = sub.add_parser("chat", help="take part by text from this terminal")
     chat.add_argument("url", help="the room's link")

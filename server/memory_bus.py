@@ -1,14 +1,16 @@
-"""The bus of a single instance: socket.io's own in-process client manager. Every socket is local,
-so nothing is ever missed and nothing arrives twice."""
+"""The bus of a single instance: socket.io's own in-process client manager, with each broadcast
+written once for all its recipients (`BroadcastOnce`). Every socket is local, so nothing is ever
+missed and nothing arrives twice."""
 
 from __future__ import annotations
 
-import socketio
+from typing import Any
 
-from signaling.ports import GapHandler, Screen
+from signaling.fastpath import BroadcastOnce
+from signaling.ports import GapHandler, Publication, Screen
 
 
-class MemoryBus(socketio.AsyncManager):  # type: ignore[misc]
+class MemoryBus(BroadcastOnce):
     @property
     def hears_cluster(self) -> bool:
         return True
@@ -17,6 +19,12 @@ class MemoryBus(socketio.AsyncManager):  # type: ignore[misc]
         return None
 
     def screen(self, deliver: Screen) -> None:
+        return None
+
+    def publication(
+        self, event: str, payload: dict[str, Any], channel: str | list[str]
+    ) -> Publication | None:
+        # No other instance to publish to: an emit delivers everything.
         return None
 
     async def close(self) -> None:

@@ -3,6 +3,7 @@ server's secret in SQLite (`server.roomdb`), so that links work and bans hold af
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
 from server.roomdb import RoomDB
 from signaling.credentials import new_secret
+from signaling.ports import DeletedMessage, Publication
 
 T = TypeVar("T")
 
@@ -29,6 +31,9 @@ class MemoryStore:
         self._chat: dict[str, deque[ChatMessage]] = {}
         # Per room, "sender key" -> (when, message id), oldest first.
         self._sent: dict[str, OrderedDict[str, tuple[float, str]]] = {}
+        # Per room, deleted message id -> (when, digest of what it said), oldest first: what a resend
+        # under its key must not bring back. Kept no longer than a key is.
+        self._deleted: dict[str, OrderedDict[str, tuple[float, str]]] = {}
         self._seq = 0
 
     async def start(self) -> None:
@@ -59,6 +64,23 @@ class MemoryStore:
     async def get_room(self, room_id: str) -> RoomDefinition | None:
         return self.db.get(room_id)
 
+    async def list_rooms(self) -> list[RoomDefinition]:
+        return self.db.all()
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        if self.db.get(room.id) is None:
+            return False
+        self.db.put(room)
+        return True
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        state = self._states.get(room_id)
+        if only_if_empty and state is not None and not state.is_empty:
+            return False
+        self._states.pop(room_id, None)
+        await self.clear_chat(room_id)
+        return self.db.delete(room_id)
+
     async def load(self, room_id: str) -> RoomState | None:
         return self._states.get(room_id)
 
@@ -86,16 +108,22 @@ class MemoryStore:
         if log is None or log.maxlen != max_messages:
             log = self._chat[room_id] = deque(log or (), maxlen=max_messages)
         sent = self._sent.setdefault(room_id, OrderedDict())
+        deleted = self._deleted.setdefault(room_id, OrderedDict())
         now = time.monotonic()
-        while sent and next(iter(sent.values()))[0] < now - self._resend_window_s:
-            sent.popitem(last=False)
+        for remembered in (sent, deleted):
+            while remembered and next(iter(remembered.values()))[0] < now - self._resend_window_s:
+                remembered.popitem(last=False)
         message = make("")
         if key is not None:
             key = f"{message.sender_id} {key}"
             if key in sent:
-                earlier = next((m for m in reversed(log) if m.id == sent[key][1]), None)
+                earlier_id = sent[key][1]
+                earlier = next((m for m in reversed(log) if m.id == earlier_id), None)
                 if earlier is not None and (earlier.text, earlier.to) == (message.text, message.to):
                     return earlier
+                gone = deleted.get(earlier_id)
+                if earlier is None and gone is not None and gone[1] == _digest(message):
+                    raise DeletedMessage(earlier_id)
         self._seq += 1
         message = replace(message, id=chat_id(self._seq))
         log.append(message)
@@ -106,6 +134,17 @@ class MemoryStore:
                 sent.popitem(last=False)
         return message
 
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        # Nothing to publish to: every socket is on this instance, and the emit reaches them.
+        return await self.append_chat(room_id, make, max_messages, key), False
+
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         log = self._chat.get(room_id, ())
         return [m for m in log if after is None or m.id > after]
@@ -114,9 +153,20 @@ class MemoryStore:
         log = self._chat.get(room_id, ())
         return list(log)[-limit:] if limit else []
 
+    async def delete_chat(self, room_id: str, message_id: str, viewer: str) -> ChatMessage | None:
+        log = self._chat.get(room_id)
+        message = next((m for m in log if m.id == message_id), None) if log is not None else None
+        if log is None or message is None or not message.visible_to(viewer):
+            return None
+        log.remove(message)
+        deleted = self._deleted.setdefault(room_id, OrderedDict())
+        deleted[message.id] = (time.monotonic(), _digest(message))
+        return message
+
     async def clear_chat(self, room_id: str) -> None:
         self._chat.pop(room_id, None)
         self._sent.pop(room_id, None)
+        self._deleted.pop(room_id, None)
 
     async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
         return None
@@ -135,3 +185,8 @@ class MemoryStore:
 def _wall_ms() -> int:
     # Bans outlast the process, so they are timed by the wall clock, not a monotonic one.
     return int(time.time() * 1000)
+
+
+def _digest(message: ChatMessage) -> str:
+    """What a message said, to recognise it sent again, without keeping the words of one deleted."""
+    return hashlib.sha1(f"{message.text}\0{message.to or ''}".encode()).hexdigest()

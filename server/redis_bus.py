@@ -11,6 +11,8 @@ msgpack (never pickle), and decides what happens when Redis is away:
   WebRTC offer is worthless later). At most `outbox_max_messages` are kept (the oldest go first), and
   those older than `outbox_max_age_s` are dropped: by then a member has reconnected and fetched the
   chat history;
+- an emit that announces a write can go out with it instead (`publication`: the store's chat append
+  publishes it in the same script), unless earlier messages wait in the outbox;
 - the subscription is re-established with a capped backoff, and watched with pings, so that a
   connection that silently died (a half-open socket) is noticed;
 - pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the bus
@@ -33,7 +35,8 @@ import msgpack
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from server.redis_backend import Backoff, RedisLink
-from signaling.ports import GapHandler, Screen, Unavailable
+from signaling.fastpath import BroadcastOnce
+from signaling.ports import GapHandler, Publication, Screen, Unavailable
 
 log = logging.getLogger("circle.redis")
 
@@ -52,7 +55,7 @@ def decode(payload: bytes) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
+class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
     name = "circle-redis"
 
     def __init__(
@@ -87,6 +90,26 @@ class RedisBus(AsyncPubSubManager):  # type: ignore[misc]
         self._screens.append(deliver)
 
     # -- publishing -----------------------------------------------------------------------------------
+
+    def publication(
+        self, event: str, payload: dict[str, Any], channel: str | list[str]
+    ) -> Publication | None:
+        """The message `emit` would publish, packed with `payload` last, so that what ends the payload
+        ends the packed bytes. None while earlier messages wait in the outbox: they go first."""
+        if self._outbox:
+            return None
+        message = {
+            "method": "emit",
+            "event": event,
+            "binary": False,
+            "namespace": "/",
+            "room": channel,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            "data": [payload],
+        }
+        return Publication(self.channel, encode(message))
 
     async def _publish(self, data: dict[str, Any]) -> None:
         payload = encode(data)

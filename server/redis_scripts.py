@@ -60,17 +60,24 @@ return 1
 # (ARGV[2]) ends with its id, a placeholder of the id's width, which the script overwrites with the
 # real one, so that entries stay whole messages. `%d`, since Lua would write a large number as `1e+14`.
 # With a key (ARGV[3], its lifetime in ms, not 0), the same message (text and recipient) already sent
-# under it and still in the Stream is returned as {seq, packed message} instead; a new one returns
+# under it and still in the Stream is returned as {seq, packed message} instead; one a facilitator
+# deleted since (its digest in KEYS[4]) as {seq, nil}, and it is not added again; a new one returns
 # {seq}. Only a repeat unpacks anything. The key holds only the seq: what was said stays in the
-# Stream, and goes when the room's retention says.
+# Stream, and goes when the room's retention says. Given a channel (ARGV[4], not empty), a new message
+# is also published there: ARGV[5], the bus's message carrying it, likewise ends with the id's
+# placeholder. One round trip instead of two. A publish Redis refuses (a restricted user, say) leaves
+# the message kept and returns {seq, 0}: it is then published the usual way, which reports the failure.
 APPEND_CHAT = Lua("""
 if ARGV[3] ~= '0' then
   local earlier = redis.call('GET', KEYS[3])
   if earlier then
     local found = redis.call('XRANGE', KEYS[2], earlier .. '-0', earlier .. '-0')
+    local new = cmsgpack.unpack(ARGV[2])
     if #found > 0 then
-      local old, new = cmsgpack.unpack(found[1][2][2]), cmsgpack.unpack(ARGV[2])
+      local old = cmsgpack.unpack(found[1][2][2])
       if old.text == new.text and old.to == new.to then return {tonumber(earlier), found[1][2][2]} end
+    elseif redis.call('HGET', KEYS[4], earlier) == redis.sha1hex(new.text .. '\\0' .. (new.to or '')) then
+      return {tonumber(earlier), false}
     end
   end
 end
@@ -79,7 +86,24 @@ local id = string.format('%016d', seq)
 local m = string.sub(ARGV[2], 1, #ARGV[2] - #id) .. id
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', m)
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], string.format('%d', seq), 'PX', ARGV[3]) end
+if ARGV[4] ~= '' then
+  local sent = redis.pcall('PUBLISH', ARGV[4], string.sub(ARGV[5], 1, #ARGV[5] - #id) .. id)
+  if type(sent) == 'table' and sent.err then return {seq, 0} end
+end
 return {seq}
+""")
+
+# Deletes message ARGV[1] (a seq) from the Stream (KEYS[1]) and keeps a digest of what it said in
+# KEYS[2] for the resend window (ARGV[2], ms), so that a resend under its key does not bring it back;
+# the words themselves are gone. 1 if it was there.
+DELETE_CHAT = Lua("""
+local found = redis.call('XRANGE', KEYS[1], ARGV[1] .. '-0', ARGV[1] .. '-0')
+if #found == 0 then return 0 end
+local m = cmsgpack.unpack(found[1][2][2])
+redis.call('XDEL', KEYS[1], ARGV[1] .. '-0')
+redis.call('HSET', KEYS[2], ARGV[1], redis.sha1hex(m.text .. '\\0' .. (m.to or '')))
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
 """)
 
 # Only a room nobody is in loses its chat: a sweeper that read the room empty just before someone
@@ -87,9 +111,23 @@ return {seq}
 CLEAR_CHAT = Lua("""
 local n = redis.call('HGET', KEYS[1], 'n')
 if n and n ~= '0' then return 0 end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[4])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 1
+""")
+
+# Removes a room (KEYS[1]) with its state (2), chat (3), chat seq (4) and deleted messages' digests (6),
+# and takes it (ARGV[1]) out of the live set (5); with ARGV[2] = '1', only while nobody is in it. 1 if
+# there was a room to remove.
+DELETE_ROOM = Lua("""
+if ARGV[2] == '1' then
+  local n = redis.call('HGET', KEYS[2], 'n')
+  if n and n ~= '0' then return 0 end
+end
+local gone = redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7])
+redis.call('SREM', KEYS[5], ARGV[1])
+return gone
 """)
 
 HEARTBEAT = Lua("""

@@ -2,7 +2,8 @@
 
 Everything written is msgpack of the plain dicts from `rooms.codec` (never pickle). Keys:
 
-- `circle:room:{id}`: the room definition (kept; it needs Redis persistence to survive a Redis restart);
+- `circle:room:{id}`: the room definition (kept; it needs Redis persistence to survive a Redis restart;
+  deleting a room removes it with the room's state and chat);
 - `circle:state:{id}`: a hash of the live state `s`, its revision `r`, and `n`, how many people are in
   the room. Every write sets a new revision: a random token, never a counter, since a counter would
   repeat after Redis restarted empty or failed over to a replica that lagged, and a state cached
@@ -14,6 +15,9 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   `circle:chat-seq:{id}`: the last seq, kept so that ids keep growing after the chat is wiped;
   `circle:chat-key:{id}:{sender}:{key}`: the seq a sender's keyed message got, for
   `chat_resend_window_s`, so that sending it again returns it instead of appending a copy;
+  `circle:chat-deleted:{id}`: a hash of seq -> digest of each message a facilitator deleted (never
+  its words), kept for `chat_resend_window_s` after the latest deletion, so that a resend under the
+  deleted message's key does not bring it back;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
 - `circle:signing-key`: the resume-token key shared by instances that were given none (address hashes
@@ -60,7 +64,7 @@ from rooms.model import chat_id
 from server import redis_scripts as lua
 from server.redis_backend import RedisLink
 from signaling.credentials import new_secret
-from signaling.ports import Unavailable
+from signaling.ports import DeletedMessage, Publication, Unavailable
 
 T = TypeVar("T")
 
@@ -72,6 +76,9 @@ SIGNING_KEY = f"{PREFIX}signing-key"
 # Optimistic writes give up after this many conflicts in a row; with the jittered pause between
 # attempts, fifty members acting on one room at the same instant all get through well before it.
 MAX_ATTEMPTS = 100
+
+# Room definitions read per round trip when listing every room.
+LIST_BATCH = 500
 
 # How many rooms' decoded states an instance keeps; the least recently read go first.
 STATE_CACHE_ROOMS = 256
@@ -111,6 +118,10 @@ def state_key(room_id: str) -> str:
 
 def chat_key(room_id: str) -> str:
     return f"{PREFIX}chat:{room_id}"
+
+
+def chat_deleted_key(room_id: str) -> str:
+    return f"{PREFIX}chat-deleted:{room_id}"
 
 
 def chat_seq_key(room_id: str) -> str:
@@ -245,6 +256,37 @@ class RedisStore:
         blob = await self._link.call(lambda r: r.get(room_key(room_id)))
         return room_from_dict(unpack(blob)) if blob is not None else None
 
+    async def list_rooms(self) -> list[RoomDefinition]:
+        async def every(r: Any) -> list[bytes]:
+            keys = [k async for k in r.scan_iter(match=room_key("*"), count=LIST_BATCH)]
+            blobs: list[bytes] = []
+            for start in range(0, len(keys), LIST_BATCH):
+                blobs += await r.mget(keys[start : start + LIST_BATCH])
+            return blobs
+
+        # A room deleted between the scan and the read is simply not listed.
+        return [room_from_dict(unpack(blob)) for blob in await self._link.call(every) if blob is not None]
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        # Only over a room that is still there: an edit racing a deletion must not bring the room back.
+        done = await self._link.call(lambda r: r.set(room_key(room.id), _pack(room_to_dict(room)), xx=True))
+        return bool(done)
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        keys = [
+            room_key(room_id),
+            state_key(room_id),
+            chat_key(room_id),
+            chat_seq_key(room_id),
+            LIVE,
+            chat_deleted_key(room_id),
+            bans_key(room_id),
+        ]
+        gone = await self._link.call(lua.DELETE_ROOM.bind(keys, [room_id, "1" if only_if_empty else "0"]))
+        if gone or not only_if_empty:
+            self._states.drop(state_key(room_id))
+        return bool(gone)
+
     async def load(self, room_id: str) -> RoomState | None:
         current = await self._read(state_key(room_id))
         return current[1] if current is not None else None
@@ -305,6 +347,27 @@ class RedisStore:
         max_messages: int,
         key: str | None = None,
     ) -> ChatMessage:
+        message, _ = await self._append_chat(room_id, make, max_messages, key, None)
+        return message
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        return await self._append_chat(room_id, make, max_messages, key, publication)
+
+    async def _append_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication | None,
+    ) -> tuple[ChatMessage, bool]:
         # One script call that cannot conflict, so no retries and no queueing behind this
         # instance's other appends to the room.
         message = make("")
@@ -312,11 +375,25 @@ class RedisStore:
         # Last, so that it is the packed message's last bytes, for the script to overwrite.
         del fields["id"]
         fields["id"] = _ID_PLACEHOLDER
-        keys = [chat_seq_key(room_id), chat_key(room_id), sent_key(room_id, message, key)]
+        keys = [
+            chat_seq_key(room_id),
+            chat_key(room_id),
+            sent_key(room_id, message, key),
+            chat_deleted_key(room_id),
+        ]
         lifetime_ms = max(1, int(self._resend_window_s * 1000)) if key is not None else 0
-        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, [max_messages, _pack(fields), lifetime_ms]))
+        # The bus's message goes out in the same script: one round trip for the append and the publish.
+        channel, packed = ("", b"")
+        if publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode()):
+            channel, packed = publication.channel, publication.packed
+        args = [max_messages, _pack(fields), lifetime_ms, channel, packed]
+        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
         seq = int(reply[0])
-        return _decode_message(seq, reply[1]) if len(reply) > 1 else replace(message, id=chat_id(seq))
+        if len(reply) > 1 and isinstance(reply[1], bytes):
+            return _decode_message(seq, reply[1]), False  # a repeat: nothing was published
+        if len(reply) > 1 and reply[1] is None:
+            raise DeletedMessage(chat_id(seq))
+        return replace(message, id=chat_id(seq)), bool(channel) and len(reply) == 1
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = chat_key(room_id)
@@ -335,8 +412,23 @@ class RedisStore:
         entries = await self._link.call(lambda r: r.xrevrange(chat_key(room_id), count=limit))
         return [self._message(e) for e in reversed(entries)]
 
+    async def delete_chat(self, room_id: str, message_id: str, viewer: str) -> ChatMessage | None:
+        if not _is_chat_id(message_id):
+            return None
+        entry = f"{int(message_id)}-0"
+        key = chat_key(room_id)
+        found = await self._link.call(lambda r: r.xrange(key, min=entry, max=entry))
+        # Read first, to ask who may see it here, by the rules' own `visible_to`: a message never
+        # changes once written, so nothing can come between the reading and the deleting.
+        if not found or not (message := self._message(found[0])).visible_to(viewer):
+            return None
+        window_ms = max(1, int(self._resend_window_s * 1000))
+        keys = [key, chat_deleted_key(room_id)]
+        deleted = await self._link.call(lua.DELETE_CHAT.bind(keys, [int(message_id), window_ms]))
+        return message if deleted else None
+
     async def clear_chat(self, room_id: str) -> None:
-        keys = [state_key(room_id), chat_key(room_id), LIVE]
+        keys = [state_key(room_id), chat_key(room_id), LIVE, chat_deleted_key(room_id)]
         await self._link.call(lua.CLEAR_CHAT.bind(keys, [room_id]))
 
     # -- presence -------------------------------------------------------------------------------------

@@ -74,5 +74,15 @@ class RoomDB:
         row = self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
         return str(row[0])
 
+    def all(self) -> list[RoomDefinition]:
+        rows = self._db.execute("SELECT id, definition FROM rooms").fetchall()
+        return [self._cache.get(room_id) or room_from_dict(json.loads(text)) for room_id, text in rows]
+
+    def delete(self, room_id: str) -> bool:
+        self._cache.pop(room_id, None)
+        # A deleted room's bans go with it: they name no one, but are kept for no purpose.
+        self._db.execute("DELETE FROM bans WHERE room_id = ?", (room_id,))
+        return self._db.execute("DELETE FROM rooms WHERE id = ?", (room_id,)).rowcount > 0
+
     def close(self) -> None:
         self._db.close()

@@ -21,6 +21,7 @@ from signaling.protocol import CHAT_MAX, NAME_MAX, PASSCODE_MAX
 # checkout, a virtualenv, an image) is where its files are.
 WEB_DIR = Path(str(importlib.resources.files("web")))
 LOG_FORMATS = ("text", "json")
+JOIN_SECRET_MIN_BYTES = 32
 
 
 class SettingsError(ValueError):
@@ -44,6 +45,13 @@ class Settings:
     secret_key: str | None = field(
         default=None,
         metadata={"help": "key that signs resume tokens; the same on every instance of a cluster"},
+    )
+    join_token_secret: str | None = field(
+        default=None,
+        metadata={
+            "help": "shared with a community site: checks the join tokens (HS256) it signs; at least"
+            " 32 characters; without it, join tokens are refused"
+        },
     )
     redis_url: str | None = field(
         default=None, metadata={"help": "redis://HOST:PORT/DB to run as one of several instances"}
@@ -183,6 +191,12 @@ class Settings:
         default=0.5,
         metadata={"help": "sustained wrong passcodes per second for one room, from every address together"},
     )
+    host_check_burst: int = field(
+        default=5, metadata={"help": "facilitator-link checks (host-check) allowed in a burst, per address"}
+    )
+    host_check_rate_per_s: float = field(
+        default=0.2, metadata={"help": "sustained facilitator-link checks per second, per address"}
+    )
     resume_grace_s: float = field(
         default=30.0, metadata={"help": "how long a dropped member keeps their seat"}
     )
@@ -262,6 +276,12 @@ class Settings:
             raise SettingsError(
                 "max_participants must be between min_room_participants and max_room_participants"
             )
+        if (
+            self.join_token_secret is not None
+            and len(self.join_token_secret.encode()) < JOIN_SECRET_MIN_BYTES
+        ):
+            # HS256 is only as strong as its key: a short one can be guessed from a single token.
+            raise SettingsError(f"join_token_secret must be at least {JOIN_SECRET_MIN_BYTES} characters")
         if self.retention_s > self.max_retention_s:
             raise SettingsError("retention_s must not exceed max_retention_s")
         if not 1 <= self.min_passcode_chars <= PASSCODE_MAX:

@@ -2,7 +2,9 @@
 the others.
 
 A chat message is delivered to an instance's sockets once, however it arrives there (live, held back
-by an instance that could not publish and sent later, or read back from the log after a gap).
+by an instance that could not publish and sent later, or read back from the log after a gap). Where
+the bus and the store can, a message goes to the other instances in the same step as its append (one
+round trip instead of two), and only this instance's members are left to deliver it to.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from rooms import ChatMessage, check_chat
+from rooms import ChatMessage, Refusal, apply, check_chat
 from signaling import events as ev
 from signaling import protocol as p
 from signaling import views
@@ -21,7 +23,8 @@ from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import Delivery
 from signaling.meetings import Meetings
-from signaling.ports import Store, Unavailable
+from signaling.ports import ID_PLACEHOLDER, DeletedMessage, Store, Unavailable
+from signaling.to_command import to_command
 
 log = logging.getLogger("circle.signaling")
 
@@ -31,6 +34,10 @@ RETRY_MIN_S = 0.05
 RETRY_MAX_S = 2.0
 
 ChatKey = tuple[str, str, int]
+
+
+def chat_key(message: ChatMessage) -> ChatKey:
+    return (message.sender_id, message.id, message.at)
 
 
 class Chat:
@@ -65,15 +72,43 @@ class Chat:
         def make(message_id: str) -> ChatMessage:
             return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
 
-        message = await self._store.append_chat(state.room.id, make, state.room.max_messages, msg.key)
+        room_id, max_messages = state.room.id, state.room.max_messages
+        publication = self._delivery.chat_publication(room_id, make(ID_PLACEHOLDER))
+        published = False
         try:
-            await self._delivery.chat(state.room.id, message)
+            if publication is None:
+                message = await self._store.append_chat(room_id, make, max_messages, msg.key)
+            else:
+                message, published = await self._store.append_and_publish_chat(
+                    room_id, make, max_messages, msg.key, publication
+                )
+        except DeletedMessage:
+            # Sent before, under this key, and deleted by a facilitator since: it stays deleted.
+            raise Refusal("forbidden", "A facilitator has deleted this message from the chat.") from None
+        try:
+            if not published:
+                await self._delivery.chat(room_id, message)
+            elif self._remember(chat_key(message)):
+                # The other instances have it already, sent with its append: only ours are left.
+                await self._delivery.chat_here(room_id, message)
         except Unavailable as exc:
             # Kept, but not yet sent to every instance: the sender must not send it again (it is in
             # chat:history, and the bus delivers it to the others when the backend returns). A
             # repeat under its key is delivered again: clients drop a message id they already have.
             raise Unavailable("chat kept, not delivered", stored=views.chat_view(message)) from exc
         return {"message": views.encode(views.chat_view(message))}
+
+    async def delete(self, conn: Conn, msg: p.ModDeleteChat) -> dict[str, Any]:
+        """A facilitator deletes a message they can see, for everyone who could see it: from the log
+        (so from every history and join snapshot too), then from every page."""
+        pid, state = await self._meetings.joined_state(conn)
+        # The rules decide who may (a facilitator) and what (a message id); the room does not change.
+        _, outcome = apply(state, to_command(pid, msg), self._meetings.clock())
+        message = await self._store.delete_chat(state.room.id, msg.id, pid)
+        if message is None:
+            raise Refusal("not_found", "That message is no longer in the chat.")
+        await self._delivery.chat_deleted(state.room.id, message)
+        return dict(outcome.result)
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
@@ -109,7 +144,7 @@ class Chat:
         since_ms = int((since - self._config.gap_margin_s) * 1000)
         for room_id in sorted(self._rooms_here()):
             messages = await self._read_back(room_id)
-            missed = [m for m in messages if m.at >= since_ms and self._remember((m.sender_id, m.id, m.at))]
+            missed = [m for m in messages if m.at >= since_ms and self._remember(chat_key(m))]
             for m in missed:
                 await self._delivery.chat_here(room_id, m)
             if missed:

@@ -51,3 +51,4 @@ class SignalingConfig:
     passcode_lockout_s: float
     passcode_room_burst: int
     passcode_room_rate_per_s: float
+    join_token_secret: str | None

@@ -14,6 +14,7 @@ import socketio
 
 from rooms import ChatMessage, Outcome, Role, RoomState, ToFacilitators, ToParticipant, ToRoom
 from signaling import events as ev
+from signaling.ports import Bus, Publication
 from signaling.socket import after_ack, current_sid
 from signaling.views import encode
 
@@ -35,11 +36,15 @@ PERISHABLE_EVENTS = frozenset({ev.SignalRelayed.event})
 
 
 class Delivery:
-    """Emits to the channels above. `admit` completes a `lobby:admitted` for the one let in;
-    `is_local(sid)` tells whether a connection is on this instance."""
+    """Emits to the channels above, through `sio` and its client manager `bus`. `admit` completes a
+    `lobby:admitted` for the one let in; `is_local(sid)` tells whether a connection is on this
+    instance."""
 
-    def __init__(self, sio: socketio.AsyncServer, admit: Admit, is_local: Callable[[str], bool]) -> None:
+    def __init__(
+        self, sio: socketio.AsyncServer, bus: Bus, admit: Admit, is_local: Callable[[str], bool]
+    ) -> None:
         self.sio = sio
+        self._bus = bus
         self._admit = admit
         self._is_local = is_local
 
@@ -78,6 +83,18 @@ class Delivery:
 
     async def chat(self, room_id: str, message: ChatMessage) -> None:
         await self.emit(ev.chat_message(message), self._chat_audience(room_id, message))
+
+    def chat_publication(self, room_id: str, draft: ChatMessage) -> Publication | None:
+        """`chat(room_id, message)`'s publication to the other instances, for the store to publish
+        as it appends the message (`draft`: the message with `ID_PLACEHOLDER` as its id); None when
+        the bus cannot take it that way."""
+        payload = encode(ev.chat_message(draft))
+        payload["id"] = payload.pop("id")  # last, where the store writes the id over the placeholder
+        return self._bus.publication(ev.ChatMessageSent.event, payload, self._chat_audience(room_id, draft))
+
+    async def chat_deleted(self, room_id: str, message: ChatMessage) -> None:
+        """Tell everyone who could see `message` that it was deleted."""
+        await self.emit(ev.ChatDeleted(message.id), self._chat_audience(room_id, message))
 
     async def chat_here(self, room_id: str, message: ChatMessage) -> None:
         """Deliver a chat message to this instance's sockets only (what they missed in a gap)."""

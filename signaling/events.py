@@ -135,10 +135,11 @@ class LobbyDenied:
 
 @dataclass(frozen=True, slots=True)
 class RoomEnded:
-    """A facilitator ended the meeting."""
+    """A facilitator ended the meeting, or the room was deleted."""
 
     event: ClassVar[str] = "room:ended"
-    by: Annotated[str, Doc("the facilitator's participant id")]
+    by: Annotated[str | None, Doc("the facilitator's participant id; null when the room was deleted")]
+    reason: Annotated[Literal["ended", "deleted"], Doc("`deleted`: the room is gone, its link too")] = "ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +333,7 @@ def from_rules(event: Event, state: RoomState) -> ServerEvent:
         case "lobby:denied" if isinstance(payload, dict):
             return LobbyDenied(payload["reason"])
         case "room:ended" if isinstance(payload, dict):
-            return RoomEnded(payload["by"])
+            return RoomEnded(payload["by"], payload.get("reason", "ended"))
         case "you:muted" if isinstance(payload, dict):
             return YouMuted(payload["by"], payload["audio"], payload["video"])
         case "you:removed" if isinstance(payload, dict):

@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from rooms import Refusal
+from rooms import Refusal, RoomDefinition
 from rooms import commands as cmd
 from signaling import credentials
 from signaling import protocol as p
@@ -70,7 +70,7 @@ class Signaling:
         # Replaced at start-up, with the signing key, by one keyed from the cluster's shared secret.
         self._addresses = AddressHasher(credentials.new_secret(32))
         self._transports = Transports(config, lambda: self._addresses)
-        delivery = Delivery(sio, self._admission.admitted, self._conns.__contains__)
+        delivery = Delivery(sio, bus, self._admission.admitted, self._conns.__contains__)
         self._meetings = Meetings(store, delivery, clock, Bans(store, config.ban_ttl_s))
         self._joining = Joining(
             self._meetings,
@@ -78,6 +78,7 @@ class Signaling:
             sio,
             instance_id,
             config.max_name_chars,
+            config.join_token_secret,
             passcodes=PasscodeGuard(config),
             max_waiting_per_address=config.max_waiting_per_address,
         )
@@ -91,6 +92,7 @@ class Signaling:
             "leave": self._joining.leave,
             "chat:send": self._chat.send,
             "chat:history": self._chat.history,
+            "mod:delete-chat": self._chat.delete,
             "signal": self._signal,
             "rtc:config": self._rtc_config,
         }
@@ -103,6 +105,21 @@ class Signaling:
         sio.on("*", self._on_event)
 
     # -- what the server drives ----------------------------------------------------------------------
+
+    async def redefine(self, room: RoomDefinition) -> None:
+        """`room` was edited: a meeting in it takes the new definition now, and its members see what
+        changed for them (a meeting would otherwise take it at its next command)."""
+        if await self._meetings.store.load(room.id) is None:
+            return
+        state, outcome = await self._meetings.apply(room, cmd.Redefine(room))
+        await self._meetings.deliver(state, outcome)
+
+    async def delete_room(self, room: RoomDefinition) -> bool:
+        """End the meeting in `room`, if any, for everyone wherever they are connected (`room:ended`,
+        then disconnected), then delete the room with its chat. Whether there was a room to delete."""
+        state, outcome = await self._meetings.apply(room, cmd.Close())
+        await self._meetings.deliver(state, outcome)
+        return await self._meetings.store.delete_room(room.id)
 
     def use_signing_key(self, key: str) -> None:
         """Sign and check resume tokens with `key` (the same on every instance of a cluster), and key
@@ -153,6 +170,9 @@ class Signaling:
             return
         try:
             await self._meetings.command(conn, cmd.Disconnect(conn.participant_id, sid))
+        except Refusal:
+            # The room was deleted meanwhile (its deletion is what closed this connection).
+            return
         except Exception:
             log.exception(
                 "could not mark %s away", conn.participant_id, extra={"participant": conn.participant_id}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -19,13 +20,14 @@ import socketio
 
 from rooms import ChatMessage, Refusal, RoomState
 from rooms import commands as cmd
-from rooms.model import Media, RoomDefinition
+from rooms.model import Media, Role, RoomDefinition
 from signaling import bans, credentials, views
 from signaling import events as ev
 from signaling import protocol as p
 from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import participant_channel, room_channel
+from signaling.join_tokens import JoinClaim, check_join_token
 from signaling.meetings import Meetings
 from signaling.passcodes import PasscodeGuard, Shut
 from signaling.ports import Store
@@ -83,11 +85,13 @@ class Joining:
         sio: socketio.AsyncServer,
         instance_id: str,
         max_name_chars: int,
+        join_token_secret: str | None = None,
         *,
         passcodes: PasscodeGuard,
         max_waiting_per_address: int,
     ) -> None:
         self._max_name_chars = max_name_chars
+        self._join_token_secret = join_token_secret
         self._passcodes = passcodes
         self._max_waiting_per_address = max_waiting_per_address
         self._meetings = meetings
@@ -98,31 +102,46 @@ class Joining:
     async def join(self, conn: Conn, msg: p.Join) -> dict[str, Any]:
         if conn.participant_id is not None:
             raise Refusal("bad_request", "This connection has already joined a room.")
-        p.within("name", msg.name, self._max_name_chars)
+        if msg.name is not None:
+            p.within("name", msg.name, self._max_name_chars)
         room = await self._meetings.store.get_room(msg.room)
         if room is None:
             raise Refusal("not_found", "There is no meeting at this link. Please check it.")
-        is_host = False
-        if msg.host_key:
-            if not credentials.key_matches(msg.host_key, room.host_key_hash):
-                raise Refusal("forbidden", "This facilitator link is not valid for this room.")
-            is_host = True
         resume_of = None
         if msg.resume_token:
             claim = self._admission.signer.check_resume_token(msg.resume_token)
             if claim is not None and claim.room_id == room.id:
                 resume_of = (claim.participant_id, claim.generation)
-        passcode_ok = False
-        if room.passcode_hash and msg.passcode and not is_host:
+        vouched, token_refused = self._token(msg, room.id)
+        if token_refused is not None and resume_of is None:
+            raise token_refused
+        name = vouched.name if vouched is not None else msg.name
+        if name is None and token_refused is None:
+            raise p.ProtocolError("bad_request", "name is required.")
+        is_host = vouched is not None and vouched.role is Role.FACILITATOR
+        if msg.host_key:
+            if not credentials.key_matches(msg.host_key, room.host_key_hash):
+                raise Refusal("forbidden", "This facilitator link is not valid for this room.")
+            is_host = True
+        # A community site's token vouches for its holder as the passcode would.
+        passcode_ok = vouched is not None
+        if room.passcode_hash and msg.passcode and not passcode_ok and not is_host:
             # A signed resume token for this room proves its holder was let in: no guessing to slow.
             passcode_ok = await self._passcode_matches(conn, room, msg.passcode, guarded=resume_of is None)
+        invite = None
+        if room.one_to_one and msg.invite:
+            invite = next(
+                (n for n, h in enumerate(room.invite_key_hashes) if credentials.key_matches(msg.invite, h)),
+                None,
+            )
+        media = Media(msg.media)
         browser_key_hash = credentials.key_hash(msg.browser_key) if msg.browser_key else None
         address_hash = conn.address_hash or None
         joiner = bans.marks(resume_of[0] if resume_of else None, browser_key_hash, address_hash)
         command = cmd.Join(
             new_id=credentials.new_id(),
-            name=msg.name,
-            media=Media(msg.media),
+            name=name or "",
+            media=vouched.allowed_media(media) if vouched is not None else media,
             instance=self._instance_id,
             conn=conn.sid,
             is_host=is_host,
@@ -133,8 +152,13 @@ class Joining:
             address_hash=address_hash,
             banned_marks=await self._meetings.bans.holding(room.id, joiner),
             max_waiting_per_address=self._max_waiting_per_address,
+            invite=invite,
+            guidelines_version=msg.guidelines_version,
         )
-        state, outcome = await self._meetings.apply(room, command)
+        check = None
+        if token_refused is not None and resume_of is not None:
+            check = _only_resuming(resume_of, token_refused)
+        state, outcome = await self._meetings.apply(room, command, check)
         pid = outcome.result["id"]
         me = state.find(pid)
         assert me is not None
@@ -159,6 +183,15 @@ class Joining:
             return {"waiting": True, "self": you, "resume_token": token, "facilitator_present": present}
         snapshot = views.room_snapshot(state, me, await self._admission.visible_recent(state, pid))
         return {"self": you, "room": views.encode(snapshot), "resume_token": token}
+
+    def _token(self, msg: p.Join, room_id: str) -> tuple[JoinClaim | None, Refusal | None]:
+        """The join token's claim, or why it was refused (neither without a token)."""
+        if msg.token is None:
+            return None, None
+        try:
+            return check_join_token(msg.token, self._join_token_secret, room_id, self._max_name_chars), None
+        except Refusal as refused:
+            return None, refused
 
     async def _passcode_matches(self, conn: Conn, room: RoomDefinition, passcode: str, guarded: bool) -> bool:
         address, stored = conn.address_hash, room.passcode_hash
@@ -205,3 +238,16 @@ class Joining:
         await self._sio.leave_room(conn.sid, participant_channel(pid))
         conn.room_id = conn.participant_id = conn.media = None
         return {}
+
+
+def _only_resuming(resume_of: tuple[str, int], refused: Refusal) -> Callable[[RoomState], None]:
+    """A token that no longer holds (it expired during the meeting) still lets its holder take back the
+    seat their resume token names, and nothing more: without that seat, the token's refusal stands."""
+    pid, generation = resume_of
+
+    def check(state: RoomState) -> None:
+        seat = state.find(pid)
+        if seat is None or seat.resume_gen != generation or f"id:{pid}" in state.bans:
+            raise refused
+
+    return check

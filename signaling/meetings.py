@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from rooms import Outcome, Refusal, RoomDefinition, RoomState, apply
 from rooms import commands as cmd
@@ -41,10 +42,29 @@ class Meetings:
         await self.deliver(state, outcome)
         return state, outcome
 
-    async def apply(self, room: RoomDefinition, command: cmd.Command) -> tuple[RoomState, Outcome]:
-        """Apply a command atomically (the store may run the pure rules again on a conflict)."""
+    async def apply(
+        self,
+        room: RoomDefinition,
+        command: cmd.Command,
+        check: Callable[[RoomState], None] | None = None,
+    ) -> tuple[RoomState, Outcome]:
+        """Apply a command atomically (the store may run the pure rules again on a conflict), to the
+        meeting as `room`, the definition just read, has it (unless the meeting has a newer one).
+        `check(state)` may refuse the command first, on the state it would apply to."""
         now = self.clock()
-        return await self.store.transact(room, lambda s: apply(s, command, now), now)
+
+        def step(state: RoomState) -> tuple[RoomState, Outcome]:
+            # Every command carries the definition it was read with, so a meeting catches up with an
+            # edit at its next command, whichever instance the edit was made on.
+            state, first = apply(state, cmd.Redefine(room), now)
+            if check is not None:
+                check(state)
+            state, outcome = apply(state, command, now)
+            if not first.events:
+                return state, outcome
+            return state, replace(outcome, events=(*first.events, *outcome.events))
+
+        return await self.store.transact(room, step, now)
 
     async def deliver(self, state: RoomState, outcome: Outcome) -> None:
         try:

@@ -3,7 +3,9 @@
 - `Store`: rooms, their live state, chat, presence and bans (memory and SQLite for one instance, Redis
   for a cluster);
 - `Bus`: delivery between instances (the socket.io client manager's transport);
+- `Publication`: an emit the bus packed for the store to publish with the write it announces;
 - `Unavailable`: what both raise when their backend cannot be reached or did not answer in time;
+- `DeletedMessage`: what a store raises when a deleted chat message is sent again under its key;
 - `Metrics`: what signalling counts, for the server to export (`NO_METRICS` when nobody does).
 
 Signalling holds these; `server/` wires in the implementations, so that nothing here depends on it.
@@ -12,9 +14,11 @@ Signalling holds these; `server/` wires in the implementations, so that nothing 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from rooms import ChatMessage, RoomDefinition, RoomState
+from rooms.model import chat_id
 
 T = TypeVar("T")
 
@@ -26,6 +30,26 @@ class Unavailable(Exception):
     def __init__(self, *args: object, **details: Any) -> None:
         super().__init__(*args)
         self.details = details
+
+
+ID_PLACEHOLDER = chat_id(0)
+"""Stands for a chat message's id until the store assigns it (the same width as every id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """An emit packed by the bus (`Bus.publication`) for the store to publish in the same step as the
+    write that gives it its id (`Store.append_and_publish_chat`): one round trip instead of two.
+    `packed` ends with `ID_PLACEHOLDER`, which the store overwrites with the id. Signalling passes it
+    on without looking inside; only the bus and the store it was made for know what it holds."""
+
+    channel: str
+    packed: bytes
+
+
+class DeletedMessage(Exception):
+    """`append_chat` was asked to send again, under its key, a message a facilitator has deleted:
+    it stays deleted."""
 
 
 class Store(Protocol):
@@ -44,6 +68,19 @@ class Store(Protocol):
     async def create_room(self, room: RoomDefinition) -> None: ...
 
     async def get_room(self, room_id: str) -> RoomDefinition | None: ...
+
+    async def list_rooms(self) -> list[RoomDefinition]:
+        """Every room's definition, in no particular order."""
+        ...
+
+    async def update_room(self, room: RoomDefinition) -> bool:
+        """Replace the definition of an existing room; False, with nothing written, if it is gone."""
+        ...
+
+    async def delete_room(self, room_id: str, *, only_if_empty: bool = False) -> bool:
+        """Remove a room: its definition, its live state and its chat. With `only_if_empty`, only while
+        nobody is in it (someone who joined since it was seen empty keeps it). Whether it was removed."""
+        ...
 
     async def load(self, room_id: str) -> RoomState | None:
         """The live state of a room that has had a meeting, else None."""
@@ -74,7 +111,27 @@ class Store(Protocol):
 
         With `key`: if the same sender appended the same message under the same key within the
         store's resend window and it is still retained, that message is returned and nothing is
-        appended, so a sender who never heard whether a send went through can send it again."""
+        appended, so a sender who never heard whether a send went through can send it again; if it
+        was deleted (`delete_chat`) meanwhile, `DeletedMessage` is raised and nothing is appended."""
+        ...
+
+    async def delete_chat(self, room_id: str, message_id: str, viewer: str) -> ChatMessage | None:
+        """Delete message `message_id` if it is retained and participant `viewer` may see it
+        (`ChatMessage.visible_to`); the message deleted, else None (also when it was already gone)."""
+        ...
+
+    async def append_and_publish_chat(
+        self,
+        room_id: str,
+        make: Callable[[str], ChatMessage],
+        max_messages: int,
+        key: str | None,
+        publication: Publication,
+    ) -> tuple[ChatMessage, bool]:
+        """`append_chat`, publishing `publication` with the new message's id written in, in the same
+        step. The flag is true when it went out: never for a repeat under `key` (returned as
+        `append_chat` would, published when it was first sent), nor when the backend refused the
+        publish or cannot publish. The caller emits what was not published the usual way."""
         ...
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
@@ -125,6 +182,15 @@ class Bus(Protocol):
 
     def screen(self, deliver: Screen) -> None:
         """Deliver an emit to this instance's sockets only when `deliver(event, payload)` is true."""
+        ...
+
+    def publication(
+        self, event: str, payload: dict[str, Any], channel: str | list[str]
+    ) -> Publication | None:
+        """What emitting `event` with `payload` to `channel` would publish to the other instances,
+        packed for the store to publish with the write that completes it; `payload`'s last field
+        must be last in it (`ID_PLACEHOLDER`, as its id). None when it must be emitted the usual
+        way: earlier emits still wait to go out, or there is no other instance."""
         ...
 
     async def close(self) -> None: ...

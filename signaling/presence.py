@@ -1,4 +1,5 @@
-"""Presence over time: who is away, who outstayed the resume grace, whose chat has expired.
+"""Presence over time: who is away, who outstayed the resume grace, whose chat has expired, which
+one-to-one rooms are over.
 
 Run by the server's clock with the time passed in, so that it reads no clock of its own.
 """
@@ -37,7 +38,8 @@ class Presence:
 
     async def sweep(self, now: int) -> None:
         """Mark away those on dead instances or whose drop was never recorded, remove whoever outstayed
-        the grace, expire the chat of rooms empty for their retention. `now`: ms since the epoch."""
+        the grace, expire the chat of rooms empty for their retention (and delete one-to-one rooms
+        then). `now`: ms since the epoch."""
         store = self._store
         for room_id in await store.live_rooms():
             state = await store.load(room_id)
@@ -55,7 +57,12 @@ class Presence:
             if state.is_empty and state.emptied_at is not None:
                 key = (room_id, state.emptied_at)
                 if key not in self._cleared and now - state.emptied_at >= state.room.retention_s * 1000:
-                    await store.clear_chat(room_id)
+                    if state.room.one_to_one:
+                        # A one-to-one room is for one relationship: once its retention has passed with
+                        # nobody in it, the room goes too, with its chat.
+                        await store.delete_room(room_id, only_if_empty=True)
+                    else:
+                        await store.clear_chat(room_id)
                     self._cleared.add(key)
 
     def _lost(self, x: Participant, live: frozenset[str]) -> bool:

@@ -18,6 +18,9 @@ PROTOCOL_VERSION = 1
 NAME_MAX = 40
 CHAT_MAX = 2000
 PASSCODE_MAX = 128
+JOIN_TOKEN_MAX = 4096
+# Participant and chat message ids.
+ID_MAX = 64
 
 
 class ProtocolError(Exception):
@@ -30,7 +33,13 @@ class ProtocolError(Exception):
 
 
 def _limit(
-    min_len: int = 0, max_len: int = 0, *, text: str = "", doc: str = "", multiline: bool = False
+    min_len: int = 0,
+    max_len: int = 0,
+    *,
+    text: str = "",
+    doc: str = "",
+    multiline: bool = False,
+    item_max_len: int = 0,
 ) -> dict[str, Any]:
     return {
         "min_len": min_len,
@@ -38,6 +47,8 @@ def _limit(
         "doc": doc,
         "multiline": multiline,
         "text": text,
+        # For a list of text: the longest each item may be.
+        "item_max_len": item_max_len,
     }
 
 
@@ -79,13 +90,27 @@ class Join:
 
     event: ClassVar[str] = "join"
     room: str = required(min_len=1, max_len=64)
-    name: str = required(min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed")
+    name: str | None = optional(
+        min_len=1, max_len=NAME_MAX, doc="first name or nickname, trimmed; required unless `token` names you"
+    )
     media: Literal["av", "audio", "text"] = "av"
     accept_guidelines: bool = False
     passcode: str | None = optional(max_len=PASSCODE_MAX)
     host_key: str | None = optional(max_len=128)
     resume_token: str | None = optional(max_len=512)
     browser_key: str | None = optional(min_len=16, max_len=64)
+    guidelines_version: int | None = optional(
+        doc="the `guidelines_version` of the room's public info whose guidelines you accepted; refused"
+        " (`bad_request`, with the current `guidelines_version`) when they have changed since"
+    )
+    invite: str | None = optional(
+        max_len=128, doc="a one-to-one room's personal invitation (`#invite=` of its link); ignored elsewhere"
+    )
+    token: str | None = optional(
+        max_len=JOIN_TOKEN_MAX,
+        doc="a join token signed by a community site (`#token=` of its link): its name and role are"
+        " yours; an expired, wrongly signed or other room's token is refused `forbidden`",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +283,78 @@ class ModEnd:
     event: ClassVar[str] = "mod:end"
 
 
+# -- keeping the room safe -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModSafety:
+    """The safety pause: lock the room, turn the waiting room on, lower every hand, and mute and hold
+    muted everyone but facilitators; `on: false` undoes what the pause did."""
+
+    event: ClassVar[str] = "mod:safety"
+    on: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModAdmitAll:
+    """Let everyone in from the waiting room, except anyone removed earlier in this meeting."""
+
+    event: ClassVar[str] = "mod:admit-all"
+
+
+@dataclass(frozen=True, slots=True)
+class ModMuteAll:
+    """Mute everyone but facilitators; with `lock`, also hold them muted."""
+
+    event: ClassVar[str] = "mod:mute-all"
+    lock: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRequestUnmute:
+    """Held muted by a facilitator: ask them to let you unmute (they answer with `mod:lock-media`)."""
+
+    event: ClassVar[str] = "media:request-unmute"
+
+
+@dataclass(frozen=True, slots=True)
+class ModReorderHands:
+    """Put the speaking queue in a new order."""
+
+    event: ClassVar[str] = "mod:reorder-hands"
+    order: tuple[str, ...] = required(
+        item_max_len=ID_MAX, doc="every participant id in the queue, each once, in the new order"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModDeleteChat:
+    """Delete a chat message you can see, for everyone (everyone who could see it gets `chat:deleted`)."""
+
+    event: ClassVar[str] = "mod:delete-chat"
+    id: str = required(min_len=1, max_len=ID_MAX, doc="the chat message's id")
+
+
+@dataclass(frozen=True, slots=True)
+class ModPrivateChat:
+    """Who may send private messages in this meeting: everyone, only to or from facilitators, or
+    nobody."""
+
+    event: ClassVar[str] = "mod:private-chat"
+    policy: Literal["everyone", "facilitators", "nobody"]
+
+
+SAFETY_EVENTS = (
+    ModSafety,
+    ModAdmitAll,
+    ModMuteAll,
+    MediaRequestUnmute,
+    ModReorderHands,
+    ModDeleteChat,
+    ModPrivateChat,
+)
+
+
 CLIENT_EVENTS: dict[str, type] = {
     cls.event: cls
     for cls in (
@@ -282,6 +379,7 @@ CLIENT_EVENTS: dict[str, type] = {
         ModLowerHand,
         ModRole,
         ModEnd,
+        *SAFETY_EVENTS,
     )
 }
 
@@ -312,6 +410,11 @@ def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
         if value not in choices:
             raise ProtocolError("bad_request", f"{name} must be one of {', '.join(map(str, choices))}.")
         return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ProtocolError("bad_request", f"{name} must be a list.")
+        item = {"max_len": meta.get("item_max_len", 0)}
+        return tuple(_check(f"{name}[{i}]", get_args(kind)[0], v, item) for i, v in enumerate(value))
     if kind is bool:
         if not isinstance(value, bool):
             raise ProtocolError("bad_request", f"{name} must be true or false.")

@@ -69,6 +69,8 @@ def _field_rows(cls: type) -> list[str]:
             limits.append(f"min {meta['min_len']}")
         if meta.get("max_len"):
             limits.append(f"max {meta['max_len']}")
+        if meta.get("item_max_len"):
+            limits.append(f"each max {meta['item_max_len']}")
         note = ", ".join(limits)
         if meta.get("doc"):
             note = f"{meta['doc']}; {note}" if note else meta["doc"]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import socketio
 
 from signaling.config import SignalingConfig
+from signaling.fastpath import Json
 
 _ack_requested: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=True)
 _current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_sid", default=None)
@@ -54,6 +55,10 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         finally:
             if self._transport_closed is not None:
                 self._transport_closed(eio_sid)
+
+    def __init__(self, **kwargs: Any) -> None:
+        # orjson rather than the standard library for every packet in and out (signaling/fastpath.py).
+        super().__init__(json=Json, **kwargs)
 
     async def _handle_event_internal(  # type: ignore[no-untyped-def]
         self, server, sid, eio_sid, data, namespace, id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rooms import commands as cmd
-from rooms.model import Role
+from rooms.model import PrivateChat, Role
 from signaling import protocol as p
 
 
@@ -41,4 +41,19 @@ def to_command(pid: str, msg: Any) -> cmd.Command:
             return cmd.SetRole(pid, target, Role(role))
         case p.ModEnd():
             return cmd.End(pid)
+        # Keeping the room safe.
+        case p.ModSafety(on=on):
+            return cmd.Safety(pid, on)
+        case p.ModAdmitAll():
+            return cmd.AdmitAll(pid)
+        case p.ModMuteAll(lock=lock):
+            return cmd.MuteAll(pid, lock)
+        case p.MediaRequestUnmute():
+            return cmd.RequestUnmute(pid)
+        case p.ModReorderHands(order=order):
+            return cmd.ReorderHands(pid, order)
+        case p.ModDeleteChat(id=message_id):
+            return cmd.DeleteChat(pid, message_id)
+        case p.ModPrivateChat(policy=policy):
+            return cmd.SetPrivateChat(pid, PrivateChat(policy))
     raise p.ProtocolError("bad_request", "Unknown event.")

@@ -37,12 +37,20 @@ LineHandler = Callable[[str], Awaitable[None]]
 
 
 class RequestError(Exception):
-    def __init__(self, code: str, message: str, stored: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        stored: dict[str, Any] | None = None,
+        guidelines_version: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         # A chat message the server kept although the request failed: it is sent.
         self.stored = stored
+        # With a refused join: the guidelines changed, and this is their version now.
+        self.guidelines_version = guidelines_version
 
 
 class ChatClient:
@@ -60,6 +68,9 @@ class ChatClient:
         self.link = link
         # Given up front (--accept-guidelines), or answered when the guidelines are shown.
         self.guidelines_accepted = accept_guidelines
+        # The version of the guidelines shown and accepted, sent with every join: if they change while
+        # this client is away, its rejoin is refused rather than taken as accepting the new text.
+        self.guidelines_version: int | None = None
         self.name = name
         self.passcode = passcode
         self.out = out
@@ -118,10 +129,12 @@ class ChatClient:
         if not isinstance(ack, dict) or not ack.get("ok"):
             error = (ack or {}).get("error", {}) if isinstance(ack, dict) else {}
             stored = error.get("stored")
+            version = error.get("guidelines_version")
             raise RequestError(
                 str(error.get("code", ErrorCode.INTERNAL)),
                 str(error.get("message", "")),
                 stored if isinstance(stored, dict) else None,
+                version if isinstance(version, int) else None,
             )
         return ack
 
@@ -136,6 +149,9 @@ class ChatClient:
                 host_key=self.link.host_key,
                 resume_token=self.resume_token,
                 browser_key=self.browser_key,
+                guidelines_version=self.guidelines_version,
+                invite=self.link.invite,
+                token=self.link.token,
             )
         )
 
@@ -224,8 +240,15 @@ class ChatClient:
         try:
             ack = await self.send_join()
         except RequestError as exc:
-            if exc.code in REFUSALS:
+            if exc.guidelines_version is not None:
+                message = (
+                    "The group guidelines changed while you were away. Run circle chat again to read them."
+                )
+                self.finish(message, EXIT_REFUSED)
+            elif exc.code in REFUSALS:
                 self.finish(f"You couldn't rejoin: {REFUSALS[exc.code]}", EXIT_REFUSED)
+            elif exc.code == ErrorCode.FORBIDDEN:
+                self.finish(f"You couldn't rejoin: {exc.message}", EXIT_REFUSED)
             else:
                 self.notice(f"Rejoining failed ({exc.message or exc.code}); trying again…")
                 await asyncio.sleep(2)
@@ -323,6 +346,8 @@ class ChatClient:
             return EXIT_REFUSED
         for line in meeting_preview(room):
             self.say(line)
+        version = room.get("guidelines_version")
+        self.guidelines_version = version if isinstance(version, int) else None
         if str(room.get("guidelines") or "").strip() and not await self._accept_guidelines(keyboard):
             return self.exit_code
         if room.get("passcode_required") and not self.passcode:

@@ -44,9 +44,10 @@ def participants_on(stack: Stack) -> dict[str, int]:
     for server in (s for s in stack.instances if s.alive):
         with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as response:
             text = response.read().decode()
-        found = re.search(r"^circle_participants (\d+)$", text, re.M)
+        # One gauge per media mode: together, everyone connected there.
+        found = re.findall(r'^circle_participants\{media="\w+"\} (\d+)(?:\.0)?$', text, re.M)
         assert found, text
-        counts[server.instance_id] = int(found.group(1))
+        counts[server.instance_id] = sum(int(n) for n in found)
     return counts
 
 

@@ -112,7 +112,7 @@ async def test_end_meeting_tells_and_disconnects_everyone(circle_server: Running
         await ann.join(room["id"], "Ann")
         await ann.call("chat:send", {"text": "see you next week"})
         assert (await fa.call("mod:end"))["ok"]
-        assert await ann.wait_for("room:ended") == {"by": fa.id}
+        assert await ann.wait_for("room:ended") == {"by": fa.id, "reason": "ended"}
         await ann.wait_disconnected()
         await fa.wait_disconnected()
         # The room stays for next week; this meeting's chat does not.

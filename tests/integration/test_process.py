@@ -156,6 +156,8 @@ async def test_rooms_created_from_the_terminal_survive_a_restart_and_hold_a_meet
         "passcode_required": False,
         "waiting_room": False,
         "chat_retention_s": 600,
+        "guidelines_version": 1,
+        "one_to_one": False,
     }
 
     ann, bob = await Member(second.url).connect(), await Member(second.url).connect()

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from rooms import ChatMessage, RoomState, apply
+from rooms import commands as cmd
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
-from signaling.ports import Store
+from signaling.ports import DeletedMessage, Store
 from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
@@ -92,6 +93,57 @@ async def test_a_created_room_reads_back_equal_on_every_instance(stores: tuple[s
     await one.create_room(room)
     assert await two.get_room(room.id) == room
     assert await two.get_room("nope") is None
+
+
+async def test_every_room_is_listed_on_every_instance(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    rooms = [a_room(f"r{n}", retention_s=n) for n in range(3)]
+    for room in rooms:
+        await one.create_room(room)
+    listed = await two.list_rooms()
+    assert sorted(listed, key=lambda r: r.id) == rooms
+
+
+async def test_an_edit_replaces_the_definition_but_never_brings_back_a_deleted_room(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    edited = replace(room, title="Thursday circle", revision=1)
+    assert await two.update_room(edited)
+    assert await one.get_room(room.id) == edited
+    assert await one.delete_room(room.id)
+    assert not await two.update_room(replace(edited, revision=2))
+    assert await one.get_room(room.id) is None and await two.list_rooms() == []
+
+
+async def test_a_deleted_room_leaves_no_state_and_no_chat(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    await append(one, room.id, "said in the room")
+    assert await two.delete_room(room.id)
+    assert await one.get_room(room.id) is None
+    assert await one.load(room.id) is None and await two.load(room.id) is None
+    assert await one.chat_after(room.id, None) == []
+    assert room.id not in await one.live_rooms()
+    assert not await two.delete_room(room.id)
+
+
+async def test_a_room_someone_is_in_is_kept_when_only_an_empty_one_may_go(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    state, _ = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert not await two.delete_room(room.id, only_if_empty=True)
+    assert await one.get_room(room.id) == room and await one.load(room.id) == state
+    await one.transact(room, lambda s: apply(s, cmd.Leave("p001"), 2000), 2000)
+    assert await two.delete_room(room.id, only_if_empty=True)
+    assert await one.get_room(room.id) is None
 
 
 # -- live state --------------------------------------------------------------------------------------
@@ -281,6 +333,81 @@ async def test_a_resend_after_the_window_is_a_new_message(forgetful_stores: tupl
     late = await append(two, "r1", "Is anyone else here?", key="k")
     assert late.id > first.id
     assert [m.id for m in await one.chat_after("r1", None)] == [first.id, late.id]
+
+
+# -- deleting chat -------------------------------------------------------------------------------------
+
+
+async def test_a_deleted_message_is_gone_from_history_and_recent_chat_on_every_instance(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    sent = [await append(one, "r1", f"m{n}") for n in range(4)]
+    deleted = await two.delete_chat("r1", sent[1].id, "p009")
+    assert deleted == sent[1]
+    for store in (one, two):
+        assert [m.text for m in await store.chat_after("r1", None)] == ["m0", "m2", "m3"]
+        assert [m.text for m in await store.chat_after("r1", sent[0].id)] == ["m2", "m3"]
+        assert [m.text for m in await store.recent_chat("r1", 2)] == ["m2", "m3"]
+    later = await append(one, "r1", "m4")
+    assert later.id > sent[-1].id
+
+
+async def test_only_someone_who_can_see_a_message_can_delete_it(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    private = await one.append_chat("r1", message("just for you", to="p002"), 10)  # type: ignore[arg-type]
+    assert await two.delete_chat("r1", private.id, "p003") is None
+    assert await one.chat_after("r1", None) == [private]
+    assert await two.delete_chat("r1", private.id, "p002") == private
+    assert await one.chat_after("r1", None) == []
+
+
+async def test_deleting_what_is_not_there_deletes_nothing(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    kept = await append(one, "r1", "kept")
+    gone = await append(one, "r1", "gone")
+    assert await two.delete_chat("r1", gone.id, "p001") == gone
+    for missing in (gone.id, "9" * 16, "not-an-id", kept.id + "0"):
+        assert await two.delete_chat("r1", missing, "p001") is None
+    assert await two.delete_chat("other-room", kept.id, "p001") is None
+    assert await one.chat_after("r1", None) == [kept]
+
+
+async def test_a_resend_under_a_deleted_messages_key_does_not_bring_it_back(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = stores
+    first = await append(one, "r1", "Something I should not have said.", key="k-1")
+    await two.delete_chat("r1", first.id, "p002")
+    for store in (one, two):
+        with pytest.raises(DeletedMessage):
+            await append(store, "r1", "Something I should not have said.", key="k-1")
+    assert await one.chat_after("r1", None) == []
+    # Other words under that key are another message, as before any deletion.
+    other = await append(two, "r1", "Something else.", key="k-1")
+    assert [m.id for m in await one.chat_after("r1", None)] == [other.id]
+
+
+async def test_a_deleted_messages_key_is_forgotten_with_the_resend_window(
+    forgetful_stores: tuple[str, Store, Store],
+) -> None:
+    _, one, two = forgetful_stores
+    first = await append(one, "r1", "Is anyone else here?", key="k")
+    await one.delete_chat("r1", first.id, "p001")
+    with pytest.raises(DeletedMessage):
+        await append(two, "r1", "Is anyone else here?", key="k")
+    await asyncio.sleep(SHORT_WINDOW_S + 0.2)
+    late = await append(two, "r1", "Is anyone else here?", key="k")
+    assert late.id > first.id
+    assert await one.chat_after("r1", None) == [late]
+
+
+async def test_cleared_chat_forgets_its_deletions(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    first = await append(one, "r1", "hello", key="k")
+    await one.delete_chat("r1", first.id, "p001")
+    await two.clear_chat("r1")
+    assert (await append(two, "r1", "hello", key="k")).id > first.id
 
 
 # -- presence and shared secrets ---------------------------------------------------------------------

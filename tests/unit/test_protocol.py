@@ -170,6 +170,9 @@ def a_valid(row: Documented) -> Any:
         return 3
     if row.type.startswith('"'):
         return json.loads(row.type.split(" \\| ")[0])
+    if row.type.startswith("list of "):
+        item = Documented(row.type.removeprefix("list of "), True, None, "", None, None)
+        return [a_valid(item)]
     nested = row.type.removesuffix(" or null")
     return {k: a_valid(f) for k, f in NESTED[nested].items() if f.required}
 
@@ -206,6 +209,7 @@ def test_documented_fields_are_exactly_those_accepted_and_unknown_ones_are_refus
     for key, row in fields_of(name).items():
         value = a_valid(row)
         got = getattr(decoder(name)({**smallest_valid(name), key: value}), key)
+        got = list(got) if isinstance(got, tuple) else got
         assert got == value or (isinstance(value, dict) and got is not None), (name, key)
 
 
@@ -296,3 +300,22 @@ def test_a_changed_limit_appears_in_the_rendered_reference(monkeypatch: pytest.M
     monkeypatch.setitem(p.CLIENT_EVENTS, "chat:send", changed(p.ChatSend, text=(str, text)))
     row = documented(render())[0]["chat:send"]["text"]
     assert (row.required, row.min_len, row.max_len) == (True, 2, 500)
+
+
+def test_a_list_of_ids_is_a_list_of_short_text_and_nothing_else() -> None:
+    msg = p.decode("mod:reorder-hands", {"order": ["b", "a"]})
+    assert msg == p.ModReorderHands(order=("b", "a"))
+    assert p.decode("mod:reorder-hands", {"order": []}).order == ()
+    assert "must be a list" in rejected("mod:reorder-hands", {"order": "a,b"})
+    assert "must be a list" in rejected("mod:reorder-hands", {"order": {"0": "a"}})
+    assert "order[1] must be text" in rejected("mod:reorder-hands", {"order": ["a", 7]})
+    assert "order[0] is too long" in rejected("mod:reorder-hands", {"order": ["x" * (p.ID_MAX + 1)]})
+    assert "control characters" in rejected("mod:reorder-hands", {"order": ["a\x00"]})
+    assert "order is required" in rejected("mod:reorder-hands", {})
+
+
+def test_the_private_message_policy_is_one_of_three() -> None:
+    for policy in ("everyone", "facilitators", "nobody"):
+        assert p.decode("mod:private-chat", {"policy": policy}) == p.ModPrivateChat(policy)  # type: ignore[arg-type]
+    assert "one of" in rejected("mod:private-chat", {"policy": "friends"})
+    assert "policy is required" in rejected("mod:private-chat", {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rooms import Event, ToFacilitators, ToParticipant, ToRoom
 from rooms import commands as c
-from rooms.model import Media, RoomState
+from rooms.model import Media, Role, RoomState
 from rooms.roster import room_updated
 from rooms.rules import apply
 from tests.support.meetings import T0, events_named, join, meeting, names, refused, room
@@ -223,3 +223,18 @@ def test_admit_all_lets_everyone_waiting_in() -> None:
     assert names(out) == ["participant:joined", "lobby:admitted"] * 2
     same, out = apply(s, c.AdmitAll("fa"), T0)
     assert same is s and out.result == {"admitted": 0}
+
+
+def test_a_new_co_facilitator_is_told_who_is_already_waiting_and_a_new_member_is_not() -> None:
+    s, _ = join(room(waiting_room=True), "fa", host=True)
+    s, _ = join(s, "ann")
+    s, _ = apply(s, c.Admit("fa", "ann"), T0)
+    s, _ = join(s, "bob")
+    s, _ = join(s, "cat")
+    s, out = apply(s, c.SetRole("fa", "ann", Role.FACILITATOR), T0)
+    assert names(out) == ["participant:updated", "lobby:waiting", "lobby:waiting"]
+    waiting = events_named(out, "lobby:waiting")
+    assert [e.payload for e in waiting] == [s.waiting["bob"], s.waiting["cat"]]
+    assert {e.audience for e in waiting} == {ToParticipant("ann")}
+    s, out = apply(s, c.SetRole("fa", "ann", Role.MEMBER), T0)
+    assert names(out) == ["participant:updated"]

@@ -35,6 +35,12 @@ def test_nonsense_settings_are_refused_with_a_reason() -> None:
         Settings(chat_burst=-1)
 
 
+def test_a_join_token_secret_too_short_to_be_safe_is_refused() -> None:
+    with pytest.raises(SettingsError, match="join_token_secret"):
+        load({"CIRCLE_JOIN_TOKEN_SECRET": "x" * 31})
+    assert load({"CIRCLE_JOIN_TOKEN_SECRET": "x" * 32}).signaling_config().join_token_secret == "x" * 32
+
+
 def test_a_log_format_is_text_or_json_and_nothing_else() -> None:
     assert load({"CIRCLE_LOG_FORMAT": "json"}).log_format == "json"
     assert Settings().log_format == "text"

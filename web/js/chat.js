@@ -7,9 +7,15 @@ import { announce, h, timeOf } from "./dom.js";
 import { Retry } from "./retry.js";
 
 export class ChatPanel {
-  /** send(text, to, key) -> Promise<ChatMessage>. Names come with updateRecipients. */
-  constructor({ log, form, textarea, select, send }) {
+  /**
+   * send(text, to, key) -> Promise<ChatMessage>. Names come with updateRecipients. decorate(node,
+   * message), if given, adds to each message shown (a facilitator's Delete); redecorate() runs it again.
+   */
+  constructor({ log, form, textarea, select, send, decorate = null }) {
     this.log = log;
+    this.decorate = decorate;
+    this.messages = new Map();  // id → message, for each shown
+    this.deleted = new Set();   // ids a facilitator deleted: never shown again, whatever arrives late
     this.form = form;
     this.textarea = textarea;
     this.select = select;
@@ -136,10 +142,12 @@ export class ChatPanel {
   }
 
   add(message) {
-    if (!message || this.ids.has(message.id)) return;
+    if (!message || this.ids.has(message.id) || this.deleted.has(message.id)) return;
     this.ids.add(message.id);
+    this.messages.set(message.id, message);
     this.empty.remove();
     const node = this._render(message);
+    this.decorate?.(node, message);
     // Usually the newest; history after a reconnect may be older than what is shown. Messages
     // still on their way stay last.
     let before = null;
@@ -157,6 +165,24 @@ export class ChatPanel {
 
   addAll(messages) {
     for (const message of messages ?? []) this.add(message);
+  }
+
+  /** A facilitator deleted message `id` for everyone: it leaves the log, and stays gone. True if shown. */
+  remove(id) {
+    this.deleted.add(id);
+    this.messages.delete(id);
+    const node = [...this.log.querySelectorAll(".msg[data-id]")].find((n) => n.dataset.id === id);
+    node?.remove();
+    if (!this.log.querySelector(".msg")) this.log.appendChild(this.empty);
+    return Boolean(node);
+  }
+
+  /** Run `decorate` again on every message shown (this person's role changed). */
+  redecorate() {
+    for (const node of this.log.querySelectorAll(".msg[data-id]")) {
+      const message = this.messages.get(node.dataset.id);
+      if (message) this.decorate?.(node, message);
+    }
   }
 
   _render(message) {
@@ -208,11 +234,13 @@ export class ChatPanel {
   }
 
   /** When the people present (or their names) change: rebuild the "Send to" options and rename
-   * the senders of messages already shown. labels: id → the name shown (names.js). */
-  updateRecipients(participants, labels) {
-    const others = [...participants.values()].filter((p) => p.id !== this.selfId);
-    const everyone = [...participants.keys()].map((id) => `${id}:${labels.get(id)}`);
-    const signature = [this.selfId, ...everyone].join("|");
+   * the senders of messages already shown. labels: id → the name shown (names.js); mayMessage(p):
+   * whether the meeting's policy lets this person message p privately; policy: a word for it, so
+   * that a change of policy rebuilds the options. */
+  updateRecipients(participants, labels, mayMessage = () => true, policy = "") {
+    const others = [...participants.values()].filter((p) => p.id !== this.selfId && mayMessage(p));
+    const everyone = [...participants.values()].map((p) => `${p.id}:${labels.get(p.id)}:${others.includes(p)}`);
+    const signature = [this.selfId, policy, ...everyone].join("|");
     if (signature === this.recipientsSignature) return;
     this.recipientsSignature = signature;
     for (const [id, label] of labels) this.lastLabels.set(id, label);

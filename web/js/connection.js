@@ -76,6 +76,7 @@ export class Connection {
       throw new RequestError(error.code || "internal", error.message, {
         retryAfterMs: error.retry_after_ms,
         stored: error.stored,
+        guidelinesVersion: error.guidelines_version,
       });
     }
     return ack;

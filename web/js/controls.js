@@ -82,9 +82,7 @@ export class SelfControls {
     cam.classList.toggle("engaged", !self.video);
     setHeld(cam, locked && !self.video);
     // While kept muted that is the whole story; otherwise the latest news, until it is acted on.
-    const status = locked
-      ? "A facilitator is keeping you muted for now. You'll be able to unmute when they allow it."
-      : this.news;
+    const status = locked ? heldText(self, this.room.safety) : this.news;
     setMessage($("self-status"), self.media === "text" ? "" : status);
     const hand = $("toggle-hand");
     const raised = self.hand !== null && self.hand !== undefined;
@@ -143,6 +141,16 @@ export class SelfControls {
       setMessage($("meeting-error"), error.message || "That didn't work. Try again in a moment.");
     }
   }
+}
+
+/** Why this person's unmute is not theirs for now, and what they can do about it. */
+function heldText(self, safety) {
+  const why = safety
+    ? "The facilitator has paused the room, so your microphone and camera stay off for now."
+    : "A facilitator is keeping you muted for now.";
+  return self.unmute_requested
+    ? `${why} You've asked to unmute; a facilitator will see your request.`
+    : `${why} You'll be able to unmute when they allow it.`;
 }
 
 /** A control this person may not use for now: still focusable, so the reason (the status line it

@@ -19,6 +19,7 @@ export function factsOf(p, handPosition, { sharing = false, showLocks = false } 
   if (p.media === "audio") facts.push("audio only");
   if (p.media === "text") facts.push("text only");
   if (p.media !== "text" && !p.audio) facts.push(showLocks && p.media_locked ? "kept muted" : "muted");
+  if (showLocks && p.media_locked && p.unmute_requested) facts.push("asks to unmute");
   if (p.media === "av" && !p.video) facts.push("camera off");
   if (p.hand !== null && p.hand !== undefined) {
     facts.push(handPosition ? `hand raised, ${ordinal(handPosition)} in queue` : "hand raised");

@@ -8,11 +8,18 @@ import { LocalMedia, describeMediaError } from "./media.js";
 
 export class JoinScreen {
   /**
-   * onJoin({name, media, passcode, localMedia}) -> Promise; it throws to show an error.
-   * isHost: the link carries a facilitator key, so this person joins as the facilitator.
+   * onJoin({name, media, passcode, guidelinesVersion, localMedia}) -> Promise; it throws to show an error.
+   * isHost: the link carries a facilitator key (or token), so this person joins as the facilitator.
+   * fixedName: the name a community site's join token gives, shown but not editable.
+   * hasInvite: the link carries a one-to-one room's personal invitation.
+   * refetchRoom() -> Promise of the room's public facts, read again when its guidelines changed.
    */
-  constructor({ onJoin, isHost = false }) {
+  constructor({ onJoin, isHost = false, fixedName = null, hasInvite = false, refetchRoom = null }) {
     this.onJoin = onJoin;
+    this.hasInvite = hasInvite;
+    // A join token stands in for the passcode: the site that signed it vouches for this person.
+    this.vouched = Boolean(fixedName);
+    this.refetchRoom = refetchRoom;
     this.room = null;
     this.localMedia = null;
     this.mediaError = null;
@@ -41,6 +48,13 @@ export class JoinScreen {
       $("join-eyebrow").textContent = "You're the facilitator of";
     }
 
+    if (fixedName) {
+      // The site that sent this person here named them; the server uses that name whatever is typed.
+      this.name.value = fixedName;
+      this.name.readOnly = true;
+      $("name-hint").textContent = "Your name comes from the site that sent you here.";
+    }
+
     this.previewReady = Promise.resolve();
     for (const radio of this.form.elements.media) {
       radio.addEventListener("change", () => {
@@ -59,11 +73,26 @@ export class JoinScreen {
     $("room-title").textContent = room.title;
     $("topbar-title").textContent = room.title;
     document.title = `${room.title} · Circle`;
-    $("passcode-field").hidden = !room.passcode_required;
+    $("passcode-field").hidden = !room.passcode_required || this.vouched;
     const hasGuidelines = Boolean(room.guidelines && room.guidelines.trim());
     $("guidelines-field").hidden = !hasGuidelines;
     $("guidelines-text").textContent = room.guidelines || "";
     $("chat-retention").textContent = retentionSentence(room.chat_retention_s ?? 0);
+    if (room.one_to_one && !this.hasInvite) {
+      this.showRoomError("This meeting is only for the two people invited to it. Please use your own personal link.");
+    }
+  }
+
+  /** The guidelines changed since this page read them: show the new text and ask again. */
+  async guidelinesChanged() {
+    try {
+      const room = await this.refetchRoom?.();
+      if (room && !room.missing) this.setRoom(room);
+    } catch {
+      /* the text shown stays; the server will say again if it is not the current one */
+    }
+    this.agree.checked = false;
+    this.setFieldError("agree", "The group guidelines have changed. Please read them again and tick the box to agree.");
   }
 
   showRoomError(message) {
@@ -72,7 +101,7 @@ export class JoinScreen {
   }
 
   prefill({ name, media }) {
-    if (name) this.name.value = name;
+    if (name && !this.name.readOnly) this.name.value = name;
     const radio = [...this.form.elements.media].find((r) => r.value === media);
     if (radio) {
       radio.checked = true;
@@ -177,7 +206,7 @@ export class JoinScreen {
         return;
       }
     }
-    if (this.room?.passcode_required && !this.passcode.value) {
+    if (this.room?.passcode_required && !this.vouched && !this.passcode.value) {
       return this.setFieldError("passcode", "Please enter the passcode for this meeting.");
     }
     if (this.room?.guidelines && !this.agree.checked) {
@@ -188,11 +217,23 @@ export class JoinScreen {
     this.button.textContent = "Joining…";
     try {
       const localMedia = this.localMedia;
-      await this.onJoin({ name, media, passcode: this.passcode.value || undefined, localMedia });
+      await this.onJoin({
+        name,
+        media,
+        passcode: this.passcode.value || undefined,
+        guidelinesVersion: this.room?.guidelines_version,
+        localMedia,
+      });
       this.localMedia = null;  // the meeting owns it now
     } catch (error) {
+      if (error?.guidelinesVersion !== undefined) {
+        await this.guidelinesChanged();
+        return;
+      }
       const field = this._fieldFor(error);
       if (field) this.setFieldError(field, joinErrorText(error));
+      // A one-to-one room's refusals are about personal links, which the server's sentence explains.
+      else if (this.room?.one_to_one && error?.message) this.setError(error.message);
       else this.setError(joinErrorText(error));
     } finally {
       this.busy = false;

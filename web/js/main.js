@@ -4,6 +4,7 @@
 import { $ } from "./dom.js";
 import { JoinScreen, joinErrorText } from "./join.js";
 import { Meeting, showScreen } from "./meeting.js";
+import { checkHostKey, showWrongHostKey } from "./moderation.js";
 import { loadSession, forgetSession } from "./storage.js";
 
 function roomIdFromPath() {
@@ -11,10 +12,27 @@ function roomIdFromPath() {
   return match ? decodeURIComponent(match[1]) : null;
 }
 
-function hostKeyFromFragment() {
-  // The facilitator link carries the host key after "#", so it never reaches the server's logs.
+function fromFragment() {
+  // Keys and tokens travel after "#", so they never reach the server's logs: the facilitator link's
+  // host key, a one-to-one room's personal invitation, a community site's join token.
   const params = new URLSearchParams(location.hash.slice(1));
-  return params.get("host") || null;
+  return {
+    hostKey: params.get("host") || null,
+    invite: params.get("invite") || null,
+    token: params.get("token") || null,
+  };
+}
+
+/** What a join token says of its holder (read to show it; the server checks the signature). */
+function tokenClaims(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof claims?.name === "string" ? claims : null;
+  } catch {
+    return null;
+  }
 }
 
 async function fetchRoom(roomId) {
@@ -28,12 +46,32 @@ async function fetchRoom(roomId) {
 
 async function start() {
   const roomId = roomIdFromPath();
-  const hostKey = hostKeyFromFragment();
-  const meeting = new Meeting({ roomId, hostKey });
-  const join = new JoinScreen({ onJoin: (info) => meeting.join(info), isHost: Boolean(hostKey) });
+  const { hostKey, invite, token } = fromFragment();
+  const claims = token ? tokenClaims(token) : null;
+  const meeting = new Meeting({ roomId, hostKey, invite, token });
+  // After a reload, a seat whose guidelines changed meanwhile is taken back once they are accepted again.
+  let seatToTakeBack;
+  const join = new JoinScreen({
+    onJoin: (info) => meeting.join({ ...info, resumeToken: seatToTakeBack }),
+    isHost: Boolean(hostKey) || claims?.role === "facilitator",
+    fixedName: claims?.name ?? null,
+    hasInvite: Boolean(invite),
+    refetchRoom: () => fetchRoom(roomId),
+  });
   if (!roomId) {
     join.showRoomError("This link doesn't point to a meeting. Check the link you were sent.");
     return;
+  }
+  if (token && !claims) {
+    join.showRoomError("This join link is damaged or incomplete. Please ask the site that sent you for a new one.");
+    return;
+  }
+
+  if (hostKey) {
+    // A wrong facilitator link is said now, before anyone fills in the form for nothing.
+    checkHostKey(roomId, hostKey).then((verdict) => {
+      if (verdict === "wrong") showWrongHostKey();
+    });
   }
 
   const saved = loadSession(roomId);
@@ -60,17 +98,28 @@ async function start() {
     $("ended-title").textContent = "Rejoining the meeting…";
     $("ended-text").textContent = "One moment.";
     try {
-      await meeting.join({ name: saved.name, media: saved.media, resumeToken: saved.resume_token });
+      await meeting.join({
+        name: saved.name,
+        media: saved.media,
+        guidelinesVersion: saved.guidelines_version,
+        resumeToken: saved.resume_token,
+      });
       return;
     } catch (error) {
       forgetSession(roomId);
       showScreen("join-screen");
       join.prefill(saved);
-      join.setError(
-        error?.code === "banned"
-          ? joinErrorText(error)
-          : "Your earlier place in the meeting has expired. Join again when you're ready.",
-      );
+      if (error?.guidelinesVersion !== undefined) {
+        seatToTakeBack = saved.resume_token;
+        await roomFacts;
+        await join.guidelinesChanged();
+      } else {
+        join.setError(
+          error?.code === "banned"
+            ? joinErrorText(error)
+            : "Your earlier place in the meeting has expired. Join again when you're ready.",
+        );
+      }
     }
   }
   await roomFacts;

@@ -11,6 +11,7 @@ import { PeopleList } from "./people.js";
 import { TileGrid } from "./tiles.js";
 import { ChatPanel } from "./chat.js";
 import { HostTools } from "./host.js";
+import { Moderation } from "./moderation.js";
 import { ServerClock } from "./clock.js";
 import { ShareView } from "./share.js";
 import { Chime } from "./chime.js";
@@ -27,9 +28,11 @@ export function showScreen(id) {
 }
 
 export class Meeting {
-  constructor({ roomId, hostKey }) {
+  constructor({ roomId, hostKey, invite = null, token = null }) {
     this.roomId = roomId;
     this.hostKey = hostKey;
+    this.invite = invite;
+    this.token = token;
     this.conn = new Connection();
     this.state = "idle";  // idle → (waiting) → in → ended
     this.info = null;     // {name, media, passcode}
@@ -93,15 +96,17 @@ export class Meeting {
         this.clock.observe(message?.at);
         return message;
       },
+      decorate: (node, message) => this.moderation?.decorateMessage(node, message),
     });
     this.host = new HostTools(this);
+    this.moderation = new Moderation(this);
     this.people = new PeopleList({
       list: $("participants"),
       count: $("people-count"),
       waitingPanel: $("waiting-panel"),
       waitingList: $("waiting-list"),
       waitingCount: $("waiting-count"),
-      actions: this.host.actions(),
+      actions: { ...this.host.actions(), ...this.moderation.peopleActions() },
       isFacilitator: () => this.room.self?.role === "facilitator",
     });
     this.share = new ShareView({
@@ -120,8 +125,8 @@ export class Meeting {
   // ---- joining -------------------------------------------------------------------------------
 
   /** Join from the join screen (or resume after a reload, with resumeToken). Throws RequestError. */
-  async join({ name, media, passcode, localMedia, resumeToken }) {
-    this.info = { name, media, passcode };
+  async join({ name, media, passcode, guidelinesVersion, localMedia, resumeToken }) {
+    this.info = { name, media, passcode, guidelinesVersion };
     if (localMedia) this.call.localMedia = localMedia;
     await this.conn.open();
     const ack = await this._sendJoin(resumeToken);
@@ -141,13 +146,18 @@ export class Meeting {
   _sendJoin(resumeToken) {
     const payload = {
       room: this.roomId,
-      name: this.info.name,
       media: this.info.media,
       accept_guidelines: true,  // the join screen does not let anyone past without agreeing
       browser_key: browserKey(),
     };
+    // With a join token, the token names this person.
+    if (this.token) payload.token = this.token;
+    else payload.name = this.info.name;
+    // The version agreed to: if the guidelines changed since, the server asks for them to be read again.
+    if (this.info.guidelinesVersion !== undefined) payload.guidelines_version = this.info.guidelinesVersion;
     if (this.info.passcode) payload.passcode = this.info.passcode;
     if (this.hostKey) payload.host_key = this.hostKey;
+    if (this.invite) payload.invite = this.invite;
     if (resumeToken) payload.resume_token = resumeToken;
     return this.conn.request("join", payload);
   }
@@ -172,6 +182,7 @@ export class Meeting {
       resume_token: this.resumeToken,
       name: this.info.name,
       media: this.info.media,
+      guidelines_version: this.info.guidelinesVersion,
     });
   }
 
@@ -227,7 +238,13 @@ export class Meeting {
     on("lobby:denied", () => {
       this._end("You weren't let in this time", "The facilitator couldn't let you into this meeting. You're welcome to reach out to them.");
     });
-    on("room:ended", () => this._end("The meeting has ended", "Thank you for being here. Take care of yourself."));
+    on("room:ended", ({ reason }) => {
+      if (reason === "deleted") {
+        this._end("This meeting room has closed", "Its organisers have closed this room, so its link no longer works. Thank you for being here.");
+      } else {
+        this._end("The meeting has ended", "Thank you for being here. Take care of yourself.");
+      }
+    });
     on("you:removed", ({ ban }) => this._removed(Boolean(ban)));
     on("you:muted", (muted) => this.controls.mutedByFacilitator(muted));
     on("chat:message", (message) => {
@@ -308,7 +325,10 @@ export class Meeting {
         if (!this.offline) status.textContent = "";
       }, 4000);
     } catch (error) {
-      if (["banned", "not_found", "room_locked", "room_full", "wrong_passcode"].includes(error.code)) {
+      if (error.guidelinesVersion !== undefined) {
+        // Changed while this person was away: they read and accept them again from the join screen.
+        this._end("The group guidelines have changed", "Please read and accept them again to rejoin.", { rejoin: true });
+      } else if (["banned", "not_found", "room_locked", "room_full", "wrong_passcode", "forbidden"].includes(error.code)) {
         this._end("You couldn't rejoin the meeting", joinErrorText(error));
       } else {
         setTimeout(() => this.conn.connected && this._connected(), 2000);
@@ -367,6 +387,7 @@ export class Meeting {
     this.chat.stop();
     this.share.stop();
     this.host.close();
+    this.moderation.close();
     this.chime.close();
     this.tiles.clearAll();
     this.conn.close();
@@ -400,8 +421,9 @@ export class Meeting {
         sharing: p.id === speaker?.id,
       });
     }
-    this.chat.updateRecipients(room.participants, labels);
+    this.chat.updateRecipients(room.participants, labels, (p) => this.moderation.mayMessage(p), room.privateChat);
     this.host.render();
+    this.moderation.render();
     this.controls.render();
     $("lock-status").hidden = !room.locked;
     const waitingCount = facilitator ? room.waiting.size : 0;

@@ -7,8 +7,8 @@ import { factsOf, MODE_LABEL } from "./describe.js";
 
 export class PeopleList {
   /**
-   * actions: {mute, keepMuted, allowUnmute, lowerHand, makeCoFacilitator, makeMember, remove,
-   * admit, deny}, each (p, label) (facilitator actions); the list shows them only while
+   * actions: {mute, keepMuted, allowUnmute, declineUnmute, lowerHand, makeCoFacilitator, makeMember,
+   * remove, admit, deny}, each (p, label) (facilitator actions); the list shows them only while
    * isFacilitator() is true.
    */
   constructor({ list, count, waitingPanel, waitingList, waitingCount, actions, isFacilitator }) {
@@ -73,6 +73,7 @@ export class PeopleList {
       if (p.media !== "text") {
         if (p.audio) wanted.push("mute");
         wanted.push(p.media_locked ? "allow" : "keep");
+        if (p.media_locked && p.unmute_requested) wanted.push("decline");
       }
       if (p.hand !== null && p.hand !== undefined) wanted.push("lower");
       wanted.push(p.role === "facilitator" ? "member" : "cofacilitator");
@@ -93,6 +94,7 @@ export class PeopleList {
       mute: ["Mute", `Mute ${label}`, () => a.mute(p, label)],
       keep: ["Mute and keep muted", `Mute and keep muted: ${label}`, () => a.keepMuted(p, label)],
       allow: ["Allow unmuting", `Allow unmuting: ${label}`, () => a.allowUnmute(p, label)],
+      decline: ["Not now", `Not now: keep ${label} muted`, () => a.declineUnmute(p, label)],
       lower: ["Lower", `Lower ${label}'s hand`, () => a.lowerHand(p, label)],
       cofacilitator: ["Make co-facilitator", `Make co-facilitator: ${label}`, () => a.makeCoFacilitator(p, label)],
       member: ["Make member", `Make member: ${label}`, () => a.makeMember(p, label)],
@@ -130,14 +132,17 @@ export class PeopleList {
     for (const p of waiting.values()) {
       const label = labels.get(p.id) ?? p.name;
       const known = this.waitingItems.get(p.id);
-      if (known?.label === label) continue;
+      const flagged = Boolean(p.returning_removed);
+      if (known?.label === label && known.flagged === flagged) continue;
       // How each person will take part, said for everyone (camera users too), so the
-      // facilitator knows before letting them in.
+      // facilitator knows before letting them in; and whether a facilitator removed this browser
+      // from the meeting earlier, under whatever name it comes back.
       const li = h(
         "li",
-        {},
+        { class: flagged ? "returning-removed" : null },
         h("span", { class: "who" }, h("span", { class: "pname" }, label),
-          h("span", { class: "facts" }, ` — ${MODE_LABEL[p.media] ?? p.media}`)),
+          h("span", { class: "facts" }, ` — ${MODE_LABEL[p.media] ?? p.media}`),
+          flagged ? h("span", { class: "flag" }, "Removed earlier in this meeting") : null),
         h(
           "span",
           { class: "actions" },
@@ -149,7 +154,7 @@ export class PeopleList {
       );
       if (known) known.li.replaceWith(li);
       else this.waitingList.appendChild(li);
-      this.waitingItems.set(p.id, { li, label });
+      this.waitingItems.set(p.id, { li, label, flagged });
     }
   }
 }

@@ -27,6 +27,8 @@ export class RoomState {
     this.speaker = null;
     this.locked = false;
     this.waitingRoom = false;
+    this.safety = false;               // the safety pause is on
+    this.privateChat = "everyone";     // who may send private messages
     this.versionFloor = 0;        // the room version of the last snapshot
     this.versions = new Map();    // participant id (or "room") → newest version applied
   }
@@ -56,6 +58,7 @@ export class RoomState {
     this.speaker = room.speaker ?? null;
     this.locked = Boolean(room.locked);
     this.waitingRoom = Boolean(room.waiting_room);
+    this._setModeration(room, { quiet: true });
     this.versionFloor = room.version ?? 0;
     this.versions = new Map();
   }
@@ -95,6 +98,8 @@ export class RoomState {
       const was = this.self;
       this.self = p;
       this.onSelfUpdated(p, was);
+      // Only facilitators are told who waits: a stale list must not come back with a later promotion.
+      if (was?.role === "facilitator" && p.role !== "facilitator") this.waiting.clear();
       if (was && was.role !== p.role) {
         announce(
           p.role === "facilitator"
@@ -126,6 +131,7 @@ export class RoomState {
     if (update.title) this.title = update.title;
     this._setLocked(update.locked);
     this.waitingRoom = update.waiting_room;
+    this._setModeration(update);
     this.onChange();
   }
 
@@ -153,6 +159,7 @@ export class RoomState {
       this._setSpeaker(room.speaker ?? null);
       this._setLocked(room.locked);
       this.waitingRoom = room.waiting_room;
+      this._setModeration(room);
       if (room.title) this.title = room.title;
     }
     this.onChange();
@@ -194,6 +201,21 @@ export class RoomState {
     this.locked = Boolean(locked);
     if (changed) {
       announce(this.locked ? "The meeting is locked: nobody new can join." : "The meeting is open again.");
+    }
+  }
+
+  /** The safety pause and the private-message policy, from a room or a room:updated. */
+  _setModeration(fields, { quiet = false } = {}) {
+    if ("private_chat" in fields) this.privateChat = fields.private_chat ?? "everyone";
+    if (!("safety" in fields)) return;
+    const changed = Boolean(fields.safety) !== this.safety;
+    this.safety = Boolean(fields.safety);
+    if (changed && !quiet) {
+      announce(
+        this.safety
+          ? "The facilitator has paused the room for a moment."
+          : "The facilitator has resumed the room.",
+      );
     }
   }
 
