@@ -126,12 +126,13 @@ def _remove(state: RoomState, cmd: c.Remove, now: int) -> tuple[RoomState, Outco
         events += [Event("you:removed", {"ban": cmd.ban}, ToParticipant(q.id)), *left]
         kicks.append(Kick(q.id, "removed", q.conn))
     # A removal keeps the person out for the rest of this meeting, a ban for every meeting in the room.
-    marks = frozenset(m for q in tabs for m in _marks(q))
-    new = replace(new, removed=new.removed | marks)
+    # Only a ban holds against the address too: an address is shared (a household, a treatment centre),
+    # and flagging everyone behind it is a price worth paying for a ban, not for a request to leave.
+    new = replace(new, removed=new.removed | {m for q in tabs for m in _marks(q)})
     banned: frozenset[str] = frozenset()
     if cmd.ban:
-        banned = marks
-        new = replace(new, bans=new.bans | marks)
+        banned = frozenset(m for q in tabs for m in _marks(q, address=True))
+        new = replace(new, bans=new.bans | banned)
         if not new.is_empty and not new.waiting_room:
             # Whoever comes next in this meeting waits to be let in: a banned person under a new name,
             # from a new address, still needs a facilitator to open the door.
@@ -141,12 +142,12 @@ def _remove(state: RoomState, cmd: c.Remove, now: int) -> tuple[RoomState, Outco
     return new, outcome
 
 
-def _marks(p: Participant) -> set[str]:
-    """What a removal or a ban holds against: the seat, the browser and the address."""
+def _marks(p: Participant, address: bool = False) -> set[str]:
+    """What a removal holds against: the seat and the browser; a ban, the address too."""
     marks = {f"id:{p.id}"}
     if p.browser_key_hash:
         marks.add(f"key:{p.browser_key_hash}")
-    if p.address_hash:
+    if address and p.address_hash:
         marks.add(f"addr:{p.address_hash}")
     return marks
 

@@ -105,12 +105,9 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
     invite = _invitation(state, cmd) if one_to_one else None
     host = cmd.is_host and not one_to_one
     # An address is shared by a household, a treatment centre, a mobile network: someone coming from a
-    # banned or removed person's address is never refused for it, but waits for a facilitator, flagged.
+    # banned person's address is never refused for it, but waits for a facilitator, flagged.
     same_address = (
-        not host
-        and not one_to_one
-        and cmd.address_hash is not None
-        and f"addr:{cmd.address_hash}" in bans | state.removed
+        not host and not one_to_one and cmd.address_hash is not None and f"addr:{cmd.address_hash}" in bans
     )
     flagged = returning or same_address
     if not host and not one_to_one:

@@ -132,7 +132,7 @@ class WaitingView(ParticipantView):
         bool,
         Doc(
             "a facilitator removed them from this meeting earlier and they came back, or they come from"
-            " the network address of someone removed or banned (perhaps someone else on a shared one)"
+            " the network address of someone banned (perhaps someone else on a shared one)"
         ),
     ]
 

@@ -48,14 +48,16 @@ def test_someone_from_a_banned_address_waits_flagged_and_is_never_refused_for_it
     assert "cofa" in s.participants
 
 
-def test_a_removal_flags_a_return_from_the_same_address_for_the_rest_of_the_meeting() -> None:
+def test_only_a_ban_holds_against_the_address() -> None:
     s, _ = join(room(), "fa", host=True)
     s, _ = join(s, "ann", address_hash="a1")
-    s, _ = apply(s, c.Remove("fa", "ann"), T0)
-    s, _ = join(s, "anon", address_hash="a1")
-    assert s.waiting["anon"].returning_removed
-    s, _ = join(s, "elsewhere", address_hash="a2")
-    assert "elsewhere" in s.participants
+    s, out = apply(s, c.Remove("fa", "ann"), T0)
+    assert not out.banned
+    s, _ = join(s, "sister", address_hash="a1")
+    assert "sister" in s.participants
+    s, _ = apply(s, c.Remove("fa", "sister", ban=True), T0)
+    s, _ = join(s, "brother", address_hash="a1")
+    assert s.waiting["brother"].returning_removed
 
 
 def test_a_resume_needs_the_browser_key_the_seat_was_taken_with() -> None:
