@@ -40,6 +40,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def terminate(proc: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if `proc` is still there after `timeout` s; returns once it is gone."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def tails(paths: list[Path], chars: int = 6000) -> str:
+    """The last `chars` characters of each file that exists, for a failing test's message."""
+    parts = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            parts.append(path.read_text(errors="replace")[-chars:])
+    return "\n".join(parts)
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time (user + system) a process has used so far, in ns, all its threads included.
 

@@ -29,6 +29,7 @@ from server.room_admin import add_room_admin_routes
 from server.settings import Settings
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
+from signaling.fastpath import BroadcastOnce
 from signaling.handlers import Signaling
 from signaling.ports import Store
 from signaling.socket import CircleSocketServer, origin_checker
@@ -70,6 +71,8 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         logger=False,
         engineio_logger=False,
     )
+    if isinstance(backends.manager, BroadcastOnce):
+        backends.manager.bound_send_queues(settings.max_send_queue_bytes, settings.send_deadline_s)
     registry = CollectorRegistry()
     signaling = Signaling(config, store, backends.bus, sio, instance_id, metrics=PrometheusMetrics(registry))
     registry.register(Current(signaling, backends.redis))

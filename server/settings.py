@@ -102,6 +102,12 @@ class Settings:
     action_rate_per_s: float = field(
         default=50.0, metadata={"help": "sustained other events (not join, chat or signal) per second"}
     )
+    history_burst: int = field(
+        default=10, metadata={"help": "chat history requests (chat:history pages) allowed in a burst"}
+    )
+    history_rate_per_s: float = field(
+        default=2.0, metadata={"help": "sustained chat history requests (chat:history pages) per second"}
+    )
     join_burst: int = field(default=5, metadata={"help": "join attempts allowed in a burst"})
     join_rate_per_s: float = field(
         default=0.2,
@@ -215,6 +221,23 @@ class Settings:
     chat_snapshot_messages: int = field(
         default=100, metadata={"help": "recent chat messages sent with the room on join"}
     )
+    chat_history_page_messages: int = field(
+        default=100, metadata={"help": "most chat messages in one chat:history answer (a page)"}
+    )
+    max_send_queue_bytes: int = field(
+        default=4 * 1024 * 1024,
+        metadata={
+            "help": "most bytes waiting to be sent to one connection; a client this far behind is"
+            " disconnected"
+        },
+    )
+    send_deadline_s: float = field(
+        default=10.0,
+        metadata={
+            "help": "how long a connection may stay backed up (64 KiB or more waiting for it) before it is"
+            " disconnected, checked when more is sent to it"
+        },
+    )
     sweep_interval_s: float = field(
         default=1.0, metadata={"help": "how often away members and expired chat are looked at"}
     )
@@ -270,6 +293,11 @@ class Settings:
             raise SettingsError("max_frame_bytes must be at least 1024")
         if not 1 <= self.max_name_chars <= NAME_MAX:
             raise SettingsError(f"max_name_chars must be between 1 and {NAME_MAX}")
+        if self.chat_history_page_messages < 1:
+            raise SettingsError("chat_history_page_messages must be at least 1")
+        if self.max_send_queue_bytes < 64 * 1024:
+            # Below this, a join's room snapshot alone could be taken for a reader that fell behind.
+            raise SettingsError("max_send_queue_bytes must be at least 65536")
         if not 1 <= self.max_chat_chars <= CHAT_MAX:
             raise SettingsError(f"max_chat_chars must be between 1 and {CHAT_MAX}")
         if not 1 <= self.min_room_participants <= self.max_participants <= self.max_room_participants:

@@ -111,9 +111,18 @@ class Chat:
         return dict(outcome.result)
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
+        """A page of at most `config.chat_history_page_messages`: an answer's size stays bounded
+        however long the log and its messages are."""
         pid, state = await self._meetings.joined_state(conn)
-        messages = await self._store.chat_after(state.room.id, msg.after)
-        return {"messages": [views.encode(views.chat_view(m)) for m in messages if m.visible_to(pid)]}
+        size = self._config.chat_history_page_messages
+        messages = [m for m in await self._store.chat_after(state.room.id, msg.after) if m.visible_to(pid)]
+        if msg.before is not None:
+            # Ids compare as strings in send order, so a cursor need not still be in the log.
+            messages = [m for m in messages if m.id < msg.before]
+            page, more = messages[-size:], len(messages) > size
+        else:
+            page, more = messages[:size], len(messages) > size
+        return {"messages": [views.encode(views.chat_view(m)) for m in page], "more": more}
 
     # -- once per instance, across gaps ---------------------------------------------------------------
 

@@ -18,10 +18,13 @@ class SignalingConfig:
     signal_rate_per_s: float
     action_burst: int
     action_rate_per_s: float
+    history_burst: int
+    history_rate_per_s: float
     join_burst: int
     join_rate_per_s: float
     resume_grace_s: float
     chat_snapshot_messages: int
+    chat_history_page_messages: int
     max_name_chars: int
     max_chat_chars: int
     chat_dedup_messages: int

@@ -18,6 +18,8 @@ class Conn:
     join: TokenBucket
     chat: TokenBucket
     signal: TokenBucket
+    # chat:history: each answer can be a page of long messages.
+    history: TokenBucket
     # Every other event, unknown ones included.
     action: TokenBucket
     # Hands raised and lowered: each also counts as an action, and is told to the whole room.
@@ -53,6 +55,7 @@ class Connections:
             join=TokenBucket(c.join_burst, c.join_rate_per_s),
             chat=TokenBucket(c.chat_burst, c.chat_rate_per_s),
             signal=TokenBucket(c.signal_burst, c.signal_rate_per_s),
+            history=TokenBucket(c.history_burst, c.history_rate_per_s),
             action=TokenBucket(c.action_burst, c.action_rate_per_s),
             hand=TokenBucket(c.hand_burst, c.hand_rate_per_s),
             address_hash=address_hash,
@@ -90,6 +93,8 @@ class Connections:
             return conn.join.take(now)
         if event == "chat:send":
             return conn.chat.take(now)
+        if event == "chat:history":
+            return conn.history.take(now)
         if event == "signal":
             return conn.signal.take(now)
         if event in ("hand:raise", "hand:lower"):

@@ -15,6 +15,12 @@ Websockets are opened without permessage-deflate (as Node's socket.io does by de
 compressed connection's frames depend on what it was sent before, so they could not be shared, and
 each deflate context costs a few hundred KiB per connection.
 
+Every connection's backlog is bounded (`BroadcastOnce.bound_send_queues`): the bytes in its engineio
+packet queue (where a polling client's packets wait, and a websocket's behind a slow reader) plus those
+in its websocket's transport buffer. A packet that would take it past the bound is not queued, nor one
+for a connection that has stayed backed up past a deadline: the connection is cut off instead, its
+queue emptied and its transport aborted, so a client that stops reading costs at most that much memory.
+
 Everything here leans on python-socketio and python-engineio internals, and only this module does;
 `check()` runs at import and in the tests, and fails loudly when a release has moved them. The
 versions it was checked with are pinned in pyproject.toml.
@@ -22,20 +28,32 @@ versions it was checked with are pinned in pyproject.toml.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
 import struct
+import time
 from typing import Any
 
 import orjson
 import socketio
 from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.web import WebSocketResponse
+from engineio import async_server as eio_async_server
 from engineio import async_socket as eio_socket
 from engineio import base_socket as eio_base_socket
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import base_manager as sio_base_manager
 from socketio import packet as sio_packet
+
+log = logging.getLogger("circle.signaling")
+
+# A connection with this much waiting for it is backed up: its reader is not keeping up (aiohttp's own
+# mark for a websocket writer to wait).
+BACKED_UP_BYTES = 64 * 1024
+# Kept on the engineio socket, so that it goes with it.
+BACKED_UP_SINCE = "_circle_backed_up_since"
 
 CHECKED_VERSIONS = {"python-socketio": "5.18.1", "python-engineio": "4.15.1"}
 
@@ -68,6 +86,35 @@ def ws_frame(payload: bytes) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
+def packet_bytes(pkt: Any) -> int:
+    """About how many bytes an engine.io packet takes on the wire (engineio's closing None: none)."""
+    if pkt is None:
+        return 0
+    data = pkt.data
+    if isinstance(data, str):
+        return len(data.encode()) + 1
+    if isinstance(data, bytes):
+        return len(data) + 1
+    return 64
+
+
+class ByteQueue(asyncio.Queue[Any]):
+    """An engineio socket's packet queue that keeps count of the bytes it holds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bytes = 0
+
+    def _put(self, item: Any) -> None:
+        self.bytes += packet_bytes(item)
+        super()._put(item)
+
+    def _get(self) -> Any:
+        item = super()._get()
+        self.bytes -= packet_bytes(item)
+        return item
+
+
 class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
     """engineio's aiohttp websocket, without compression, and known to the broadcaster while open."""
 
@@ -95,12 +142,17 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
     # Packets since start: written as a ready frame, and sent the usual way (counts only).
     frames_written = 0
     packets_queued = 0
+    # Connections cut off for a full send queue, since start.
+    cut_off = 0
 
     def set_server(self, server: socketio.AsyncServer) -> None:
         super().set_server(server)
         eio = server.eio
         self._sockets: dict[str, Any] = eio.sockets
         self._websockets: dict[str, WebSocketResponse] = {}
+        # Connections being cut off for a full send queue: nothing more is sent to them.
+        self._cutting: set[str] = set()
+        self._cut_tasks: set[asyncio.Task[None]] = set()
         socket_class = type("WebSocket", (_WebSocket,), {"registry": self._websockets})
         # A copy: the driver table is engineio's module-level dict, shared by every server.
         eio._async = {**eio._async, "websocket": socket_class}
@@ -116,6 +168,73 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
             await send_packet(eio_sid, pkt)
 
         server._send_packet = send_directly
+
+    def bound_send_queues(self, max_bytes: int, deadline_s: float) -> None:
+        """From now on, cut off a connection instead of letting more than `max_bytes` wait to be sent
+        to it, or when it has stayed backed up (`BACKED_UP_BYTES` or more waiting) for `deadline_s`
+        when something more is sent to it (see the module docstring)."""
+        eio = self.server.eio
+        eio.create_queue = ByteQueue
+        send_packet = eio.send_packet
+
+        async def bounded(eio_sid: str, pkt: Any) -> None:
+            sock = self._sockets.get(eio_sid)
+            if sock is not None and isinstance(sock.queue, ByteQueue):
+                if eio_sid in self._cutting:
+                    return
+                backlog = self.backlog(eio_sid)
+                if backlog + packet_bytes(pkt) > max_bytes:
+                    self._cut_off(eio_sid, sock, backlog, "full")
+                    return
+                if backlog >= BACKED_UP_BYTES:
+                    now = time.monotonic()
+                    since = sock.__dict__.setdefault(BACKED_UP_SINCE, now)
+                    if now - since > deadline_s:
+                        self._cut_off(eio_sid, sock, backlog, "stalled")
+                        return
+                else:
+                    sock.__dict__.pop(BACKED_UP_SINCE, None)
+            await send_packet(eio_sid, pkt)
+
+        eio.send_packet = bounded
+
+    def backlog(self, eio_sid: str) -> int:
+        """Bytes waiting to be sent to a connection: in its packet queue and its transport's buffer."""
+        sock = self._sockets.get(eio_sid)
+        queued = sock.queue.bytes if sock is not None and isinstance(sock.queue, ByteQueue) else 0
+        ws = self._websockets.get(eio_sid)
+        writer = ws._writer if ws is not None else None
+        transport = writer.transport if writer is not None else None
+        return queued + (transport.get_write_buffer_size() if transport is not None else 0)
+
+    def _cut_off(self, eio_sid: str, sock: Any, backlog: int, why: str) -> None:
+        self._cutting.add(eio_sid)
+        self.cut_off += 1
+        log.warning(
+            "disconnecting %s: %d bytes waiting to be sent to it (%s)",
+            eio_sid,
+            backlog,
+            why,
+            extra={"connection": eio_sid, "bytes": backlog},
+        )
+        queue = sock.queue
+        while not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
+        ws = self._websockets.get(eio_sid)
+        writer = ws._writer if ws is not None else None
+        if writer is not None and writer.transport is not None:
+            writer.transport.abort()
+
+        async def close() -> None:
+            try:
+                await sock.close(wait=False, abort=True)
+            finally:
+                self._cutting.discard(eio_sid)
+
+        task = asyncio.ensure_future(close())
+        self._cut_tasks.add(task)
+        task.add_done_callback(self._cut_tasks.discard)
 
     async def emit(
         self,
@@ -159,7 +278,7 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         """Write the frame to the socket's connection now, if nothing of its own can be ahead of it."""
         ws = self._websockets.get(eio_sid)
         sock = self._sockets.get(eio_sid)
-        if ws is None or sock is None or ws.closed:
+        if ws is None or sock is None or ws.closed or eio_sid in self._cutting:
             return False
         if sock.queue.qsize() or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
             return False
@@ -236,6 +355,21 @@ def check() -> None:
             f"self.{a} = " in inspect.getsource(WebSocketWriter) for a in ("transport", "_limit", "protocol")
         ),
         "aiohttp's websocket writer keeps its transport, its protocol and its limit",
+    )
+    need(
+        "self.queue = self.server.create_queue()" in inspect.getsource(eio_base_socket.BaseSocket.__init__),
+        "engineio sockets make their queue with the server's create_queue()",
+    )
+    need(
+        "await self.send_packet(sid, " in inspect.getsource(eio_async_server.AsyncServer.send)
+        and "await socket.send(pkt)" in inspect.getsource(eio_async_server.AsyncServer.send_packet)
+        and "await self.eio.send_packet(eio_sid, eio_pkt)"
+        in inspect.getsource(socketio.AsyncServer._send_eio_packet),
+        "everything socket.io sends goes through engineio's send_packet",
+    )
+    need(
+        "abort" in inspect.signature(eio_socket.AsyncSocket.close).parameters,
+        "engineio sockets can be closed without a goodbye (abort)",
     )
     need(eio_packet.MESSAGE == 4 and sio_packet.EVENT == 2, "engine.io MESSAGE is 4, socket.io EVENT is 2")
     if problems:

@@ -137,10 +137,13 @@ class ChatSend:
 
 @dataclass(frozen=True, slots=True)
 class ChatHistory:
-    """Every retained message after `after` that the requester may see."""
+    """One page of the retained messages the requester may see, oldest first: the first after
+    `after` (from the start without it), or with `before` the last before it. `more` in the answer
+    says whether another page follows in that direction."""
 
     event: ClassVar[str] = "chat:history"
     after: str | None = optional(max_len=64)
+    before: str | None = optional(max_len=64)
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,7 @@ def _sent_table(cls: type) -> list[str]:
 def render() -> str:
     out = [HEADER, "## Client → server events", ""]
     for name, cls in p.CLIENT_EVENTS.items():
-        out += [f"### `{name}`", "", (cls.__doc__ or "").strip(), ""]
+        out += [f"### `{name}`", "", " ".join((cls.__doc__ or "").split()), ""]
         out += _table(cls)
     out += ["## Nested values", ""]
     for cls in (p.SessionDescription, p.IceCandidate):

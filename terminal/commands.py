@@ -19,6 +19,7 @@ HELP = (
     "  /hand           raise or lower your hand\n"
     "  /who            list the people here\n"
     "  /msg NAME text  send a private message to one person\n"
+    "  /agenda         show the meeting's agenda\n"
     "  /quit           leave the meeting\n"
     "  /help           show this help"
 )
@@ -47,6 +48,9 @@ async def handle_line(client: ChatClient, line: str) -> None:
             await toggle_hand(client)
         elif command == "msg":
             await private_message(client, rest)
+        elif command == "agenda":
+            for agenda_line in client.room.agenda_lines():
+                client.say(agenda_line)
         elif command == "help":
             client.say(help_text(client))
         elif command in moderation.COMMANDS:
@@ -98,6 +102,10 @@ async def private_message(client: ChatClient, rest: str) -> None:
         return
     if not lookup.rest:
         client.say(f"Usage: /msg {client.room.name_of(lookup.id)} your message")
+        return
+    refusal = client.room.private_refusal(lookup.id)
+    if refusal is not None:
+        client.say(f"Not sent: {refusal}")
         return
     await send_chat(client, lookup.rest, to=lookup.id)
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from signaling.protocol import (
     ModAdmit,
+    ModAdmitAll,
+    ModDeleteChat,
     ModDeny,
     ModEnd,
     ModLock,
@@ -18,8 +20,10 @@ from signaling.protocol import (
     ModLowerHand,
     ModMute,
     ModNextSpeaker,
+    ModPrivateChat,
     ModRemove,
     ModRole,
+    ModSafety,
     ModWaitingRoom,
 )
 from terminal.names import lookup_problem
@@ -37,6 +41,10 @@ FACILITATOR_HELP = (
     "  /lock, /unlock             stop or allow new people joining\n"
     "  /waiting on|off            turn the waiting room on or off (off lets everyone waiting in)\n"
     "  /role NAME facilitator|member  make someone a co-facilitator, or a member again\n"
+    "  /admitall                  let everyone waiting in\n"
+    "  /safety on|off             pause the room (lock it, hold everyone muted) or resume it\n"
+    "  /private everyone|facilitators|nobody  who may send private messages\n"
+    "  /delete NAME               remove NAME's latest chat message, for everyone\n"
     "  /end                       end the meeting for everyone"
 )
 
@@ -191,6 +199,56 @@ async def role(client: ChatClient, rest: str) -> None:
     await _send(client, ModRole(id=pid, role="facilitator" if new_role == "facilitator" else "member"))
 
 
+async def admit_all(client: ChatClient, rest: str) -> None:
+    if not client.room.waiting:
+        client.say("Nobody is waiting to be let in.")
+        return
+    await _send(client, ModAdmitAll())
+
+
+async def safety(client: ChatClient, rest: str) -> None:
+    choice = rest.strip().lower()
+    if choice not in ("on", "off"):
+        state = "paused" if client.room.safety else "not paused"
+        client.say(f"The room is {state}. Usage: /safety on|off")
+        return
+    on = choice == "on"
+    if client.room.safety == on:
+        client.say("The room is already paused." if on else "The room isn't paused.")
+        return
+    await _send(client, ModSafety(on=on))
+
+
+async def private_chat(client: ChatClient, rest: str) -> None:
+    choice = rest.strip().lower()
+    if choice == "everyone":
+        policy: Literal["everyone", "facilitators", "nobody"] = "everyone"
+    elif choice == "facilitators":
+        policy = "facilitators"
+    elif choice == "nobody":
+        policy = "nobody"
+    else:
+        client.say(
+            f"Private messages: {client.room.private_chat}. Usage: /private everyone|facilitators|nobody"
+        )
+        return
+    if client.room.private_chat == policy:
+        client.say(f"Private messages are already set to {policy}.")
+        return
+    await _send(client, ModPrivateChat(policy=policy))
+
+
+async def delete_chat(client: ChatClient, rest: str) -> None:
+    found = _someone(client, rest, "Usage: /delete NAME — removes their latest chat message.", among="anyone")
+    if not found:
+        return
+    message_id = client.room.last_chat_by.get(found[0])
+    if message_id is None:
+        client.say(f"{client.room.name_of(found[0])} has no chat message to remove.")
+        return
+    await _send(client, ModDeleteChat(id=message_id))
+
+
 async def end(client: ChatClient, rest: str) -> None:
     await _send(client, ModEnd())
 
@@ -207,5 +265,9 @@ COMMANDS: dict[str, Command] = {
     "unlock": unlock,
     "waiting": waiting_room,
     "role": role,
+    "admitall": admit_all,
+    "safety": safety,
+    "private": private_chat,
+    "delete": delete_chat,
     "end": end,
 }

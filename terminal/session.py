@@ -165,6 +165,7 @@ class ChatClient:
         if self.room.is_facilitator:
             self.say("You're a facilitator here: /help lists what you can do.")
         self.print_roster()
+        self.notices(self.room.status())
         chat = room.get("chat", [])
         if chat:
             self.say("Chat so far:")
@@ -204,6 +205,12 @@ class ChatClient:
         sio.on(ServerEvent.YOU_REMOVED, self._on_removed)
         sio.on(ServerEvent.YOU_MUTED, self._on_muted)
         sio.on(ServerEvent.SERVER_CLOSING, self._on_server_closing)
+        sio.on(ServerEvent.CHAT_DELETED, self._on_chat_deleted)
+        sio.on(ServerEvent.LOBBY_FACILITATOR, self._on_lobby_facilitator)
+        sio.on(ServerEvent.CONCERN_RAISED, self._on_concern_raised)
+        sio.on(ServerEvent.CONCERN_SEEN, self._on_concern_seen)
+        sio.on(ServerEvent.ROOM_SYNC, self._on_room_sync)
+        sio.on(ServerEvent.UNMUTE_REQUESTED, self._on_unmute_requested)
 
     async def _on_connect(self) -> None:
         if self.state in ("in", "waiting"):
@@ -268,15 +275,43 @@ class ChatClient:
         for m in ack["room"].get("chat", []):
             self.print_chat(m)
         try:
-            last_chat_id = self.room.last_chat_id
-            history = await self.request(ChatHistory(after=last_chat_id))
-            for m in history.get("messages", []):
-                self.print_chat(m)
+            # A page at a time, each after the last one's newest message, until none is left.
+            after = self.room.last_chat_id
+            while True:
+                history = await self.request(ChatHistory(after=after))
+                messages = history.get("messages", [])
+                for m in messages:
+                    self.print_chat(m)
+                if not history.get("more") or not messages:
+                    break
+                after = messages[-1]["id"]
         except RequestError as exc:
             self.notice(f"Couldn't fetch the chat missed while offline ({exc.code}).")
 
     async def _on_chat(self, m: dict[str, Any]) -> None:
         self.print_chat(m)
+
+    async def _on_chat_deleted(self, data: dict[str, Any]) -> None:
+        self.notices(self.room.chat_deleted(str(data.get("id"))))
+
+    async def _on_lobby_facilitator(self, data: dict[str, Any]) -> None:
+        if self.state == "waiting":
+            self.notices(self.room.lobby_facilitator(bool(data.get("present"))))
+
+    async def _on_concern_raised(self, data: dict[str, Any]) -> None:
+        self.notices(self.room.concern_raised(data))
+
+    async def _on_concern_seen(self, data: dict[str, Any]) -> None:
+        self.notices(self.room.concern_seen(str(data.get("id")), str(data.get("by"))))
+
+    async def _on_unmute_requested(self, data: dict[str, Any]) -> None:
+        self.notices(self.room.unmute_requested(data))
+
+    async def _on_room_sync(self, room: dict[str, Any]) -> None:
+        if self.state != "in":
+            return
+        for line in self.room.synced(room):
+            self.say(line)
 
     async def _on_joined(self, p: dict[str, Any]) -> None:
         self.notices(self.room.joined(p))
@@ -408,7 +443,11 @@ class ChatClient:
         self.resume_token = ack.get("resume_token")
         if ack.get("waiting"):
             self.state = "waiting"
-            self.say("You're in the waiting room. The facilitator will let you in shortly.")
+            if ack.get("facilitator_present") is False:
+                self.say("You're in the waiting room.")
+                self.notices(self.room.lobby_facilitator(False))
+            else:
+                self.say("You're in the waiting room. The facilitator will let you in shortly.")
         else:
             self.enter(ack["room"], ack["resume_token"])
 

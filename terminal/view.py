@@ -79,6 +79,15 @@ def share_time(seconds: int) -> str:
     return " ".join(parts) or _count(0, "second")
 
 
+PRIVATE_POLICIES = {
+    "everyone": "Private messages: anyone may send one to anyone here.",
+    "facilitators": "Private messages now go only to or from a facilitator.",
+    "nobody": "Private messages are turned off in this meeting.",
+}
+
+SEGMENT_KINDS = {"reading": "reading", "round": "round", "open": "open sharing", "closing": "closing"}
+
+
 def meeting_preview(room: dict[str, Any]) -> list[str]:
     """What the terminal shows of a meeting before joining it: its title and group guidelines."""
     lines = [f"Meeting: {clean(str(room['title']))}", f"Nothing is recorded. {retention_sentence(room)}"]
@@ -109,6 +118,19 @@ class RoomView:
         self.last_chat_id: str | None = None
         self.spoke_at: dict[str, float] = {}
         self.names = Names()
+        self.title = ""
+        self.safety = False
+        self.facilitator_present = True
+        self.private_chat = "everyone"
+        self.agenda: list[dict[str, Any]] = []
+        self.segment: int | None = None
+        self.version = 0
+        # Kept so a message deleted by a facilitator stays gone when history is read again on resume.
+        self.deleted_chat: set[str] = set()
+        # Each sender's latest message still shown, so a facilitator can delete it by the sender's name.
+        self.last_chat_by: dict[str, str] = {}
+        # Concerns shown to this facilitator, numbered as shown.
+        self.concerns: dict[str, int] = {}
 
     def load(self, room: dict[str, Any]) -> None:
         """Take the people, hand queue, speaker and settings from a full room snapshot."""
@@ -119,6 +141,76 @@ class RoomView:
         self.speaker_id = speaker["id"] if speaker else None
         self.locked = bool(room.get("locked"))
         self.waiting_room = bool(room.get("waiting_room"))
+        self.title = str(room.get("title") or "")
+        self.safety = bool(room.get("safety"))
+        self.facilitator_present = bool(room.get("facilitator_present", True))
+        self.private_chat = str(room.get("private_chat") or "everyone")
+        self.agenda = list(room.get("agenda") or [])
+        segment = room.get("segment")
+        self.segment = segment if isinstance(segment, int) else None
+        version = room.get("version")
+        self.version = version if isinstance(version, int) else 0
+
+    def status(self) -> list[str]:
+        """What is going on in the room that a newcomer should know at once: a pause, an absent
+        facilitator, the private-message policy, the current part of the agenda and who is sharing."""
+        lines = []
+        if self.safety:
+            lines.append("The facilitator has paused the room for a moment.")
+        if not self.facilitator_present:
+            lines.append("The facilitator has stepped away.")
+        if self.private_chat != "everyone":
+            lines.append(PRIVATE_POLICIES[self.private_chat])
+        lines += self.segment_lines()
+        if self.speaker_id:
+            who = "You are" if self.speaker_id == self.self_id else f"{self.name_of(self.speaker_id)} is"
+            lines.append(f"{who} sharing now.")
+        return lines
+
+    def segment_lines(self) -> list[str]:
+        """The current part of the agenda: its title, and a reading's text."""
+        if self.segment is None or not 0 <= self.segment < len(self.agenda):
+            return []
+        part = self.agenda[self.segment]
+        kind = SEGMENT_KINDS.get(str(part.get("kind")), "")
+        lines = [f"Now: {clean(str(part.get('title', '')))}" + (f" ({kind})" if kind else "")]
+        text = str(part.get("text") or "").strip()
+        if text:
+            lines += [f"  {line}" for line in clean_lines(text)]
+        return lines
+
+    def agenda_lines(self) -> list[str]:
+        """The whole agenda, the current part marked."""
+        if not self.agenda:
+            return ["This meeting has no agenda."]
+        lines = [f"Agenda ({len(self.agenda)} parts):"]
+        for i, part in enumerate(self.agenda):
+            kind = SEGMENT_KINDS.get(str(part.get("kind")), "")
+            mark = " (now)" if i == self.segment else ""
+            lines.append(
+                f"  {i + 1}. {clean(str(part.get('title', '')))}" + (f" — {kind}" if kind else "") + mark
+            )
+        return lines
+
+    def private_refusal(self, to: str) -> str | None:
+        """Why the meeting's private-message policy forbids a message to `to`, or None if it allows it."""
+        if self.private_chat == "nobody":
+            return "Private messages are turned off in this meeting."
+        if self.private_chat == "facilitators":
+            recipient = self.participants.get(to) or {}
+            if not self.is_facilitator and recipient.get("role") != "facilitator":
+                return "In this meeting, private messages go only to or from a facilitator."
+        return None
+
+    def stale(self, event: dict[str, Any]) -> bool:
+        """An event older than the newest change applied, which must not undo it; else notes its version."""
+        version = event.get("version")
+        if not isinstance(version, int):
+            return False
+        if version < self.version:
+            return True
+        self.version = version
+        return False
 
     @property
     def is_facilitator(self) -> bool:
@@ -182,14 +274,19 @@ class RoomView:
 
     def chat(self, m: dict[str, Any]) -> list[str]:
         """A chat message as lines, or none if it was shown already (it may come again on resume)."""
-        if m["id"] in self.seen_chat:
+        if m["id"] in self.seen_chat or m["id"] in self.deleted_chat:
             return []
         self.seen_chat.add(m["id"])
         if self.last_chat_id is None or m["id"] > self.last_chat_id:
             self.last_chat_id = m["id"]
+        self.last_chat_by[str(m["from"]["id"])] = str(m["id"])
         at = time.strftime("%H:%M", time.localtime(m["at"] / 1000))
         sender = self.label({"id": m["from"]["id"], "name": m["from"]["name"]})
         mine = m["from"]["id"] == self.self_id
+        if m.get("kind") == "milestone":
+            label = " ".join(clean_lines(str(m["text"])))
+            who = "You share" if mine else f"{sender} shares"
+            return [f"[{at}] ★ {who} a milestone: {label}"]
         if m.get("to"):
             who = f"you → {self.name_of(m['to'])}" if mine else f"{sender} → you"
             prefix = f"[{at}] (private) {who}: "
@@ -198,6 +295,49 @@ class RoomView:
         lines = clean_lines(str(m["text"]))
         return [prefix + lines[0], *(" " * len(prefix) + line for line in lines[1:])]
 
+    def chat_deleted(self, message_id: str) -> list[str]:
+        """A facilitator deleted a message: say so once, and never show it again."""
+        if message_id in self.deleted_chat:
+            return []
+        self.deleted_chat.add(message_id)
+        self.last_chat_by = {who: mid for who, mid in self.last_chat_by.items() if mid != message_id}
+        return ["A facilitator removed a message."]
+
+    def lobby_facilitator(self, present: bool) -> list[str]:
+        """Told while waiting: whether a facilitator is there to let one in."""
+        if present:
+            return ["A facilitator is here and will let you in shortly."]
+        return ["No facilitator is here just now; you'll be let in when one arrives."]
+
+    def concern_raised(self, concern: dict[str, Any]) -> list[str]:
+        """A member's private concern, shown to facilitators only."""
+        if concern["id"] in self.concerns:
+            return []
+        self.concerns[concern["id"]] = len(self.concerns) + 1
+        sender = self.label(concern["from"])
+        about = concern.get("about")
+        worry = f"is worried about {self.label(about)}" if about else "has a concern"
+        text = " ".join(clean_lines(str(concern.get("text") or ""))).strip()
+        return [f"Private to facilitators: {sender} {worry}" + (f": {text}" if text else ".")]
+
+    def concern_seen(self, concern_id: str, by: str) -> list[str]:
+        """A facilitator has seen a concern: to facilitators, whose; to the member, theirs."""
+        if concern_id in self.concerns:
+            return [f"{self.name_of(by)} has seen concern {self.concerns[concern_id]}."]
+        if self.is_facilitator:
+            # Raised before this facilitator arrived: nothing they were shown.
+            return []
+        return ["A facilitator has seen your concern."]
+
+    def synced(self, room: dict[str, Any]) -> list[str]:
+        """The room as it is after this server lost touch with the others: the changes to say, and who
+        is here now."""
+        if self.stale(room):
+            return []
+        notices = self.room_updated({k: v for k, v in room.items() if k != "version"})
+        self.load(room)
+        return [*notices, *self.roster()]
+
     def lobby_waiting(self, p: dict[str, Any]) -> list[str]:
         """Someone is in the waiting room (only facilitators are told)."""
         known = p["id"] in self.waiting
@@ -205,7 +345,17 @@ class RoomView:
         if known:
             return []
         name = self.label(p)
-        return [f"{name} is waiting to be let in: /admit {name} or /deny {name}."]
+        earlier = (
+            " (a facilitator removed them earlier in this meeting)" if p.get("returning_removed") else ""
+        )
+        return [f"{name} is waiting to be let in{earlier}: /admit {name} or /deny {name}."]
+
+    def unmute_requested(self, request: dict[str, Any]) -> list[str]:
+        """To facilitators: someone kept muted asks to unmute (an answered request needs no line)."""
+        if not request.get("requested"):
+            return []
+        name = self.name_of(str(request.get("id")))
+        return [f"{name} asks to unmute: /release {name} lets them."]
 
     def joined(self, p: dict[str, Any]) -> list[str]:
         known = p["id"] in self.participants
@@ -233,6 +383,8 @@ class RoomView:
 
     def updated(self, p: dict[str, Any], now: float) -> list[str]:
         """A participant changed; `now` is a monotonic clock reading, for quieting speaking notices."""
+        if self.stale(p):
+            return []
         if p["id"] in self.waiting:
             self.waiting[p["id"]] = p
             return []
@@ -274,6 +426,8 @@ class RoomView:
         return notices
 
     def room_updated(self, update: dict[str, Any]) -> list[str]:
+        if self.stale(update):
+            return []
         if "hands" in update and update["hands"] is not None:
             self.hands = list(update["hands"])
         notices = []
@@ -302,6 +456,37 @@ class RoomView:
                 else:
                     notices.append(f"{self.name_of(new_id)} is sharing now{timer}.")
             self.speaker_id = new_id
+        if isinstance(update.get("title"), str) and update["title"] != self.title:
+            self.title = update["title"]
+            notices.append(f"The meeting is now called “{clean(self.title)}”.")
+        if "safety" in update and bool(update["safety"]) != self.safety:
+            self.safety = bool(update["safety"])
+            notices.append(
+                "The facilitator has paused the room for a moment."
+                if self.safety
+                else "The facilitator has resumed the meeting."
+            )
+        if (
+            "facilitator_present" in update
+            and bool(update["facilitator_present"]) != self.facilitator_present
+        ):
+            self.facilitator_present = bool(update["facilitator_present"])
+            notices.append(
+                "The facilitator is back."
+                if self.facilitator_present
+                else "The facilitator has stepped away."
+            )
+        policy = update.get("private_chat")
+        if policy in PRIVATE_POLICIES and policy != self.private_chat:
+            self.private_chat = str(policy)
+            notices.append(PRIVATE_POLICIES[self.private_chat])
+        if "agenda" in update and update["agenda"] is not None:
+            self.agenda = list(update["agenda"])
+        if "segment" in update:
+            segment = update["segment"] if isinstance(update["segment"], int) else None
+            if segment != self.segment:
+                self.segment = segment
+                notices += self.segment_lines()
         return notices
 
 

@@ -21,7 +21,6 @@ import ipaddress
 import os
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import time
@@ -35,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from harness.processes import tails, terminate
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,24 +207,12 @@ class Nginx:
 
     def stop(self) -> None:
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+            terminate(self.proc)
             self.proc = None
 
     def output(self) -> str:
         """nginx's error log and anything it printed, for a failing test's message."""
-        parts = []
-        for path in (self.error_log_path, self.output_path):
-            try:
-                parts.append(path.read_text(errors="replace")[-6000:])
-            except OSError:
-                pass
-        return "\n".join(parts)
+        return tails([self.error_log_path, self.output_path])
 
 
 __all__ = [

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.processes import tails, terminate
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,23 +167,12 @@ class TurnServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc)
             self.proc = None
 
     def output(self) -> str:
         """The server's log and anything it printed, for a failing test's message."""
-        parts = []
-        for path in (self.log_path, self.output_path):
-            try:
-                parts.append(path.read_text(errors="replace")[-6000:])
-            except OSError:
-                pass
-        return "\n".join(parts)
+        return tails([self.log_path, self.output_path])
 
 
 __all__ = ["TEMPLATE", "TurnServer", "render_template", "template_placeholders"]

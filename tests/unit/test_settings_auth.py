@@ -96,3 +96,13 @@ def test_turn_credentials_follow_the_coturn_rest_scheme() -> None:
     assert user == "1600:pid"
     expected = base64.b64encode(hmac.new(b"secret", b"1600:pid", hashlib.sha1).digest()).decode()
     assert password == expected
+
+
+def test_history_page_and_send_queue_settings_refuse_values_that_cannot_work() -> None:
+    s = load({"CIRCLE_CHAT_HISTORY_PAGE_MESSAGES": "25", "CIRCLE_MAX_SEND_QUEUE_BYTES": "1048576"})
+    config = s.signaling_config()
+    assert (config.chat_history_page_messages, s.max_send_queue_bytes) == (25, 1048576)
+    with pytest.raises(SettingsError, match="chat_history_page_messages"):
+        load({"CIRCLE_CHAT_HISTORY_PAGE_MESSAGES": "0"})
+    with pytest.raises(SettingsError, match="max_send_queue_bytes"):
+        load({"CIRCLE_MAX_SEND_QUEUE_BYTES": "4096"})

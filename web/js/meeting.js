@@ -338,9 +338,14 @@ export class Meeting {
 
   async _fetchMissedChat() {
     try {
-      const payload = this.chat.lastId ? { after: this.chat.lastId } : {};
-      const ack = await this.conn.request("chat:history", payload);
-      this.chat.addAll(ack.messages);
+      // A page at a time, each after the last one's newest message, until none is left.
+      let after = this.chat.lastId;
+      for (;;) {
+        const ack = await this.conn.request("chat:history", after ? { after } : {});
+        this.chat.addAll(ack.messages);
+        if (!ack.more || !ack.messages?.length) break;
+        after = ack.messages[ack.messages.length - 1].id;
+      }
     } catch (error) {
       console.warn("circle: chat history unavailable:", error.code);
     }
