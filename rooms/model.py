@@ -76,8 +76,12 @@ class RoomDefinition:
     invite_key_hashes: tuple[str, ...] = ()
     # Raised at every edit, so that a meeting never goes back to a definition older than the one it has.
     revision: int = 0
+    # "auto": mesh while the room is small, the SFU once it grows; "sfu": the SFU from the start.
+    media_mode: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.media_mode not in ("auto", "sfu"):
+            raise ValueError('media_mode must be "auto" or "sfu"')
         if self.one_to_one and len(set(self.invite_key_hashes)) != 2:
             raise ValueError("a one-to-one room needs two different invitations")
 

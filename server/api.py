@@ -12,13 +12,23 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from rooms import Refusal, RoomDefinition
+from rooms.agenda import check_agenda
 from rooms.model import PrivateChat
 from server.auth import token_matches
+from server.crisis import CRISIS_KEY, crisis_json
 from server.settings import Settings
 from signaling.credentials import key_hash, new_id, new_secret, passcode_hash
 from signaling.errors import error_json, http_status
 from signaling.ports import Store
-from signaling.protocol import ProtocolError, decode_into, optional, required
+from signaling.protocol import (
+    AGENDA_SEGMENTS_MAX,
+    AgendaSegment,
+    ProtocolError,
+    decode_into,
+    optional,
+    required,
+)
+from signaling.to_command import agenda_limits, segments
 
 # Answers that carry a key or a personal link must not be kept by any cache on the way.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -42,6 +52,9 @@ class CreateRoom:
     # Who may send private messages in this room's meetings (a facilitator may change it in one).
     private_chat: Literal["everyone", "facilitators", "nobody"] = "everyone"
     one_to_one: bool = False
+    # The agenda every meeting in the room starts with.
+    agenda: tuple[AgendaSegment, ...] = optional((), max_len=AGENDA_SEGMENTS_MAX)
+    media_mode: Literal["auto", "sfu"] = "auto"
 
 
 def check_passcode(passcode: str, settings: Settings) -> None:
@@ -127,6 +140,17 @@ def one_to_one_fits(passcode: str | None, waiting_room: bool | None, max_partici
         )
 
 
+def relay_only_possible(settings: Settings) -> None:
+    """A relay-only room keeps members' addresses from each other: through the SFU on one instance,
+    through TURN in a cluster (where rooms stay in mesh). Never a room that silently shows them."""
+    if settings.redis_url and not (settings.turn_urls and settings.turn_secret):
+        raise ProtocolError(
+            "bad_request",
+            "A relay-only room needs a TURN server when Circle runs as several instances: set turn_urls"
+            " and turn_secret.",
+        )
+
+
 async def create_room(request: web.Request) -> web.Response:
     require_admin(request)
     settings = request.app[SETTINGS_KEY]
@@ -135,10 +159,13 @@ async def create_room(request: web.Request) -> web.Response:
         one_to_one_fits(spec.passcode, spec.waiting_room, spec.max_participants)
     if spec.passcode:
         check_passcode(spec.passcode, settings)
+    if spec.relay_only:
+        relay_only_possible(settings)
     max_participants = checked_capacity(settings, spec.max_participants or settings.max_participants)
     retention_s = checked_retention(
         settings, settings.retention_s if spec.retention_s is None else spec.retention_s
     )
+    agenda = check_agenda(segments(spec.agenda), agenda_limits(settings.signaling_config()))
     host_key = new_secret()
     invites = new_invites() if spec.one_to_one else ()
     room = RoomDefinition(
@@ -156,6 +183,8 @@ async def create_room(request: web.Request) -> web.Response:
         created_at=int(time.time() * 1000),
         one_to_one=spec.one_to_one,
         invite_key_hashes=tuple(key_hash(k) for k in invites),
+        agenda=agenda,
+        media_mode=spec.media_mode,
     )
     await request.app[STORE_KEY].create_room(room)
     base = settings.base_url
@@ -182,7 +211,8 @@ async def get_room(request: web.Request) -> web.Response:
     room = await request.app[STORE_KEY].get_room(request.match_info["room_id"])
     if room is None:
         raise Refusal("not_found", "There is no meeting at this link.")
-    return web.json_response(room_public(room))
+    # Where to turn in a crisis comes with the room, so the page can offer it before anyone joins.
+    return web.json_response({**room_public(room), "crisis_resources": crisis_json(request.app[CRISIS_KEY])})
 
 
 def room_public(room: RoomDefinition) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from server.api import (
     errors_middleware,
 )
 from server.backends import Backends, make_backends
+from server.crisis import CRISIS_KEY, load_crisis_resources
 from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
 from server.room_admin import add_room_admin_routes
@@ -56,6 +57,8 @@ CIRCLE_KEY: web.AppKey[Circle] = web.AppKey("circle", Circle)
 
 def create_app(settings: Settings, backends: Backends | None = None) -> web.Application:
     """The application of one instance, on the store and bus `settings` choose (or on `backends`)."""
+    # Read first: a file that cannot be used stops the server before anything starts.
+    crisis_resources = load_crisis_resources(settings.crisis_resources)
     instance_id = settings.instance_id or f"i-{new_id(6)}"
     admin_token = settings.admin_token or new_secret()
     if backends is None:
@@ -86,6 +89,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
     app[STORE_KEY] = store
     app[SETTINGS_KEY] = settings
     app[ADMIN_TOKEN_KEY] = admin_token
+    app[CRISIS_KEY] = crisis_resources
     sio.attach(app, socketio_path="socket.io")
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -70,8 +70,9 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
 async def _run_server(settings: Settings) -> int:
     try:
         app = create_app(settings)
-    except WebClientIncomplete as exc:
-        # Refusing to start beats a server whose meeting page is blank in every browser.
+    except (WebClientIncomplete, SettingsError) as exc:
+        # Refusing to start beats a server whose meeting page is blank in every browser, or whose
+        # crisis panel shows someone in distress a broken list.
         print(f"circle: {exc}", file=sys.stderr)
         return 1
     circle = app[CIRCLE_KEY]
@@ -137,6 +138,8 @@ def _rooms_create(args: argparse.Namespace) -> int:
         body["retention_s"] = args.retention_s
     if args.relay_only:
         body["relay_only"] = True
+    if args.sfu:
+        body["media_mode"] = "sfu"
     if args.private_chat:
         body["private_chat"] = args.private_chat
     if args.one_to_one:
@@ -209,7 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--relay-only",
         action="store_true",
-        help="media only through the TURN server, so members never learn each other's address",
+        help="media only through the server (its SFU), so members never learn each other's address",
+    )
+    create.add_argument(
+        "--sfu", action="store_true", help="media through the server from the start, however small the room"
     )
     create.add_argument(
         "--private-chat",

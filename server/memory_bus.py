@@ -15,6 +15,10 @@ class MemoryBus(BroadcastOnce):
     def hears_cluster(self) -> bool:
         return True
 
+    @property
+    def spans_instances(self) -> bool:
+        return False
+
     def on_gap(self, handler: GapHandler) -> None:
         return None
 

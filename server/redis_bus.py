@@ -136,6 +136,10 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
         self._outbox.append((time.monotonic(), payload))
 
     @property
+    def spans_instances(self) -> bool:
+        return True
+
+    @property
     def hears_cluster(self) -> bool:
         """False while this instance's sockets would miss what other instances send them."""
         return getattr(self, "thread", None) is None or self.subscribed.is_set()

@@ -17,7 +17,7 @@ from aiohttp import web
 from rooms import Refusal, RoomDefinition, RoomState
 from rooms.agenda import check_agenda
 from rooms.commands import AgendaLimits
-from rooms.model import PrivateChat, Segment, SegmentKind
+from rooms.model import PrivateChat, Segment
 from server.api import (
     NO_STORE,
     SETTINGS_KEY,
@@ -31,12 +31,11 @@ from server.api import (
 )
 from signaling.credentials import key_hash, new_secret, passcode_hash
 from signaling.handlers import Signaling
-from signaling.protocol import ProtocolError, decode_into, optional, required
+from signaling.protocol import AgendaSegment, ProtocolError, decode_into, optional
+from signaling.to_command import agenda_limits, segments
 from signaling.views import segment_fields
 
 SIGNALING_KEY: web.AppKey[Signaling] = web.AppKey("signaling", Signaling)
-
-_AGENDA = AgendaLimits()
 
 # Fields an edit may set to null, and what null means for each: no guidelines, no passcode, no agenda.
 CLEARABLE = frozenset({"guidelines", "passcode", "agenda"})
@@ -56,24 +55,14 @@ class EditRoom:
     private_chat: Literal["everyone", "facilitators", "nobody"] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentSpec:
-    """One part of a default agenda, as an edit gives it (`rooms.agenda.check_agenda` holds its limits)."""
-
-    kind: Literal["reading", "round", "open", "closing"]
-    title: str = required(min_len=1, max_len=_AGENDA.max_title_chars)
-    text: str | None = optional(max_len=_AGENDA.max_text_chars, multiline=True)
-    limit_s: int | None = None
-
-
-def _agenda(value: Any) -> tuple[Segment, ...]:
+def _agenda(value: Any, limits: AgendaLimits) -> tuple[Segment, ...]:
+    """A default agenda as an edit gives it, each part as `mod:agenda` takes it, within the settings."""
     if value is None:
         return ()
     if not isinstance(value, list):
         raise ProtocolError("bad_request", "agenda must be a list of segments.")
-    specs = [decode_into(SegmentSpec, item, prefix=f"agenda[{n}].") for n, item in enumerate(value)]
-    segments = tuple(Segment(SegmentKind(x.kind), x.title, x.text, x.limit_s) for x in specs)
-    return check_agenda(segments, _AGENDA)
+    specs = tuple(decode_into(AgendaSegment, item, prefix=f"agenda[{n}].") for n, item in enumerate(value))
+    return check_agenda(segments(specs), limits)
 
 
 def edited(room: RoomDefinition, body: Any, request: web.Request) -> RoomDefinition:
@@ -110,7 +99,7 @@ def edited(room: RoomDefinition, body: Any, request: web.Request) -> RoomDefinit
     if spec.private_chat is not None:
         new = replace(new, private_chat=PrivateChat(spec.private_chat))
     if agenda is not room.agenda:
-        new = replace(new, agenda=_agenda(agenda))
+        new = replace(new, agenda=_agenda(agenda, agenda_limits(settings.signaling_config())))
     return replace(new, revision=room.revision + 1)
 
 

@@ -15,7 +15,16 @@ from typing import Any, get_type_hints
 
 from signaling.addresses import parse_networks
 from signaling.config import SignalingConfig
-from signaling.protocol import CHAT_MAX, NAME_MAX, PASSCODE_MAX
+from signaling.protocol import (
+    AGENDA_SEGMENTS_MAX,
+    AGENDA_TEXT_MAX,
+    AGENDA_TITLE_MAX,
+    CHAT_MAX,
+    CONCERN_MAX,
+    MILESTONE_MAX,
+    NAME_MAX,
+    PASSCODE_MAX,
+)
 
 # The browser client installs with Circle as the data-only package `web`; wherever that is (a
 # checkout, a virtualenv, an image) is where its files are.
@@ -277,6 +286,102 @@ class Settings:
     )
     turn_ttl_s: int = field(default=3600, metadata={"help": "lifetime of TURN credentials"})
 
+    # The meeting's format and care.
+    max_agenda_segments: int = field(
+        default=20,
+        metadata={"help": f"most parts an agenda may have (the protocol allows {AGENDA_SEGMENTS_MAX})"},
+    )
+    max_agenda_title_chars: int = field(
+        default=80,
+        metadata={"help": f"longest title of an agenda part (the protocol allows {AGENDA_TITLE_MAX})"},
+    )
+    max_agenda_text_chars: int = field(
+        default=4000,
+        metadata={
+            "help": f"longest text of an agenda part, e.g. a reading (the protocol allows {AGENDA_TEXT_MAX})"
+        },
+    )
+    max_agenda_limit_s: int = field(
+        default=3600, metadata={"help": "longest share timer an agenda's round may set"}
+    )
+    max_milestone_chars: int = field(
+        default=MILESTONE_MAX,
+        metadata={"help": f"longest milestone label, e.g. '30 days' (the protocol allows {MILESTONE_MAX})"},
+    )
+    max_concern_chars: int = field(
+        default=1000,
+        metadata={
+            "help": f"longest note with a concern for the facilitators (the protocol allows {CONCERN_MAX})"
+        },
+    )
+    max_open_concerns: int = field(
+        default=3, metadata={"help": "concerns one member may have waiting unseen by a facilitator"}
+    )
+    crisis_resources: Path | None = field(
+        default=None,
+        metadata={
+            "help": "JSON file of crisis resources shown under 'Need help now?': a list of"
+            " {name, phone?, text?, url?, region?}; a default says to call the local emergency number"
+        },
+    )
+    mesh_max_participants: int = field(
+        default=4,
+        metadata={"help": "most members with media a room holds in mesh; one more moves it to the SFU"},
+    )
+    media_public_ip: str = field(
+        default="127.0.0.1",
+        metadata={"help": "the address browsers send media to (the only address of the server they see)"},
+    )
+    media_udp_port_min: int = field(
+        default=0, metadata={"help": "lowest UDP port for SFU media (0 with media_udp_port_max 0: any)"}
+    )
+    media_udp_port_max: int = field(default=0, metadata={"help": "highest UDP port for SFU media"})
+    sfu_subscriber_key_delay_s: float = field(
+        default=0.15,
+        metadata={"help": "wait after a subscriber's DTLS handshake before media is sent to it"},
+    )
+    sfu_keyframe_debounce_s: float = field(
+        default=0.5, metadata={"help": "keyframe requests within this long of the last one are merged"}
+    )
+    sfu_keyframe_retry_s: float = field(
+        default=1.0, metadata={"help": "a keyframe request is repeated after this long without one"}
+    )
+    sfu_history_packets: int = field(
+        default=1024,
+        metadata={"help": "packets kept per video track for resends and replay (a power of two, ≥ 64)"},
+    )
+    sfu_replay_max_age_s: float = field(
+        default=1.0, metadata={"help": "oldest keyframe replayed to a new subscriber"}
+    )
+    sfu_nack_interval_s: float = field(
+        default=0.1, metadata={"help": "how often packets missing from a publisher are asked for again"}
+    )
+    sfu_nack_tries: int = field(
+        default=8, metadata={"help": "times one missing packet is asked for before it is given up"}
+    )
+    sfu_resend_max_packets: int = field(
+        default=128, metadata={"help": "most packets resent for one NACK from a subscriber"}
+    )
+    sfu_max_candidates: int = field(
+        default=32, metadata={"help": "ICE candidates a member may trickle for one SFU connection"}
+    )
+    sfu_max_video_bitrate_bps: int = field(
+        default=1_500_000, metadata={"help": "most a publisher is asked to send per video track"}
+    )
+    sfu_report_interval_s: float = field(
+        default=1.0, metadata={"help": "mean interval of the SFU's receiver reports to publishers"}
+    )
+    sfu_speaking_threshold_dbov: int = field(
+        default=-45, metadata={"help": "audio at least this loud (dBov, 0 is full scale) counts as speech"}
+    )
+    sfu_speaking_onset_s: float = field(
+        default=0.15, metadata={"help": "speech for this long before someone counts as speaking"}
+    )
+    sfu_speaking_gap_s: float = field(
+        default=0.3, metadata={"help": "quiet shorter than this does not break a run of speech"}
+    )
+    sfu_speaking_hold_s: float = field(default=0.8, metadata={"help": "quiet for this long ends speaking"})
+
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
@@ -324,6 +429,23 @@ class Settings:
             parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise SettingsError(f"trusted_proxies: {exc}") from None
+        for name, most in (
+            ("max_agenda_segments", AGENDA_SEGMENTS_MAX),
+            ("max_agenda_title_chars", AGENDA_TITLE_MAX),
+            ("max_agenda_text_chars", AGENDA_TEXT_MAX),
+            ("max_milestone_chars", MILESTONE_MAX),
+            ("max_concern_chars", CONCERN_MAX),
+        ):
+            if not 1 <= getattr(self, name) <= most:
+                raise SettingsError(f"{name} must be between 1 and {most}")
+        if self.max_agenda_limit_s < 1 or self.max_open_concerns < 1:
+            raise SettingsError("max_agenda_limit_s and max_open_concerns must be at least 1")
+        if self.mesh_max_participants < 0:
+            raise SettingsError("mesh_max_participants must not be negative")
+        try:
+            self.signaling_config().sfu_config()
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
 
     @property
     def base_url(self) -> str:
@@ -358,6 +480,8 @@ def parse_value(name: str, raw: str) -> Any:
             return text.lower() in ("1", "true", "yes", "on")
         if kind is Path:
             return Path(text)
+        if kind == Path | None:
+            return Path(text) if text else None
         if kind == tuple[str, ...]:
             return tuple(part.strip() for part in text.split(",") if part.strip())
         return text or None

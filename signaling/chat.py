@@ -16,6 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rooms import ChatMessage, Refusal, apply, check_chat
+from rooms import commands as cmd
+from rooms.model import ChatKind
 from signaling import events as ev
 from signaling import protocol as p
 from signaling import views
@@ -109,6 +111,26 @@ class Chat:
             raise Refusal("not_found", "That message is no longer in the chat.")
         await self._delivery.chat_deleted(state.room.id, message)
         return dict(outcome.result)
+
+    async def milestone(self, conn: Conn, msg: p.MilestoneShare) -> dict[str, Any]:
+        """A milestone is a chat message to everyone, of kind "milestone", kept as the chat is."""
+        pid, state = await self._meetings.joined_state(conn)
+        at = self._meetings.clock()
+        # The rule changes nothing in the room: it checks the label and says what to append.
+        _, outcome = apply(state, cmd.ShareMilestone(pid, msg.label, self._config.max_milestone_chars), at)
+        sender = state.participants[pid]
+        label = str(outcome.result["text"])
+
+        def make(message_id: str) -> ChatMessage:
+            return ChatMessage(message_id, sender.id, sender.name, label, at, kind=ChatKind.MILESTONE)
+
+        message = await self._store.append_chat(state.room.id, make, state.room.max_messages)
+        try:
+            await self._delivery.chat(state.room.id, message)
+        except Unavailable as exc:
+            # As for any chat message: kept, and on its way; sharing it again would show it twice.
+            raise Unavailable("milestone kept, not delivered", stored=views.chat_view(message)) from exc
+        return {"message": views.encode(views.chat_view(message))}
 
     async def history(self, conn: Conn, msg: p.ChatHistory) -> dict[str, Any]:
         """A page of at most `config.chat_history_page_messages`: an answer's size stays bounded

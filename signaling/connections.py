@@ -91,7 +91,8 @@ class Connections:
         until it may. Each kind of event has its own bucket, so a flood of one never holds up another."""
         if event == "join":
             return conn.join.take(now)
-        if event == "chat:send":
+        # A milestone is a chat message, and paced as one.
+        if event in ("chat:send", "milestone:share"):
             return conn.chat.take(now)
         if event == "chat:history":
             return conn.history.take(now)

@@ -47,6 +47,7 @@ class Delivery:
         self._bus = bus
         self._admit = admit
         self._is_local = is_local
+        self.observers: list[Callable[[RoomState, Outcome], Awaitable[None]]] = []
 
     async def emit(
         self, event: ev.ServerEvent, channel: str | list[str], skip_sid: str | None = None
@@ -74,6 +75,8 @@ class Delivery:
                 await self.to_facilitators(state, message)
         for kick in outcome.kicks:
             await self.close(kick.conn)
+        for observe in self.observers:
+            await observe(state, outcome)
 
     async def to_facilitators(self, state: RoomState, event: ev.ServerEvent) -> None:
         """Send `event` to each facilitator connected to the room."""

@@ -15,6 +15,7 @@ from signaling.views import (
     OMIT_NONE,
     Agenda,
     ChatMessageView,
+    ConcernView,
     Doc,
     ErrorBody,
     FacilitatorPresent,
@@ -24,11 +25,11 @@ from signaling.views import (
     RoomView,
     Safety,
     SegmentIndex,
-    Sender,
     SpeakerView,
     WaitingView,
     Wire,
     chat_fields,
+    concern_fields,
     meeting_fields,
     participant_fields,
     room_fields,
@@ -70,7 +71,7 @@ class ParticipantLeft:
 @dataclass(frozen=True, slots=True)
 class RoomUpdated:
     """Lock, waiting room, speaking queue, speaker, title, safety pause, agenda or its current part,
-    facilitator presence or the private-message policy changed."""
+    facilitator presence, the private-message policy or the media mode changed."""
 
     event: ClassVar[str] = "room:updated"
     locked: bool
@@ -84,6 +85,13 @@ class RoomUpdated:
     segment: SegmentIndex
     facilitator_present: FacilitatorPresent
     private_chat: PrivateChatPolicy
+    media_mode: Annotated[
+        Literal["mesh", "sfu"] | None,
+        OMIT_NONE,
+        Doc(
+            'the room\'s media moved: "sfu" when it switched to the server (it stays there until it empties)'
+        ),
+    ] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,15 +179,10 @@ class UnmuteRequested:
 
 
 @dataclass(frozen=True, slots=True)
-class ConcernRaised:
-    """To facilitators only: a member's private concern. It never enters the chat."""
+class ConcernRaised(ConcernView):
+    """To facilitators only: a member's private concern (a Concern). It never enters the chat."""
 
     event: ClassVar[str] = "concern:raised"
-    id: str
-    sender: Annotated[Sender, Wire("from")]
-    about: Annotated[Sender | None, Doc("the person they are worried about, if they named one")]
-    text: Annotated[str | None, Doc("their words, if any")]
-    at: Annotated[int, Doc("ms since the epoch")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +211,22 @@ class ChatDeleted:
 
 @dataclass(frozen=True, slots=True)
 class SignalRelayed:
-    """WebRTC signalling from another participant of your room."""
+    """WebRTC signalling from another participant of your room, or from the server's SFU."""
 
     event: ClassVar[str] = "signal"
-    sender: Annotated[str, Wire("from"), Doc("the sender's participant id")]
+    sender: Annotated[str, Wire("from"), Doc('the sender\'s participant id, or "sfu" for the server')]
     description: Annotated[SessionDescription | None, OMIT_NONE] = None
     candidate: Annotated[IceCandidate | None, OMIT_NONE] = None
+    pc: Annotated[
+        Literal["publish", "subscribe"] | None,
+        OMIT_NONE,
+        Doc('from "sfu": which of your two connections with the server it is for'),
+    ] = None
+    restart: Annotated[
+        bool | None,
+        OMIT_NONE,
+        Doc("from the SFU: close the peer connection you had for `pc` and take this one on a new one"),
+    ] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,8 +315,7 @@ def chat_message(m: ChatMessage) -> ChatMessageSent:
 
 
 def concern_raised(c: Concern) -> ConcernRaised:
-    about = Sender(c.about_id, c.about_name or "") if c.about_id is not None else None
-    return ConcernRaised(c.id, Sender(c.sender_id, c.sender_name), about, c.text, c.at)
+    return ConcernRaised(**concern_fields(c))
 
 
 def from_rules(event: Event, state: RoomState) -> ServerEvent:

@@ -30,6 +30,7 @@ from signaling.drain import Drain
 from signaling.errors import to_ack
 from signaling.events import ErrorEvent
 from signaling.joining import Admission, Joining
+from signaling.media import MediaRooms
 from signaling.meetings import Clock, Meetings, wall_clock_ms
 from signaling.passcodes import PasscodeGuard
 from signaling.ports import NO_METRICS, Bus, Metrics, Store
@@ -37,7 +38,7 @@ from signaling.presence import Presence
 from signaling.quotas import Quotas
 from signaling.relay import ice_config, relay_signal
 from signaling.socket import CircleSocketServer, mark_current, wants_ack
-from signaling.to_command import to_command
+from signaling.to_command import Limits, to_command
 from signaling.transports import Transports
 
 log = logging.getLogger("circle.signaling")
@@ -64,6 +65,7 @@ class Signaling:
         self._sio = sio
         self._clock = clock
         self._metrics = metrics
+        self._limits = Limits.of(config)
         self._conns = Connections(config)
         self._quotas = Quotas(config)
         self._admission = Admission(config, store, sio)
@@ -82,6 +84,8 @@ class Signaling:
             passcodes=PasscodeGuard(config),
             max_waiting_per_address=config.max_waiting_per_address,
         )
+        self._media = MediaRooms(config, sio, self._heard_speaking, clustered=bus.spans_instances)
+        delivery.observers.append(self._media.observe)
         self._chat = Chat(config, self._meetings, self._conns.rooms)
         self._presence = Presence(
             store, self._meetings.deliver, instance_id, config.resume_grace_s, self._conns.live
@@ -95,6 +99,7 @@ class Signaling:
             "mod:delete-chat": self._chat.delete,
             "signal": self._signal,
             "rtc:config": self._rtc_config,
+            "milestone:share": self._chat.milestone,
         }
         bus.screen(self._chat.first_delivery)
         bus.on_gap(self._chat.catch_up)
@@ -137,6 +142,7 @@ class Signaling:
     async def drain(self, drain_s: float) -> None:
         """Stop taking connections, tell each client, wait up to `drain_s`, close whoever is left."""
         await self._drain.run(drain_s)
+        await self._media.close()
 
     @property
     def closing(self) -> bool:
@@ -145,6 +151,11 @@ class Signaling:
 
     def counts(self) -> ConnectionCounts:
         return self._conns.counts()
+
+    @property
+    def media(self) -> MediaRooms:
+        """The SFU rooms of this instance."""
+        return self._media
 
     # -- connection life -----------------------------------------------------------------------------
 
@@ -225,19 +236,39 @@ class Signaling:
 
     async def _signal(self, conn: Conn, msg: p.Signal) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
-        await relay_signal(self._sio, state, pid, msg)
+        if msg.to == p.SFU:
+            await self._media.signal(state, pid, msg)
+        else:
+            await relay_signal(self._sio, state, pid, msg)
         return {}
 
     async def _rtc_config(self, conn: Conn, msg: p.RtcConfig) -> dict[str, Any]:
         pid, state = await self._meetings.joined_state(conn)
-        return ice_config(self._config, state, pid)
+        mode = await self._media.mode_for(state)
+        return ice_config(self._config, state, pid, mode)
+
+    async def _heard_speaking(self, room_id: str, pid: str, speaking: bool) -> None:
+        room = await self._meetings.store.get_room(room_id)
+        if room is None:
+            return
+        try:
+            state, outcome = await self._meetings.apply(room, cmd.SetSpeaking(pid, speaking))
+        except Refusal:
+            # They left (or were let out) while their last packets were still arriving.
+            return
+        await self._meetings.deliver(state, outcome)
 
     # -- everything else is a room command -----------------------------------------------------------
 
     async def _room_command(self, conn: Conn, msg: Any) -> dict[str, Any]:
         pid = conn.participant_id
         assert pid is not None
-        _, outcome = await self._meetings.command(conn, to_command(pid, msg))
+        if isinstance(msg, p.MediaSpeaking):
+            _, state = await self._meetings.joined_state(conn)
+            if await self._media.mode_for(state) == "sfu":
+                # On the SFU who is speaking is the server's word, from the packets it forwards.
+                return {}
+        _, outcome = await self._meetings.command(conn, to_command(pid, msg, self._limits))
         return dict(outcome.result)
 
 

@@ -176,6 +176,11 @@ class Bus(Protocol):
         """False while this instance's sockets would miss what other instances send them."""
         ...
 
+    @property
+    def spans_instances(self) -> bool:
+        """True when other instances may hold members of the same room (a cluster)."""
+        ...
+
     def on_gap(self, handler: GapHandler) -> None:
         """After a gap in hearing the other instances, run `handler(since)` once it hears them again."""
         ...

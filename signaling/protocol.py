@@ -15,12 +15,20 @@ from enum import StrEnum
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 PROTOCOL_VERSION = 1
+SFU = "sfu"
+"""The `to` of a `signal` meant for the server's SFU, and the `from` of one it sends."""
 NAME_MAX = 40
 CHAT_MAX = 2000
 PASSCODE_MAX = 128
 JOIN_TOKEN_MAX = 4096
 # Participant and chat message ids.
 ID_MAX = 64
+# The meeting's format and care: the most the wire carries; the server's settings may allow less.
+AGENDA_SEGMENTS_MAX = 50
+AGENDA_TITLE_MAX = 120
+AGENDA_TEXT_MAX = 10000
+MILESTONE_MAX = 40
+CONCERN_MAX = 2000
 
 
 class ProtocolError(Exception):
@@ -79,6 +87,16 @@ class IceCandidate:
     sdpMid: str | None = optional(max_len=64)  # noqa: N815 - the browser's own field name
     sdpMLineIndex: int | None = None  # noqa: N815
     usernameFragment: str | None = optional(max_len=256)  # noqa: N815
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaSegment:
+    """A part of the meeting: a reading, a round (everyone present takes a turn), open sharing, closing."""
+
+    kind: Literal["reading", "round", "open", "closing"]
+    title: str = required(min_len=1, max_len=AGENDA_TITLE_MAX)
+    text: str | None = optional(max_len=AGENDA_TEXT_MAX, multiline=True, doc="what everyone reads")
+    limit_s: int | None = optional(doc="a round's share timer, in seconds")
 
 
 # -- client → server events ------------------------------------------------------------------------
@@ -165,17 +183,22 @@ class MediaSpeaking:
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """Relay WebRTC signalling to one participant of your room."""
+    """Relay WebRTC signalling to one participant of your room (mesh), or send it to the server's SFU
+    with `to: "sfu"` and `pc` naming the connection: on `publish` you offer and send your tracks, on
+    `subscribe` the server offers everyone else's and you answer. Only VP8 and Opus are accepted."""
 
     event: ClassVar[str] = "signal"
     to: str = required(min_len=1, max_len=64)
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
+    pc: Literal["publish", "subscribe"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RtcConfig:
-    """ICE servers (and short-lived TURN credentials) for this participant; ask again within `ttl_s`."""
+    """The room's media `mode` (`mesh`: peer to peer; `sfu`: through the server), the ICE servers (and
+    short-lived TURN credentials) for this participant and the `ice_transport_policy`; ask again
+    within `ttl_s`."""
 
     event: ClassVar[str] = "rtc:config"
 
@@ -356,6 +379,62 @@ SAFETY_EVENTS = (
     ModDeleteChat,
     ModPrivateChat,
 )
+# -- the meeting's format and care ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModAgenda:
+    """Set the meeting's agenda (mending it keeps the current part where it still exists)."""
+
+    event: ClassVar[str] = "mod:agenda"
+    segments: tuple[AgendaSegment, ...] = required(max_len=AGENDA_SEGMENTS_MAX, doc="in order; [] clears it")
+
+
+@dataclass(frozen=True, slots=True)
+class ModAgendaStep:
+    """Go to part `index` of the agenda (null: to none); entering a round queues every member present."""
+
+    event: ClassVar[str] = "mod:agenda-step"
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerDone:
+    """The speaker ends their own turn."""
+
+    event: ClassVar[str] = "speaker:done"
+
+
+@dataclass(frozen=True, slots=True)
+class HandPass:
+    """Someone in the speaking queue lets their turn go."""
+
+    event: ClassVar[str] = "hand:pass"
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneShare:
+    """Share a milestone ("30 days", "1 year"): a quiet celebration in the chat, kept as chat is."""
+
+    event: ClassVar[str] = "milestone:share"
+    label: str = required(min_len=1, max_len=MILESTONE_MAX)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernRaise:
+    """Tell the facilitators privately (only they receive it; it never enters the chat)."""
+
+    event: ClassVar[str] = "concern:raise"
+    about: str | None = optional(max_len=64, doc="participant id of someone present you are worried about")
+    text: str | None = optional(max_len=CONCERN_MAX, multiline=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ModConcernSeen:
+    """Mark a concern seen: it leaves every facilitator's list, and its sender is told."""
+
+    event: ClassVar[str] = "mod:concern-seen"
+    id: str = required(min_len=1, max_len=64)
 
 
 CLIENT_EVENTS: dict[str, type] = {
@@ -383,6 +462,14 @@ CLIENT_EVENTS: dict[str, type] = {
         ModRole,
         ModEnd,
         *SAFETY_EVENTS,
+        # The meeting's format and care.
+        ModAgenda,
+        ModAgendaStep,
+        SpeakerDone,
+        HandPass,
+        MilestoneShare,
+        ConcernRaise,
+        ModConcernSeen,
     )
 }
 
@@ -416,6 +503,8 @@ def _check(name: str, kind: Any, value: Any, meta: Any) -> Any:
     if origin is tuple:
         if not isinstance(value, list):
             raise ProtocolError("bad_request", f"{name} must be a list.")
+        if meta.get("max_len") and len(value) > meta["max_len"]:
+            raise ProtocolError("bad_request", f"{name} has too many items (at most {meta['max_len']}).")
         item = {"max_len": meta.get("item_max_len", 0)}
         return tuple(_check(f"{name}[{i}]", get_args(kind)[0], v, item) for i, v in enumerate(value))
     if kind is bool:

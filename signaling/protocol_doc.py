@@ -110,7 +110,7 @@ def render() -> str:
         out += [f"### `{name}`", "", " ".join((cls.__doc__ or "").split()), ""]
         out += _table(cls)
     out += ["## Nested values", ""]
-    for cls in (p.SessionDescription, p.IceCandidate):
+    for cls in (p.SessionDescription, p.IceCandidate, p.AgendaSegment):
         out += [f"### {cls.__name__}", "", (cls.__doc__ or "").strip(), ""]
         out += _table(cls)
     out += ["## Server → client events", ""]

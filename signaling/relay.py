@@ -29,9 +29,12 @@ async def relay_signal(sio: socketio.AsyncServer, state: RoomState, sender: str,
     await sio.emit(relayed.event, encode(relayed), room=participant_channel(msg.to))
 
 
-def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -> dict[str, Any]:
-    """The `rtc:config` answer. A `relay_only` room keeps members' addresses from each other, which
-    needs a TURN server; without one it cannot be honoured and media goes direct.
+def ice_config(
+    config: SignalingConfig, state: RoomState, participant_id: str, mode: str = "mesh"
+) -> dict[str, Any]:
+    """The `rtc:config` answer for a room whose media goes the way of `mode`. A `relay_only` room is on
+    the SFU, where members only ever learn the server's address; with a TURN server it also goes
+    through TURN.
 
     With TURN credentials the answer has `ttl_s`, how long they stay valid: a member staying longer
     must ask again, since every connection they open later (to a newcomer, or an ICE restart)
@@ -44,7 +47,7 @@ def ice_config(config: SignalingConfig, state: RoomState, participant_id: str) -
         username, credential = turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
         servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
     policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
-    answer: dict[str, Any] = {"ice_servers": servers, "mode": "mesh", "ice_transport_policy": policy}
+    answer: dict[str, Any] = {"ice_servers": servers, "mode": mode, "ice_transport_policy": policy}
     if s.turn_urls and s.turn_secret:
         answer["ttl_s"] = s.turn_ttl_s
     return answer

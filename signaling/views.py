@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal, get_type_hints
 
 from rooms import ChatMessage, Participant, Role, RoomState, Speaker
-from rooms.model import ChatKind, Segment
+from rooms.model import ChatKind, Concern, Segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +247,24 @@ def chat_view(m: ChatMessage) -> ChatMessageView:
 
 
 @dataclass(frozen=True, slots=True)
+class ConcernView:
+    """A member's private word to the facilitators, as only facilitators see it."""
+
+    wire: ClassVar[str] = "Concern"
+    id: str
+    sender: Annotated[Sender, Wire("from")]
+    about: Annotated[Sender | None, Doc("the person they are worried about, if they named one")]
+    text: Annotated[str | None, Doc("their words, if any")]
+    at: Annotated[int, Doc("ms since the epoch")]
+
+
+def concern_fields(c: Concern) -> dict[str, Any]:
+    about = Sender(c.about_id, c.about_name or "") if c.about_id is not None else None
+    sender = Sender(c.sender_id, c.sender_name)
+    return {"id": c.id, "sender": sender, "about": about, "text": c.text, "at": c.at}
+
+
+@dataclass(frozen=True, slots=True)
 class RoomView:
     """The room as everyone in it sees it."""
 
@@ -291,13 +309,21 @@ class RoomSnapshot(RoomView):
     wire: ClassVar[str] = "RoomSnapshot"
     waiting: Annotated[tuple[WaitingView, ...], Doc("the waiting room: for facilitators only, else empty")]
     chat: Annotated[tuple[ChatMessageView, ...], Doc("the recent history they may see")]
+    concerns: Annotated[
+        tuple[ConcernView, ...],
+        Doc("concerns no facilitator has marked seen yet: for facilitators only, else empty"),
+    ]
 
 
 def room_snapshot(state: RoomState, viewer: Participant, chat: list[ChatMessage]) -> RoomSnapshot:
     """The RoomSnapshot of `state` as `viewer` may see it, with the `chat` they may see."""
-    sees_waiting = viewer.role is Role.FACILITATOR
-    waiting = tuple(WaitingView(**waiting_fields(p)) for p in state.waiting.values()) if sees_waiting else ()
-    return RoomSnapshot(**room_fields(state), waiting=waiting, chat=tuple(chat_view(m) for m in chat))
+    facilitator = viewer.role is Role.FACILITATOR
+    waiting = tuple(WaitingView(**waiting_fields(p)) for p in state.waiting.values()) if facilitator else ()
+    # A concern raised while no facilitator was there reaches the first one to come in.
+    concerns = tuple(ConcernView(**concern_fields(c)) for c in state.concerns.values()) if facilitator else ()
+    return RoomSnapshot(
+        **room_fields(state), waiting=waiting, chat=tuple(chat_view(m) for m in chat), concerns=concerns
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +361,7 @@ VALUES: tuple[type, ...] = (
     Retention,
     ChatMessageView,
     Sender,
+    ConcernView,
     ErrorBody,
 )
 """The values inside events and acknowledgements, for the documentation."""

@@ -200,7 +200,7 @@ async def test_rtc_config_gives_mesh_and_short_lived_turn_credentials(
     try:
         await ann.join(room["id"], "Ann", media="text")
         ack = await ann.call("rtc:config")
-        assert ack["mode"] == "mesh" and ack["ice_transport_policy"] == "relay"
+        assert ack["mode"] == "sfu" and ack["ice_transport_policy"] == "relay"
         stun, turn = ack["ice_servers"]
         assert stun == {"urls": ["stun:stun.example.org:3478"]}
         expiry, user = turn["username"].split(":")

@@ -145,7 +145,10 @@ async def test_a_passcode_can_be_set_and_removed(circle_server: RunningServer, m
         ({"colour": "blue"}, "Unknown field: colour"),
         ({"agenda": [{"kind": "lecture", "title": "Talk"}]}, "agenda[0].kind must be one of"),
         ({"agenda": [{"kind": "round", "title": "Check-in", "limit_s": 0}]}, "share timer of part 1"),
-        ({"agenda": [{"kind": "reading", "title": "x" * 81}]}, "agenda[0].title is too long"),
+        (
+            {"agenda": [{"kind": "reading", "title": "x" * 81}]},
+            "Part 1 of the agenda needs a title of 1 to 80",
+        ),
         ({"agenda": {"kind": "reading"}}, "agenda must be a list"),
         ({"guidelines": "x" * 4001}, "guidelines is too long"),
         (["title"], "must be a JSON object"),

@@ -98,6 +98,43 @@ def test_turn_credentials_follow_the_coturn_rest_scheme() -> None:
     assert password == expected
 
 
+def test_every_sfu_setting_reaches_the_sfu_under_its_own_meaning() -> None:
+    s = load(
+        {
+            "CIRCLE_MEDIA_PUBLIC_IP": "192.0.2.7",
+            "CIRCLE_MEDIA_UDP_PORT_MIN": "40000",
+            "CIRCLE_MEDIA_UDP_PORT_MAX": "40099",
+            "CIRCLE_SFU_HISTORY_PACKETS": "256",
+            "CIRCLE_SFU_MAX_CANDIDATES": "4",
+            "CIRCLE_SFU_RESEND_MAX_PACKETS": "16",
+            "CIRCLE_SFU_SPEAKING_THRESHOLD_DBOV": "-50",
+            "CIRCLE_MESH_MAX_PARTICIPANTS": "2",
+        }
+    )
+    sfu = s.signaling_config().sfu_config()
+    assert sfu.media_public_ip == "192.0.2.7" and sfu.media_ports == range(40000, 40100)
+    assert (sfu.history_packets, sfu.max_candidates, sfu.resend_max_packets) == (256, 4, 16)
+    assert sfu.speaking.threshold_dbov == -50
+    assert s.signaling_config().mesh_max_participants == 2
+
+
+def test_sfu_settings_it_cannot_work_with_are_refused_at_start() -> None:
+    for bad in (
+        {"media_public_ip": "media.example.org"},
+        {"media_udp_port_min": 40000, "media_udp_port_max": 39999},
+        {"media_udp_port_min": 80, "media_udp_port_max": 90},
+        {"sfu_history_packets": 1000},
+        {"sfu_history_packets": 32},
+        {"sfu_max_candidates": 0},
+        {"sfu_resend_max_packets": 0},
+        {"sfu_keyframe_retry_s": 0},
+        {"sfu_nack_interval_s": -1},
+        {"mesh_max_participants": -1},
+    ):
+        with pytest.raises(SettingsError):
+            Settings(**bad)  # type: ignore[arg-type]
+
+
 def test_history_page_and_send_queue_settings_refuse_values_that_cannot_work() -> None:
     s = load({"CIRCLE_CHAT_HISTORY_PAGE_MESSAGES": "25", "CIRCLE_MAX_SEND_QUEUE_BYTES": "1048576"})
     config = s.signaling_config()

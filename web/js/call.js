@@ -1,8 +1,11 @@
-// This person's part in the call: their own camera and microphone, and the mesh of connections to
-// everyone else here with media. Signals that arrive before the mesh is up wait for it.
+// This person's part in the call: their own camera and microphone, and either the mesh of connections
+// to everyone else here with media, or (in a larger room) two connections with the server's SFU.
+// Signals that arrive before the call is up wait for it. When the room moves to the SFU, the mesh is
+// torn down only once the SFU's connection carries media, so no picture freezes meanwhile.
 
 import { $, setMessage } from "./dom.js";
 import { Mesh } from "./mesh.js";
+import { Sfu } from "./sfu.js";
 import { LocalMedia, describeMediaError } from "./media.js";
 
 export class Call {
@@ -14,6 +17,11 @@ export class Call {
     this.onSpeaking = onSpeaking;
     this.localMedia = null;
     this.mesh = null;
+    this.sfu = null;
+    this.mode = "mesh";
+    this.iceServers = [];
+    this.relayOnly = false;
+    this.configured = false;
     this.pendingSignals = [];
     this.iceRefreshTimer = null;
     this.iceTtlS = null;
@@ -53,25 +61,69 @@ export class Call {
       onPeerClosed: (id) => this.tiles.clearStream(id),
     });
     await this._refreshIceServers();
-    this._connectPeers();
-    for (const [from, message] of this.pendingSignals.splice(0)) this.mesh.handleSignal(from, message);
+    if (this.mode === "sfu") this.useSfu();
+    else this._connectPeers();
+    for (const [from, message] of this.pendingSignals.splice(0)) this.signal(from, message);
+  }
+
+  /** The room's media moved to the server: connect to its SFU, then leave the mesh. */
+  useSfu() {
+    this.mode = "sfu";
+    // Before the ICE configuration is known the connections could not honour it: start() comes back.
+    if (this.sfu || !this.localMedia || !this.configured) return;
+    const sfu = new Sfu({
+      localMedia: this.localMedia,
+      send: (payload) => {
+        this.conn.request("signal", { to: "sfu", ...payload }).catch((error) => {
+          console.warn("circle: signal to the server not delivered:", error.code);
+        });
+      },
+      onRemoteStream: (id, stream) => {
+        // While the mesh still carries the picture, it stays on screen until the SFU's takes over.
+        if (this.sfu === sfu && !this.mesh) this.tiles.setStream(id, stream, { playAudio: true });
+      },
+      onMedia: () => {
+        if (this.sfu !== sfu || !this.mesh) return;
+        // Keep the mesh's pictures from being cleared: the SFU's streams have replaced them.
+        this.mesh.onPeerClosed = () => {};
+        this.mesh.destroy();
+        this.mesh = null;
+        for (const [id, stream] of sfu.streams) this.tiles.setStream(id, stream, { playAudio: true });
+      },
+    });
+    this.sfu = sfu;
+    sfu.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
+    sfu.start();
   }
 
   /** Back after a dropped connection, perhaps under a new id: the old links are of no use. */
   async rejoined(selfId) {
-    if (!this.mesh) return;
-    this.mesh.selfId = selfId;
+    if (!this.localMedia) return;
+    if (this.mesh) this.mesh.selfId = selfId;
+    // The server let go of this member's media when the connection dropped: start it over.
+    this.sfu?.destroy();
+    this.sfu = null;
     await this._refreshIceServers();
-    this._connectPeers();
+    if (this.mode === "sfu") this.useSfu();
+    else this._connectPeers();
   }
 
   signal(from, message) {
+    if (from === "sfu") {
+      if (this.sfu) this.sfu.handle(message);
+      else if (!this.localMedia) this.pendingSignals.push([from, message]);
+      return;
+    }
     if (this.mesh) this.mesh.handleSignal(from, message);
-    else this.pendingSignals.push([from, message]);
+    else if (!this.localMedia) this.pendingSignals.push([from, message]);
   }
 
   close(peerId) {
     this.mesh?.close(peerId);
+    if (this.sfu) {
+      this.sfu.forget(peerId);
+      this.tiles.clearStream(peerId);
+    }
   }
 
   stop() {
@@ -79,6 +131,10 @@ export class Call {
     this.iceRefreshTimer = null;
     this.mesh?.destroy();
     this.mesh = null;
+    this.sfu?.destroy();
+    this.sfu = null;
+    this.mode = "mesh";
+    this.configured = false;
     this.localMedia?.stop();
     this.localMedia = null;
   }
@@ -88,23 +144,29 @@ export class Call {
     this.iceRefreshTimer = null;
     try {
       const config = await this.conn.request("rtc:config", {});
-      this.mesh?.setIceServers(config.ice_servers, {
-        relayOnly: config.ice_transport_policy === "relay",
-      });
+      this.iceServers = config.ice_servers || [];
+      this.relayOnly = config.ice_transport_policy === "relay";
+      this.mesh?.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
+      this.sfu?.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
+      this.configured = true;
+      if (config.mode === "sfu") this.mode = "sfu";
       // TURN credentials expire, meetings run on: every connection opened later (to a newcomer,
       // or an ICE restart) must allocate with credentials that are still valid.
       this.iceTtlS = config.ttl_s > 0 ? config.ttl_s : null;
-      if (this.iceTtlS && this.mesh) this._refreshIceServersIn(this.iceTtlS * 500);
+      if (this.iceTtlS && (this.mesh || this.sfu)) this._refreshIceServersIn(this.iceTtlS * 500);
     } catch (error) {
       console.warn("circle: no ICE configuration:", error.code);
       // Credentials in use still have part of their life left: try again well before its end.
-      if (this.iceTtlS && this.mesh) this._refreshIceServersIn(Math.min(10000, this.iceTtlS * 100));
+      if (this.iceTtlS && (this.mesh || this.sfu)) this._refreshIceServersIn(Math.min(10000, this.iceTtlS * 100));
     }
   }
 
   _refreshIceServersIn(delayMs) {
     clearTimeout(this.iceRefreshTimer);
-    this.iceRefreshTimer = setTimeout(() => this._refreshIceServers(), Math.max(1000, delayMs));
+    this.iceRefreshTimer = setTimeout(async () => {
+      await this._refreshIceServers();
+      if (this.mode === "sfu") this.useSfu();
+    }, Math.max(1000, delayMs));
   }
 
   /** Offer to everyone with media who is here: we are the newcomer (or just came back). */

@@ -197,7 +197,10 @@ export class ChatPanel {
         mine ? `Private message to ${other}` : "Private message to you",
       );
     }
-    const classes = ["msg", mine ? "mine" : "", isPrivate ? "private" : ""].filter(Boolean).join(" ");
+    const milestone = message.kind === "milestone";
+    const classes = ["msg", mine ? "mine" : "", isPrivate ? "private" : "", milestone ? "milestone" : ""]
+      .filter(Boolean)
+      .join(" ");
     const fromId = message.from?.id ?? null;
     const from = this._senderName(fromId, message.from?.name ?? "");
     return h(
@@ -212,9 +215,13 @@ export class ChatPanel {
           mine ? `${from} (you)` : from,
         ),
         privacy,
+        milestone ? h("span", { class: "kind" }, "shared a milestone") : null,
         h("time", { datetime: new Date(message.at).toISOString() }, timeOf(message.at)),
       ),
-      h("p", { class: "text" }, message.text),
+      // A quiet celebration: the label itself, marked, with the sender's name above it.
+      milestone
+        ? h("p", { class: "text" }, h("span", { class: "milestone-mark", "aria-hidden": "true" }, "✦ "), message.text)
+        : h("p", { class: "text" }, message.text),
     );
   }
 

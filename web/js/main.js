@@ -6,6 +6,7 @@ import { JoinScreen, joinErrorText } from "./join.js";
 import { Meeting, showScreen } from "./meeting.js";
 import { checkHostKey, showWrongHostKey } from "./moderation.js";
 import { loadSession, forgetSession } from "./storage.js";
+import { CrisisPanel } from "./crisis.js";
 
 function roomIdFromPath() {
   const match = /^\/r\/([^/]+)\/?$/.exec(location.pathname);
@@ -45,6 +46,8 @@ async function fetchRoom(roomId) {
 }
 
 async function start() {
+  // First, so that help is there even if nothing else on the page works out.
+  const crisis = new CrisisPanel();
   const roomId = roomIdFromPath();
   const { hostKey, invite, token } = fromFragment();
   const claims = token ? tokenClaims(token) : null;
@@ -83,6 +86,7 @@ async function start() {
         );
       } else {
         join.setRoom(room);
+        crisis.setResources(room.crisis_resources);
       }
       return room;
     },

@@ -18,6 +18,9 @@ import { Chime } from "./chime.js";
 import { browserKey, forgetSession, saveSession } from "./storage.js";
 import { joinErrorText } from "./join.js";
 import { Retry } from "./retry.js";
+import { AgendaTools, AgendaView } from "./agenda.js";
+import { CareControls, ConcernList, FacilitatorPresence } from "./care.js";
+import { TurnControls } from "./turns.js";
 
 const SCREENS = ["join-screen", "waiting-screen", "meeting-screen", "ended-screen"];
 
@@ -117,6 +120,13 @@ export class Meeting {
       tiles: this.tiles,
       screen: $("meeting-screen"),
     });
+    // The meeting's format and care.
+    this.agendaView = new AgendaView();
+    this.agendaTools = new AgendaTools(this, (event, payload, then) => this.host._run(event, payload, then));
+    this.turns = new TurnControls(this);
+    this.care = new CareControls(this);
+    this.concerns = new ConcernList(this);
+    this.presence = new FacilitatorPresence();
     this.baseTitle = document.title;
     this._bindSocket();
     this._bindControls();
@@ -134,6 +144,7 @@ export class Meeting {
       this.room.self = ack.self;
       this.state = "waiting";
       this._remember(ack.resume_token);
+      this.presence.waiting(ack.facilitator_present);
       showScreen("waiting-screen");
       $("waiting-title").focus();
       return;
@@ -167,6 +178,7 @@ export class Meeting {
     this._remember(resumeToken);
     this._applySnapshot(room, selfId);
     this.chat.addAll(room.chat);
+    this.concerns.reset(room.concerns);
     // A text-only member sees no video: the chat takes the tiles' place (see the stylesheet).
     $("meeting-screen").classList.toggle("text-only", this.info.media === "text");
     showScreen("meeting-screen");
@@ -221,6 +233,7 @@ export class Meeting {
     on("room:updated", (update) => {
       this.clock.observe(update.speaker?.since);
       this.room.roomUpdated(update);
+      if (update.media_mode === "sfu" && this.info?.media !== "text") this.call.useSfu();
     });
     on("room:sync", (room) => this.room.sync(room));
     on("lobby:waiting", (p) => this.room.lobbyWaiting(p));
@@ -230,6 +243,15 @@ export class Meeting {
         ? "Many wrong passcodes are being tried for this meeting, so passcodes are paused for a while. You can lock the meeting."
         : "Someone has tried too many wrong passcodes. Their network has to wait before trying again.";
       setMessage($("meeting-error"), message);
+    });
+    on("lobby:facilitator", ({ present }) => {
+      if (this.state === "waiting") this.presence.waiting(present);
+    });
+    on("concern:raised", (concern) => this.concerns.raised(concern));
+    on("concern:seen", (seen) => {
+      // Facilitators hear of every note seen; a member only of their own.
+      if (this.room.self?.role === "facilitator") this.concerns.seen(seen);
+      else this.care.seen();
     });
     on("lobby:admitted", ({ room, resume_token: token }) => {
       if (this.state !== "waiting") return;
@@ -304,6 +326,7 @@ export class Meeting {
       const ack = await this._sendJoin(this.resumeToken);
       if (ack.waiting) {
         this.state = "waiting";
+        this.presence.waiting(ack.facilitator_present);
         showScreen("waiting-screen");
       } else {
         const wasIn = this.state === "in";
@@ -312,6 +335,7 @@ export class Meeting {
         this._applySnapshot(ack.room, ack.self.id);
         if (!wasIn) await this._enter(ack.room, ack.resume_token, ack.self.id);
         this.chat.addAll(ack.room.chat);
+        this.concerns.reset(ack.room.concerns);
         await this._fetchMissedChat();
         this.chat.flush();
         await this.call.rejoined(ack.self.id);
@@ -392,6 +416,8 @@ export class Meeting {
     this.chat.stop();
     this.share.stop();
     this.host.close();
+    this.agendaTools.close();
+    this.care.close();
     this.moderation.close();
     this.chime.close();
     this.tiles.clearAll();
@@ -430,6 +456,12 @@ export class Meeting {
     this.host.render();
     this.moderation.render();
     this.controls.render();
+    this.agendaView.render(room.agenda, room.segment, { textOnly: room.self.media === "text", facilitator });
+    this.agendaTools.render();
+    this.turns.render();
+    this.care.render();
+    this.concerns.render();
+    this.presence.inMeeting(room.facilitatorPresent, { isFacilitator: facilitator });
     $("lock-status").hidden = !room.locked;
     const waitingCount = facilitator ? room.waiting.size : 0;
     document.title = waitingCount > 0 ? `(${waitingCount}) ${this.baseTitle}` : this.baseTitle;

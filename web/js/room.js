@@ -27,6 +27,11 @@ export class RoomState {
     this.speaker = null;
     this.locked = false;
     this.waitingRoom = false;
+    // The meeting's format: its agenda, the current part (an index, or null) and whether a
+    // facilitator is there.
+    this.agenda = [];
+    this.segment = null;
+    this.facilitatorPresent = null;
     this.safety = false;               // the safety pause is on
     this.privateChat = "everyone";     // who may send private messages
     this.versionFloor = 0;        // the room version of the last snapshot
@@ -58,6 +63,7 @@ export class RoomState {
     this.speaker = room.speaker ?? null;
     this.locked = Boolean(room.locked);
     this.waitingRoom = Boolean(room.waiting_room);
+    this._setFormat(room);
     this._setModeration(room, { quiet: true });
     this.versionFloor = room.version ?? 0;
     this.versions = new Map();
@@ -131,6 +137,7 @@ export class RoomState {
     if (update.title) this.title = update.title;
     this._setLocked(update.locked);
     this.waitingRoom = update.waiting_room;
+    this._setFormat(update);
     this._setModeration(update);
     this.onChange();
   }
@@ -161,6 +168,7 @@ export class RoomState {
       this.waitingRoom = room.waiting_room;
       this._setModeration(room);
       if (room.title) this.title = room.title;
+      this._setFormat(room);
     }
     this.onChange();
   }
@@ -194,6 +202,12 @@ export class RoomState {
     if (version < newest) return true;
     this.versions.set(key, version);
     return false;
+  }
+
+  _setFormat(room) {
+    if (Array.isArray(room.agenda)) this.agenda = room.agenda;
+    if ("segment" in room) this.segment = room.segment ?? null;
+    if (typeof room.facilitator_present === "boolean") this.facilitatorPresent = room.facilitator_present;
   }
 
   _setLocked(locked) {
