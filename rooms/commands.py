@@ -24,6 +24,13 @@ class Join:
     # (participant id, generation) from a resume token whose signature the caller checked.
     resume_of: tuple[str, int] | None = None
     browser_key_hash: str | None = None
+    # A keyed hash of the joiner's network address.
+    address_hash: str | None = None
+    # Of the joiner's marks ("id:…" from the resume token, "key:…", "addr:…"), those the room's bans in
+    # the store hold: the caller looks them up, the rules decide what they mean.
+    banned_marks: frozenset[str] = frozenset()
+    # The most people from the joiner's address the waiting room may hold (None: no limit).
+    max_waiting_per_address: int | None = None
     # In a one-to-one room: which of the room's two invitations the caller found the joiner's key to match.
     invite: int | None = None
     # The version of the guidelines the joiner was shown and accepted (None: the current one).

@@ -61,3 +61,5 @@ class Outcome:
     result: dict[str, Any] = field(default_factory=dict)
     # True when the room has just become empty: its chat may now start to expire.
     emptied: bool = False
+    # Marks ("id:…", "key:…", "addr:…") banned by this command, for the store to keep beyond the meeting.
+    banned: frozenset[str] = frozenset()

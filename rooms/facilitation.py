@@ -114,14 +114,42 @@ def _remove(state: RoomState, cmd: c.Remove, now: int) -> tuple[RoomState, Outco
     p = state.find(cmd.id)
     if p is None:
         raise not_found()
-    new, events = depart(state, p, "removed", now)
+    # The same browser in another tab is the same person: they leave together, or one tab would stay.
+    tabs = [p] + [
+        q
+        for q in (*state.participants.values(), *state.waiting.values())
+        if p.browser_key_hash and q.browser_key_hash == p.browser_key_hash and q.id not in (p.id, cmd.by)
+    ]
+    new, events, kicks = state, [], []
+    for q in tabs:
+        new, left = depart(new, q, "removed", now)
+        events += [Event("you:removed", {"ban": cmd.ban}, ToParticipant(q.id)), *left]
+        kicks.append(Kick(q.id, "removed", q.conn))
     # A removal keeps the person out for the rest of this meeting, a ban for every meeting in the room.
-    keys = {f"id:{p.id}"} | ({f"key:{p.browser_key_hash}"} if p.browser_key_hash else set())
-    new = replace(new, removed=new.removed | keys)
+    # Only a ban holds against the address too: an address is shared (a household, a treatment centre),
+    # and flagging everyone behind it is a price worth paying for a ban, not for a request to leave.
+    new = replace(new, removed=new.removed | {m for q in tabs for m in _marks(q)})
+    banned: frozenset[str] = frozenset()
     if cmd.ban:
-        new = replace(new, bans=new.bans | keys)
-    told = Event("you:removed", {"ban": cmd.ban}, ToParticipant(p.id))
-    return new, Outcome(events=(told, *events), kicks=(Kick(p.id, "removed", p.conn),), emptied=new.is_empty)
+        banned = frozenset(m for q in tabs for m in _marks(q, address=True))
+        new = replace(new, bans=new.bans | banned)
+        if not new.is_empty and not new.waiting_room:
+            # Whoever comes next in this meeting waits to be let in: a banned person under a new name,
+            # from a new address, still needs a facilitator to open the door.
+            new = replace(facilitator_set(new, waiting_room=True), waiting_room=True)
+            events.append(room_updated(new))
+    outcome = Outcome(events=tuple(events), kicks=tuple(kicks), emptied=new.is_empty, banned=banned)
+    return new, outcome
+
+
+def _marks(p: Participant, address: bool = False) -> set[str]:
+    """What a removal holds against: the seat and the browser; a ban, the address too."""
+    marks = {f"id:{p.id}"}
+    if p.browser_key_hash:
+        marks.add(f"key:{p.browser_key_hash}")
+    if address and p.address_hash:
+        marks.add(f"addr:{p.address_hash}")
+    return marks
 
 
 @RULES.rule(c.Lock)

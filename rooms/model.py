@@ -118,6 +118,9 @@ class Participant:
     # Which of a one-to-one room's two invitations brought them in.
     invite: int | None = None
     browser_key_hash: str | None = None
+    # A keyed hash of the network address they joined from (never the address itself), so that a ban
+    # can hold against it and facilitators can be told when someone from a banned address comes back.
+    address_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +164,14 @@ class RoomState:
     speaker: Speaker | None = None
     locked: bool = False
     waiting_room: bool = False
-    # Banned participant ids ("id:…") and hashes of banned browser keys ("key:…").
+    # Banned in this meeting: participant ids ("id:…"), browser key hashes ("key:…") and address hashes
+    # ("addr:…"). The store keeps every ban for later meetings (with an expiry); this copy holds the
+    # meeting's own until the store has them.
     bans: frozenset[str] = frozenset()
     emptied_at: int | None = None
     version: int = 0
     safety_pause: SafetyPause | None = None
-    # Removed from this meeting: participant ids ("id:…") and browser key hashes ("key:…"), as for bans.
+    # Removed from this meeting: participant ids, browser key and address hashes, marked as for bans.
     removed: frozenset[str] = frozenset()
     agenda: tuple[Segment, ...] = ()
     # The index in `agenda` of the current segment, None before the first.
@@ -186,8 +191,9 @@ class RoomState:
         )
 
     def reset(self, now: int) -> RoomState:
-        """The room as its definition sets it up for the next meeting: of this one, only the bans stay."""
-        return replace(RoomState.fresh(self.room, now), bans=self.bans)
+        """The room as its definition sets it up for the next meeting. Nothing of this one stays: its bans
+        are in the store, which keeps them for the meetings to come as long as a ban lasts."""
+        return RoomState.fresh(self.room, now)
 
     def find(self, participant_id: str) -> Participant | None:
         return self.participants.get(participant_id) or self.waiting.get(participant_id)

@@ -81,17 +81,18 @@ def _removed() -> Refusal:
 
 @_RULES.rule(c.Join)
 def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
+    bans = state.bans | cmd.banned_marks
     returning = False
     if cmd.resume_of is not None:
         pid, gen = cmd.resume_of
-        if f"id:{pid}" in state.bans:
+        if f"id:{pid}" in bans:
             raise _banned()
         old = state.find(pid)
         if old is not None and old.resume_gen == gen:
             return _resume(state, old, cmd)
         returning = f"id:{pid}" in state.removed
     if cmd.browser_key_hash:
-        if f"key:{cmd.browser_key_hash}" in state.bans:
+        if f"key:{cmd.browser_key_hash}" in bans:
             raise _banned()
         returning = returning or f"key:{cmd.browser_key_hash}" in state.removed
     # Someone removed from this meeting who comes back is kept out: refused, or, where the room has a
@@ -103,6 +104,12 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
     one_to_one = state.room.one_to_one
     invite = _invitation(state, cmd) if one_to_one else None
     host = cmd.is_host and not one_to_one
+    # An address is shared by a household, a treatment centre, a mobile network: someone coming from a
+    # banned person's address is never refused for it, but waits for a facilitator, flagged.
+    same_address = (
+        not host and not one_to_one and cmd.address_hash is not None and f"addr:{cmd.address_hash}" in bans
+    )
+    flagged = returning or same_address
     if not host and not one_to_one:
         if state.room.passcode_required and not cmd.passcode_ok:
             raise Refusal("wrong_passcode", "That passcode isn't right. Please check it and try again.")
@@ -122,12 +129,14 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
         audio=audio,
         video=video,
         browser_key_hash=cmd.browser_key_hash,
-        returning_removed=returning,
+        address_hash=cmd.address_hash,
+        returning_removed=flagged,
         guidelines_version=guidelines,
         invite=invite,
     )
     # Nobody could let anyone into a one-to-one room: its two invitations are its door.
-    if returning or (state.waiting_room and not host and not one_to_one):
+    if flagged or (state.waiting_room and not host and not one_to_one):
+        _check_waiting_from(state, cmd)
         new = replace(state, waiting={**state.waiting, p.id: p}, emptied_at=None)
         event = Event("lobby:waiting", p, ToFacilitators())
         result = {"id": p.id, "waiting": True, "facilitator_present": state.facilitator_present}
@@ -135,6 +144,21 @@ def _join(state: RoomState, cmd: c.Join, now: int) -> tuple[RoomState, Outcome]:
     new = replace(state, participants={**state.participants, p.id: p}, emptied_at=None)
     event = Event("participant:joined", p, ToRoom(skip=p.id))
     return new, Outcome(events=(event,), result={"id": p.id, "waiting": False})
+
+
+def _check_waiting_from(state: RoomState, cmd: c.Join) -> None:
+    """One address may not fill the waiting room: a handful of scripts could otherwise take every seat
+    and bury the people who came to the meeting among them."""
+    cap = cmd.max_waiting_per_address
+    if cap is None or cmd.address_hash is None:
+        return
+    if sum(1 for w in state.waiting.values() if w.address_hash == cmd.address_hash) >= cap:
+        raise Refusal(
+            "room_full",
+            "Too many people from your network are already waiting to be let in. "
+            "Please try again once a facilitator has let them in.",
+            scope="address",
+        )
 
 
 def _guidelines_accepted(state: RoomState, cmd: c.Join, accepted: int | None) -> int | None:
@@ -169,6 +193,10 @@ def _invitation(state: RoomState, cmd: c.Join) -> int:
 
 
 def _resume(state: RoomState, old: Participant, cmd: c.Join) -> tuple[RoomState, Outcome]:
+    # A resume token is only half of a seat: the browser it was given to must bring it back, so that a
+    # token copied elsewhere (or left behind on a shared screen) opens nothing.
+    if old.browser_key_hash is not None and cmd.browser_key_hash != old.browser_key_hash:
+        raise forbidden("This seat belongs to another browser. Please join again without resuming.")
     p = replace(
         old,
         away=False,

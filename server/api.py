@@ -59,6 +59,15 @@ class CreateRoom:
     media_mode: Literal["auto", "sfu"] = "auto"
 
 
+def check_passcode(passcode: str, settings: Settings) -> None:
+    """A room's passcode must be long enough that guessing it, slowed as joining slows it, is hopeless
+    (`min_passcode_chars`); a `bad_request` otherwise."""
+    if len(passcode) < settings.min_passcode_chars:
+        raise ProtocolError(
+            "bad_request", f"A passcode needs at least {settings.min_passcode_chars} characters."
+        )
+
+
 def error_response(exc: BaseException, request: web.Request) -> web.Response:
     """The answer to a failed request: the error object socket.io sends too, with its HTTP status."""
     resource = request.match_info.route.resource
@@ -152,6 +161,8 @@ async def create_room(request: web.Request) -> web.Response:
     spec: CreateRoom = decode_into(CreateRoom, await read_json(request))
     if spec.one_to_one:
         one_to_one_fits(spec.passcode, spec.waiting_room, spec.max_participants)
+    if spec.passcode:
+        check_passcode(spec.passcode, settings)
     if spec.relay_only:
         relay_only_possible(settings)
     max_participants = checked_capacity(

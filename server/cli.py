@@ -82,8 +82,14 @@ async def _run_server(settings: Settings) -> int:
     circle = app[CIRCLE_KEY]
     console = Console(settings.log_format)
     # No access log: each of aiohttp's lines begins with the client's address.
+    # keepalive_timeout also bounds how long aiohttp waits for a request's head on a connection, so a
+    # client trickling its headers in (slow-loris) is closed when it runs out.
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_grace_s
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_grace_s,
+        keepalive_timeout=settings.http_idle_timeout_s,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from rooms import Refusal
 from server.api import SETTINGS_KEY, STORE_KEY
+from signaling.addresses import client_address, parse_networks
 from signaling.credentials import key_matches
 from signaling.protocol import ProtocolError, decode_into, required
 from signaling.ratelimit import TokenBucket
@@ -60,7 +61,11 @@ BUCKETS_KEY: web.AppKey[AddressBuckets] = web.AppKey("host_check_buckets", Addre
 
 
 async def host_check(request: web.Request) -> web.Response:
-    retry = request.app[BUCKETS_KEY].take(request.remote or "", time.monotonic())
+    # Behind nginx, the client's address as the trusted proxy names it: else everyone shares nginx's.
+    forwarded = ",".join(request.headers.getall("X-Forwarded-For", ())) or None
+    trusted = parse_networks(request.app[SETTINGS_KEY].trusted_proxies)
+    address = client_address(request.remote, forwarded, trusted) or ""
+    retry = request.app[BUCKETS_KEY].take(address, time.monotonic())
     if retry:
         message = "Too many checks in a short time. Please wait a moment."
         raise Refusal("rate_limited", message, retry_after_ms=retry)

@@ -1,4 +1,5 @@
-"""The single-instance store: live state and chat in this process, room definitions in SQLite."""
+"""The single-instance store: live state and chat in this process; room definitions, bans and the
+server's secret in SQLite (`server.roomdb`), so that links work and bans hold after a restart."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ class MemoryStore:
         return self._db
 
     async def signing_key(self, configured: str | None) -> str:
-        return configured or new_secret(32)
+        # Kept on disk when not configured: address hashes (and so bans by address) must match after a
+        # restart, as they do across the instances of a cluster.
+        return configured or self.db.secret("signing-key", new_secret(32))
 
     async def create_room(self, room: RoomDefinition) -> None:
         self.db.put(room)
@@ -172,6 +175,18 @@ class MemoryStore:
 
     async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
         return frozenset()
+
+    async def add_bans(self, room_id: str, marks: Iterable[str], ttl_s: float) -> None:
+        now_ms = _wall_ms()
+        self.db.add_bans(room_id, marks, now_ms + int(ttl_s * 1000), now_ms)
+
+    async def banned(self, room_id: str, marks: Iterable[str]) -> frozenset[str]:
+        return self.db.banned(room_id, marks, _wall_ms())
+
+
+def _wall_ms() -> int:
+    # Bans outlast the process, so they are timed by the wall clock, not a monotonic one.
+    return int(time.time() * 1000)
 
 
 def _digest(message: ChatMessage) -> str:

@@ -125,7 +125,7 @@ if ARGV[2] == '1' then
   if n and n ~= '0' then return 0 end
 end
 local gone = redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7])
 redis.call('SREM', KEYS[5], ARGV[1])
 return gone
 """)
@@ -154,4 +154,30 @@ for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 0 then table.insert(dead, i - 1) end
 end
 return dead
+""")
+
+# A sorted set of marks scored by when each ban ends (ms, Redis's clock): expired ones are dropped at
+# each write, a mark banned again keeps the later end, and the key itself expires with its last ban.
+ADD_BANS = Lua("""
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local until_ms = now + tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'GT', until_ms, ARGV[i])
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+return 1
+""")
+
+BANNED = Lua("""
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local held = {}
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(ARGV))
+for i, score in ipairs(scores) do
+  if score and tonumber(score) > now then held[#held + 1] = ARGV[i] end
+end
+return held
 """)

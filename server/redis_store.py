@@ -20,7 +20,10 @@ Everything written is msgpack of the plain dicts from `rooms.codec` (never pickl
   deleted message's key does not bring it back;
 - `circle:instance:{id}`: an instance's heartbeat, expiring after `instance_ttl_s`;
   `circle:epoch`: when this Redis (as far as Circle knows) started holding heartbeats;
-- `circle:signing-key`: the resume-token key shared by instances that were given none.
+- `circle:signing-key`: the resume-token key shared by instances that were given none (address hashes
+  are keyed with a key derived from it);
+- `circle:bans:{id}`: a sorted set of the room's banned marks (participant ids, browser key hashes,
+  address hashes: never an address), each scored by when its ban ends; the key expires with its last.
 
 State writes are optimistic: read, compute in Python, then a Lua script writes only if the revision is
 still the one read, else the whole step runs again; the pure function given to `transact` may therefore
@@ -127,6 +130,10 @@ def chat_seq_key(room_id: str) -> str:
 
 def sent_key(room_id: str, message: ChatMessage, key: str | None) -> str:
     return f"{PREFIX}chat-key:{room_id}:{message.sender_id}:{key or ''}"
+
+
+def bans_key(room_id: str) -> str:
+    return f"{PREFIX}bans:{room_id}"
 
 
 def instance_key(instance_id: str) -> str:
@@ -273,6 +280,7 @@ class RedisStore:
             chat_seq_key(room_id),
             LIVE,
             chat_deleted_key(room_id),
+            bans_key(room_id),
         ]
         gone = await self._link.call(lua.DELETE_ROOM.bind(keys, [room_id, "1" if only_if_empty else "0"]))
         if gone or not only_if_empty:
@@ -442,6 +450,21 @@ class RedisStore:
         ttl_ms = int(self._ttl_s * 1000)
         dead = await self._link.call(lua.DEAD_INSTANCES.bind(keys, [ttl_ms]))
         return frozenset(names[int(i) - 1] for i in dead)
+
+    # -- bans ---------------------------------------------------------------------------------------
+
+    async def add_bans(self, room_id: str, marks: Iterable[str], ttl_s: float) -> None:
+        marks = sorted(set(marks))
+        if marks:
+            ttl_ms = max(1, int(ttl_s * 1000))
+            await self._link.call(lua.ADD_BANS.bind([bans_key(room_id)], [ttl_ms, *marks]))
+
+    async def banned(self, room_id: str, marks: Iterable[str]) -> frozenset[str]:
+        marks = sorted(set(marks))
+        if not marks:
+            return frozenset()
+        held = await self._link.call(lua.BANNED.bind([bans_key(room_id)], marks))
+        return frozenset(m.decode() if isinstance(m, bytes) else str(m) for m in held)
 
     @contextlib.asynccontextmanager
     async def _serial(self, key: str) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from server.api import (
     NO_STORE,
     SETTINGS_KEY,
     STORE_KEY,
+    check_passcode,
     checked_capacity,
     checked_retention,
     one_to_one_fits,
@@ -86,6 +87,8 @@ def edited(room: RoomDefinition, body: Any, request: web.Request) -> RoomDefinit
             # A new text is a new agreement: everyone accepts it again on their next join.
             new = replace(new, guidelines=guidelines, guidelines_version=room.guidelines_version + 1)
     if "passcode" in fields:
+        if spec.passcode:
+            check_passcode(spec.passcode, settings)
         new = replace(new, passcode_hash=passcode_hash(spec.passcode) if spec.passcode else None)
     if spec.waiting_room is not None:
         new = replace(new, waiting_room=spec.waiting_room)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from signaling.addresses import parse_networks
 from signaling.config import SignalingConfig
 from signaling.protocol import (
     AGENDA_SEGMENTS_MAX,
@@ -22,6 +23,7 @@ from signaling.protocol import (
     CONCERN_MAX,
     MILESTONE_MAX,
     NAME_MAX,
+    PASSCODE_MAX,
     SHARE_TIMER_MAX_S,
 )
 
@@ -133,6 +135,90 @@ class Settings:
     join_rate_per_s: float = field(
         default=0.2,
         metadata={"help": "sustained join attempts per second (slows passcode guessing)"},
+    )
+    hand_burst: int = field(
+        default=10, metadata={"help": "hand raises and lowers one connection may send in a burst"}
+    )
+    hand_rate_per_s: float = field(
+        default=1.0, metadata={"help": "sustained hand raises and lowers per second, per connection"}
+    )
+    hand_room_burst: int = field(
+        default=100,
+        metadata={"help": "hand raises and lowers in one room, everyone together, allowed in a burst"},
+    )
+    hand_room_rate_per_s: float = field(
+        default=10.0,
+        metadata={"help": "sustained hand raises and lowers per second in one room, everyone together"},
+    )
+    trusted_proxies: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For"
+            " names the client; none: the socket's peer is the client"
+        },
+    )
+    ban_ttl_s: float = field(
+        default=30 * 86400,
+        metadata={"help": "how long a ban (and the hashed address it holds against) is kept"},
+    )
+    max_connections_per_address: int = field(
+        default=50,
+        metadata={"help": "open socket.io connections from one address, per instance"},
+    )
+    join_deadline_s: float = field(
+        default=30.0,
+        metadata={
+            "help": "a socket.io connection that has not joined a room this long after opening is closed"
+        },
+    )
+    http_idle_timeout_s: float = field(
+        default=20.0,
+        metadata={
+            "help": "an HTTP connection that sends no complete request head for this long is closed"
+            " (slow clients, idle keep-alive)"
+        },
+    )
+    join_address_burst: int = field(
+        default=30, metadata={"help": "join attempts from one address, all its connections, in a burst"}
+    )
+    join_address_rate_per_s: float = field(
+        default=1.0, metadata={"help": "sustained join attempts per second from one address"}
+    )
+    max_waiting_per_address: int = field(
+        default=20, metadata={"help": "people from one address a room's waiting room may hold at once"}
+    )
+    chat_address_burst: int = field(
+        default=30,
+        metadata={"help": "chat messages from one address in one room, all its connections, in a burst"},
+    )
+    chat_address_rate_per_s: float = field(
+        default=5.0, metadata={"help": "sustained chat messages per second from one address in one room"}
+    )
+    min_passcode_chars: int = field(default=6, metadata={"help": "shortest passcode a room may be given"})
+    passcode_delay_s: float = field(
+        default=1.0,
+        metadata={
+            "help": "wait before the next try after a second wrong passcode from one address for a room;"
+            " doubles with each further one"
+        },
+    )
+    passcode_max_delay_s: float = field(
+        default=60.0, metadata={"help": "longest wait between passcode tries from one address"}
+    )
+    passcode_lockout_failures: int = field(
+        default=10,
+        metadata={"help": "wrong passcodes in a row from one address that lock it out of the room"},
+    )
+    passcode_lockout_s: float = field(
+        default=900.0,
+        metadata={"help": "how long an address is locked out of a room after too many wrong passcodes"},
+    )
+    passcode_room_burst: int = field(
+        default=30, metadata={"help": "wrong passcodes for one room, from every address together, in a burst"}
+    )
+    passcode_room_rate_per_s: float = field(
+        default=0.5,
+        metadata={"help": "sustained wrong passcodes per second for one room, from every address together"},
     )
     host_check_burst: int = field(
         default=5, metadata={"help": "facilitator-link checks (host-check) allowed in a burst, per address"}
@@ -348,6 +434,18 @@ class Settings:
             raise SettingsError(f"join_token_secret must be at least {JOIN_SECRET_MIN_BYTES} characters")
         if self.retention_s > self.max_retention_s:
             raise SettingsError("retention_s must not exceed max_retention_s")
+        if not 1 <= self.min_passcode_chars <= PASSCODE_MAX:
+            raise SettingsError(f"min_passcode_chars must be between 1 and {PASSCODE_MAX}")
+        for name in ("max_connections_per_address", "max_waiting_per_address", "passcode_lockout_failures"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        for name in ("join_deadline_s", "http_idle_timeout_s", "ban_ttl_s"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be more than 0")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError as exc:
+            raise SettingsError(f"trusted_proxies: {exc}") from None
         for name, most in (
             ("max_agenda_segments", AGENDA_SEGMENTS_MAX),
             ("max_agenda_title_chars", AGENDA_TITLE_MAX),

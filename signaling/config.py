@@ -40,6 +40,25 @@ class SignalingConfig:
     public_url: str | None
     max_log_lines_per_kind: int
     log_kind_window_s: float
+    hand_burst: int
+    hand_rate_per_s: float
+    hand_room_burst: int
+    hand_room_rate_per_s: float
+    trusted_proxies: tuple[str, ...]
+    ban_ttl_s: float
+    max_connections_per_address: int
+    join_deadline_s: float
+    join_address_burst: int
+    join_address_rate_per_s: float
+    max_waiting_per_address: int
+    chat_address_burst: int
+    chat_address_rate_per_s: float
+    passcode_delay_s: float
+    passcode_max_delay_s: float
+    passcode_lockout_failures: int
+    passcode_lockout_s: float
+    passcode_room_burst: int
+    passcode_room_rate_per_s: float
     join_token_secret: str | None
     max_agenda_segments: int
     max_agenda_title_chars: int

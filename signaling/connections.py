@@ -22,6 +22,10 @@ class Conn:
     history: TokenBucket
     # Every other event, unknown ones included.
     action: TokenBucket
+    # Hands raised and lowered: each also counts as an action, and is told to the whole room.
+    hand: TokenBucket
+    # The keyed hash of the address it came from ("" when unknown), for the limits per address and bans.
+    address_hash: str = ""
     room_id: str | None = None
     participant_id: str | None = None
     # How the participant takes part ("av", "audio" or "text"), once joined.
@@ -44,7 +48,7 @@ class Connections:
         self._config = config
         self._conns: dict[str, Conn] = {}
 
-    def open(self, sid: str) -> Conn:
+    def open(self, sid: str, address_hash: str = "") -> Conn:
         c = self._config
         conn = self._conns[sid] = Conn(
             sid=sid,
@@ -53,6 +57,8 @@ class Connections:
             signal=TokenBucket(c.signal_burst, c.signal_rate_per_s),
             history=TokenBucket(c.history_burst, c.history_rate_per_s),
             action=TokenBucket(c.action_burst, c.action_rate_per_s),
+            hand=TokenBucket(c.hand_burst, c.hand_rate_per_s),
+            address_hash=address_hash,
         )
         return conn
 
@@ -92,6 +98,8 @@ class Connections:
             return conn.history.take(now)
         if event == "signal":
             return conn.signal.take(now)
+        if event in ("hand:raise", "hand:lower"):
+            return conn.action.take(now) or conn.hand.take(now)
         return conn.action.take(now)
 
     def counts(self) -> ConnectionCounts:

@@ -72,13 +72,17 @@ class Delivery:
                 skipped = state.participants.get(audience.skip) if audience.skip else None
                 await self.emit(message, room_channel(room_id), skip_sid=skipped.conn if skipped else None)
             elif isinstance(audience, ToFacilitators):
-                for p in state.participants.values():
-                    if p.role is Role.FACILITATOR and not p.away:
-                        await self.emit(message, participant_channel(p.id))
+                await self.to_facilitators(state, message)
         for kick in outcome.kicks:
             await self.close(kick.conn)
         for observe in self.observers:
             await observe(state, outcome)
+
+    async def to_facilitators(self, state: RoomState, event: ev.ServerEvent) -> None:
+        """Send `event` to each facilitator connected to the room."""
+        for p in state.participants.values():
+            if p.role is Role.FACILITATOR and not p.away:
+                await self.emit(event, participant_channel(p.id))
 
     async def chat(self, room_id: str, message: ChatMessage) -> None:
         await self.emit(ev.chat_message(message), self._chat_audience(room_id, message))

@@ -111,6 +111,20 @@ class LobbyFacilitator:
 
 
 @dataclass(frozen=True, slots=True)
+class LobbyPasscodeFailures:
+    """To facilitators: wrong passcodes keep coming for this room, and the door is shut to passcodes
+    until `until`, for one network address or for everyone. Locking the room or changing its passcode
+    stops it for good."""
+
+    event: ClassVar[str] = "lobby:passcode-failures"
+    scope: Annotated[
+        Literal["address", "room"],
+        Doc("address: one address tried too many; room: too many from many addresses together"),
+    ]
+    until: Annotated[int, Doc("ms since the epoch")]
+
+
+@dataclass(frozen=True, slots=True)
 class LobbyAdmitted:
     """You were let in."""
 
@@ -251,6 +265,7 @@ ServerEvent = (
     | RoomUpdated
     | LobbyWaiting
     | LobbyFacilitator
+    | LobbyPasscodeFailures
     | LobbyAdmitted
     | LobbyDenied
     | RoomEnded
@@ -276,6 +291,7 @@ SERVER_EVENTS: dict[str, type] = {
         RoomUpdated,
         LobbyWaiting,
         LobbyFacilitator,
+        LobbyPasscodeFailures,
         LobbyAdmitted,
         LobbyDenied,
         RoomEnded,

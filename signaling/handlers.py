@@ -18,7 +18,10 @@ import socketio
 
 from rooms import Refusal, RoomDefinition
 from rooms import commands as cmd
+from signaling import credentials
 from signaling import protocol as p
+from signaling.addresses import AddressHasher
+from signaling.bans import Bans
 from signaling.chat import Chat
 from signaling.config import SignalingConfig
 from signaling.connections import Conn, ConnectionCounts, Connections
@@ -31,11 +34,14 @@ from signaling.lograte import LogRate
 from signaling.media import MediaRooms
 from signaling.meetings import Clock, Meetings, wall_clock_ms
 from signaling.packets import PacketError
+from signaling.passcodes import PasscodeGuard
 from signaling.ports import NO_METRICS, Bus, Metrics, Store
 from signaling.presence import Presence
+from signaling.quotas import Quotas
 from signaling.relay import ice_config, relay_signal
-from signaling.socket import mark_current, wants_ack
+from signaling.socket import CircleSocketServer, mark_current, wants_ack
 from signaling.to_command import Limits, to_command
+from signaling.transports import Transports
 
 log = logging.getLogger("circle.signaling")
 
@@ -65,11 +71,22 @@ class Signaling:
         self._metrics = metrics
         self._limits = Limits.of(config)
         self._conns = Connections(config)
+        self._quotas = Quotas(config)
         self._admission = Admission(config, store, sio)
+        # Replaced at start-up, with the signing key, by one keyed from the cluster's shared secret.
+        self._addresses = AddressHasher(credentials.new_secret(32))
+        self._transports = Transports(config, lambda: self._addresses)
         delivery = Delivery(sio, bus, self._admission.admitted, self._conns.__contains__)
-        self._meetings = Meetings(store, delivery, clock)
+        self._meetings = Meetings(store, delivery, clock, Bans(store, config.ban_ttl_s))
         self._joining = Joining(
-            self._meetings, self._admission, sio, instance_id, config.max_name_chars, config.join_token_secret
+            self._meetings,
+            self._admission,
+            sio,
+            instance_id,
+            config.max_name_chars,
+            config.join_token_secret,
+            passcodes=PasscodeGuard(config),
+            max_waiting_per_address=config.max_waiting_per_address,
         )
         self._media = MediaRooms(config, sio, self._heard_speaking, clustered=bus.spans_instances)
         delivery.observers.append(self._media.observe)
@@ -90,6 +107,8 @@ class Signaling:
         }
         bus.screen(self._chat.first_delivery)
         bus.on_gap(self._chat.catch_up)
+        if isinstance(sio, CircleSocketServer):
+            sio.follow_transports(self._transport_opened, self._transports.close)
         sio.on("connect", self._on_connect)
         sio.on("disconnect", self._on_disconnect)
         sio.on("*", self._on_event)
@@ -112,11 +131,16 @@ class Signaling:
         return await self._meetings.store.delete_room(room.id)
 
     def use_signing_key(self, key: str) -> None:
-        """Sign and check resume tokens with `key` (the same on every instance of a cluster)."""
+        """Sign and check resume tokens with `key` (the same on every instance of a cluster), and key
+        the hashes of client addresses from it."""
         self._admission.use_signing_key(key)
+        self._addresses = AddressHasher(key)
 
     async def sweep(self, now: int | None = None) -> None:
-        """One tick of presence: away, grace, chat expiry (`now`: ms since the epoch, else the clock's)."""
+        """One tick: close connections past their join deadline, then presence: away, grace, chat
+        expiry (`now`: ms since the epoch, else the clock's)."""
+        for session in self._transports.overdue(time.monotonic(), self._joined):
+            await self._sio.eio.disconnect(session)
         await self._presence.sweep(self._clock() if now is None else now)
 
     async def drain(self, drain_s: float) -> None:
@@ -139,13 +163,21 @@ class Signaling:
 
     # -- connection life -----------------------------------------------------------------------------
 
+    def _transport_opened(self, session: str, environ: dict[str, Any]) -> dict[str, Any] | None:
+        return self._transports.open(session, environ, time.monotonic())
+
+    def _joined(self, sid: str) -> bool:
+        conn = self._conns.get(sid)
+        return conn is not None and conn.participant_id is not None
+
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth_data: Any = None) -> None:
         if self.closing:
             # A client that is moving off this instance must land on another one.
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unavailable", "message": "This server is restarting."}
             )
-        self._conns.open(sid)
+        self._conns.open(sid, self._transports.address_hash(environ))
+        self._transports.attach(environ, sid)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         conn = self._conns.close(sid)
@@ -174,7 +206,8 @@ class Signaling:
             if conn is None:
                 raise Refusal("not_joined", "This connection is closing.")
             # Before decoding, so that bad input and unknown events count against a bucket too.
-            retry = self._conns.rate_limit(conn, event, time.monotonic())
+            now = time.monotonic()
+            retry = self._conns.rate_limit(conn, event, now) or self._quotas.take(conn, event, now)
             if retry:
                 raise Refusal(
                     "rate_limited",

@@ -1,13 +1,17 @@
 """Joining and leaving: who may come in (host keys, passcodes, signed resume tokens, bans through the
 rules), and what someone let in receives.
 
-Secrets are checked here and only the verdicts reach the rules (`rooms.commands.Join`).
+Secrets are checked here and only the verdicts reach the rules (`rooms.commands.Join`): whether the
+host key and the passcode match, whose seat a resume token names, and which of the joiner's marks the
+room's bans hold (`signaling.bans`). Passcode tries are slowed per address and room first
+(`signaling.passcodes`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -16,8 +20,8 @@ import socketio
 
 from rooms import ChatMessage, Refusal, RoomState
 from rooms import commands as cmd
-from rooms.model import Media, Role
-from signaling import credentials, views
+from rooms.model import Media, Role, RoomDefinition
+from signaling import bans, credentials, views
 from signaling import events as ev
 from signaling import protocol as p
 from signaling.config import SignalingConfig
@@ -25,6 +29,7 @@ from signaling.connections import Conn
 from signaling.delivery import participant_channel, room_channel
 from signaling.join_tokens import JoinClaim, check_join_token
 from signaling.meetings import Meetings
+from signaling.passcodes import PasscodeGuard, Shut
 from signaling.ports import Store
 
 log = logging.getLogger("circle.signaling")
@@ -65,6 +70,13 @@ class Admission:
         return ev.LobbyAdmitted(replace(snapshot, version=state.version), self.resume_token(state, pid))
 
 
+_SHUT = {
+    "address": "Too many wrong passcodes have come from your network. Please wait a little, then try again.",
+    "room": "Too many wrong passcodes have been tried for this meeting. Please wait a little, then try"
+    " again.",
+}
+
+
 class Joining:
     def __init__(
         self,
@@ -74,9 +86,14 @@ class Joining:
         instance_id: str,
         max_name_chars: int,
         join_token_secret: str | None = None,
+        *,
+        passcodes: PasscodeGuard,
+        max_waiting_per_address: int,
     ) -> None:
         self._max_name_chars = max_name_chars
         self._join_token_secret = join_token_secret
+        self._passcodes = passcodes
+        self._max_waiting_per_address = max_waiting_per_address
         self._meetings = meetings
         self._admission = admission
         self._sio = sio
@@ -108,11 +125,9 @@ class Joining:
             is_host = True
         # A community site's token vouches for its holder as the passcode would.
         passcode_ok = vouched is not None
-        if room.passcode_hash and msg.passcode and not passcode_ok:
-            loop = asyncio.get_running_loop()
-            passcode_ok = await loop.run_in_executor(
-                None, credentials.passcode_matches, msg.passcode, room.passcode_hash
-            )
+        if room.passcode_hash and msg.passcode and not passcode_ok and not is_host:
+            # A signed resume token for this room proves its holder was let in: no guessing to slow.
+            passcode_ok = await self._passcode_matches(conn, room, msg.passcode, guarded=resume_of is None)
         invite = None
         if room.one_to_one and msg.invite:
             invite = next(
@@ -120,6 +135,9 @@ class Joining:
                 None,
             )
         media = Media(msg.media)
+        browser_key_hash = credentials.key_hash(msg.browser_key) if msg.browser_key else None
+        address_hash = conn.address_hash or None
+        joiner = bans.marks(resume_of[0] if resume_of else None, browser_key_hash, address_hash)
         command = cmd.Join(
             new_id=credentials.new_id(),
             name=name or "",
@@ -130,7 +148,10 @@ class Joining:
             passcode_ok=passcode_ok,
             accepted_guidelines=msg.accept_guidelines,
             resume_of=resume_of,
-            browser_key_hash=credentials.key_hash(msg.browser_key) if msg.browser_key else None,
+            browser_key_hash=browser_key_hash,
+            address_hash=address_hash,
+            banned_marks=await self._meetings.bans.holding(room.id, joiner),
+            max_waiting_per_address=self._max_waiting_per_address,
             invite=invite,
             guidelines_version=msg.guidelines_version,
         )
@@ -171,6 +192,42 @@ class Joining:
             return check_join_token(msg.token, self._join_token_secret, room_id, self._max_name_chars), None
         except Refusal as refused:
             return None, refused
+
+    async def _passcode_matches(self, conn: Conn, room: RoomDefinition, passcode: str, guarded: bool) -> bool:
+        address, stored = conn.address_hash, room.passcode_hash
+        assert stored is not None
+        loop = asyncio.get_running_loop()
+        if not guarded:
+            return bool(await loop.run_in_executor(None, credentials.passcode_matches, passcode, stored))
+        wait = self._passcodes.admit(address, room.id, time.monotonic())
+        if wait is not None:
+            retry_ms, scope = wait
+            raise Refusal("rate_limited", _SHUT[scope], retry_after_ms=retry_ms, scope=scope)
+        try:
+            matches = await loop.run_in_executor(None, credentials.passcode_matches, passcode, stored)
+        except BaseException:
+            self._passcodes.abandoned(address, room.id)
+            raise
+        if matches:
+            self._passcodes.succeeded(address, room.id)
+            return True
+        shut = self._passcodes.failed(address, room.id, time.monotonic())
+        if shut is not None:
+            await self._tell_facilitators(room, shut)
+        return False
+
+    async def _tell_facilitators(self, room: RoomDefinition, shut: Shut) -> None:
+        log.info(
+            "passcode tries shut room=%s scope=%s for %.0f s",
+            room.id,
+            shut.scope,
+            shut.seconds,
+            extra={"room": room.id, "scope": shut.scope},
+        )
+        state = await self._meetings.store.load(room.id)
+        if state is not None:
+            until = self._meetings.clock() + int(shut.seconds * 1000)
+            await self._meetings.delivery.to_facilitators(state, ev.LobbyPasscodeFailures(shut.scope, until))
 
     async def leave(self, conn: Conn, msg: p.Leave) -> dict[str, Any]:
         if conn.participant_id is None or conn.room_id is None:

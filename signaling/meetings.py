@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from rooms import Outcome, Refusal, RoomDefinition, RoomState, apply
 from rooms import commands as cmd
+from signaling.bans import Bans
 from signaling.connections import Conn
 from signaling.delivery import Delivery
 from signaling.ports import Store
@@ -22,10 +23,11 @@ def wall_clock_ms() -> int:
 
 
 class Meetings:
-    def __init__(self, store: Store, delivery: Delivery, clock: Clock) -> None:
+    def __init__(self, store: Store, delivery: Delivery, clock: Clock, bans: Bans) -> None:
         self.store = store
         self.delivery = delivery
         self.clock = clock
+        self.bans = bans
 
     async def room(self, conn: Conn) -> RoomDefinition:
         if conn.room_id is None:
@@ -65,7 +67,12 @@ class Meetings:
         return await self.store.transact(room, step, now)
 
     async def deliver(self, state: RoomState, outcome: Outcome) -> None:
-        await self.delivery.send(state, outcome)
+        try:
+            # Kept before the banned are told and their sockets closed, so that a rejoin, on any
+            # instance, finds the ban; they are told and closed even if it could not be kept.
+            await self.bans.keep(state.room.id, outcome.banned)
+        finally:
+            await self.delivery.send(state, outcome)
         if outcome.emptied and state.room.retention_s == 0:
             await self.store.clear_chat(state.room.id)
 

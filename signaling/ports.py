@@ -1,6 +1,7 @@
 """What signalling needs from the infrastructure, as interfaces the server's adapters implement.
 
-- `Store`: rooms, their live state, chat and presence (memory for one instance, Redis for a cluster);
+- `Store`: rooms, their live state, chat, presence and bans (memory and SQLite for one instance, Redis
+  for a cluster);
 - `Bus`: delivery between instances (the socket.io client manager's transport);
 - `Publication`: an emit the bus packed for the store to publish with the write it announces;
 - `Unavailable`: what both raise when their backend cannot be reached or did not answer in time;
@@ -147,6 +148,15 @@ class Store(Protocol):
 
     async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
         """Those of `instances` whose heartbeat has expired."""
+        ...
+
+    async def add_bans(self, room_id: str, marks: Iterable[str], ttl_s: float) -> None:
+        """Ban `marks` ("id:…", "key:…", "addr:…": ids and hashes, never an address) from the room for
+        `ttl_s` seconds, on every instance and across restarts. A mark banned again lasts the longer."""
+        ...
+
+    async def banned(self, room_id: str, marks: Iterable[str]) -> frozenset[str]:
+        """Those of `marks` the room's bans hold now (expired bans hold nothing)."""
         ...
 
 

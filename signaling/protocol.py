@@ -28,6 +28,7 @@ SHARE_TIMER_MAX_S = 3600
 M_LINE_INDEX_MAX = 65535
 # A number field that declares no range of its own takes the integers JSON carries exactly.
 SAFE_INTEGER_MAX = 2**53 - 1
+PASSCODE_MAX = 128
 JOIN_TOKEN_MAX = 4096
 # Participant and chat message ids.
 ID_MAX = 64
@@ -138,7 +139,7 @@ class Join:
     )
     media: Literal["av", "audio", "text"] = "av"
     accept_guidelines: bool = False
-    passcode: str | None = optional(max_len=128)
+    passcode: str | None = optional(max_len=PASSCODE_MAX)
     host_key: str | None = optional(max_len=128)
     resume_token: str | None = optional(max_len=512)
     browser_key: str | None = optional(min_len=16, max_len=64)
@@ -616,6 +617,7 @@ class ServerEvent(StrEnum):
     ROOM_UPDATED = "room:updated"
     LOBBY_WAITING = "lobby:waiting"
     LOBBY_FACILITATOR = "lobby:facilitator"
+    LOBBY_PASSCODE_FAILURES = "lobby:passcode-failures"
     LOBBY_ADMITTED = "lobby:admitted"
     LOBBY_DENIED = "lobby:denied"
     ROOM_ENDED = "room:ended"

@@ -1,8 +1,9 @@
 """socket.io's server, adapted: each event knows whether it came with an acknowledgement id, and
-work can wait until that acknowledgement has gone out. Also the Origin check for browsers.
+work can wait until that acknowledgement has gone out; each Engine.IO session can be refused or
+followed from its handshake on. Also the Origin check for browsers.
 
-These rely on private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal` and
-the handlers they call); they are used here only.
+These rely on private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal`,
+`_handle_eio_connect`, `_handle_eio_disconnect` and the handlers they call); they are used here only.
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ _after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] =
 )
 
 
+TransportOpened = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
+"""Asked with a new Engine.IO session's id and environ: None to accept it, else the error object to
+refuse it with (Engine.IO answers the handshake with a 401 carrying it)."""
+
+
 class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
     """socket.io's server, told whether each event came with an acknowledgement id, so that an
-    error for an event sent without one still reaches the client (as an `error` event).
+    error for an event sent without one still reaches the client (as an `error` event); and telling
+    whoever `follow_transports` when Engine.IO sessions open and close.
 
     Every packet is read by `signaling.packets` before python-socketio sees it: a malformed one is
     answered `bad_request` (through the `*` handler, as the event `BAD_PACKET`, so that it counts
@@ -56,6 +63,26 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
     def _engineio_server_class(self) -> type:
         return self._engine_class or super()._engineio_server_class()
+
+    _transport_opened: TransportOpened | None = None
+    _transport_closed: Callable[[str], None] | None = None
+
+    def follow_transports(self, opened: TransportOpened, closed: Callable[[str], None]) -> None:
+        self._transport_opened, self._transport_closed = opened, closed
+
+    async def _handle_eio_connect(self, eio_sid, environ):  # type: ignore[no-untyped-def]
+        if self._transport_opened is not None:
+            refusal = self._transport_opened(eio_sid, environ)
+            if refusal is not None:
+                return refusal
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid, reason):  # type: ignore[no-untyped-def]
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            if self._transport_closed is not None:
+                self._transport_closed(eio_sid)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:

@@ -129,7 +129,11 @@ class WaitingView(ParticipantView):
 
     wire: ClassVar[str] = "Waiting"
     returning_removed: Annotated[
-        bool, Doc("a facilitator removed them from this meeting earlier, and they came back")
+        bool,
+        Doc(
+            "a facilitator removed them from this meeting earlier and they came back, or they come from"
+            " the network address of someone banned (perhaps someone else on a shared one)"
+        ),
     ]
 
 

@@ -47,7 +47,7 @@ async def test_join_and_waiting_screens_pass_the_audit(circle_server, browser: B
     room = await circle_server.create_room(
         title="Thursday mindfulness peer group",
         guidelines="What is said here stays here.\nYou can always pass.",
-        passcode="2468",
+        passcode="24682468",
         waiting_room=True,
     )
     ana = await Person.open(browser, room["member_url"], "Ana")
@@ -62,10 +62,10 @@ async def test_join_and_waiting_screens_pass_the_audit(circle_server, browser: B
     await assert_accessible(phone, "join screen at 360 px")
 
     # A refusal on screen, then the waiting room.
-    await phone.join("text", passcode="0000", expect_meeting=False)
+    await phone.join("text", passcode="00000000", expect_meeting=False)
     await expect(phone.page.locator("#passcode-error")).to_be_visible()
     await assert_accessible(phone, "join screen with a refusal")
-    await phone.page.get_by_label("Passcode").fill("2468")
+    await phone.page.get_by_label("Passcode").fill("24682468")
     await phone.page.get_by_role("button", name="Join", exact=True).click()
     # Nobody has opened the meeting yet, and the waiting room says so rather than promise a welcome.
     await expect(phone.page.get_by_text("The meeting hasn't started yet")).to_be_visible()

@@ -49,7 +49,7 @@ async def test_a_join_token_link_names_its_holder_who_cannot_change_the_name(
     circle_server_factory, browser: Browser
 ) -> None:
     server = await circle_server_factory(join_token_secret=SECRET)
-    room = await server.create_room(title="Community circle", passcode="4321")
+    room = await server.create_room(title="Community circle", passcode="43214321")
     host = await Member(server.url).connect()
     try:
         await host.join(room["id"], "Maya", "text", host_key=room["host_key"])

@@ -270,15 +270,15 @@ async def test_terminal_member_follows_a_stopping_instance_to_another(
 async def test_terminal_member_waits_to_be_admitted_and_hears_refusals(
     circle_server, members, terminals
 ) -> None:
-    room = await circle_server.create_room(title="Newcomers", waiting_room=True, passcode="4321")
+    room = await circle_server.create_room(title="Newcomers", waiting_room=True, passcode="43214321")
     host: Member = await members()
     await host.join(room["id"], "Maya", "text", host_key=room["host_key"])
 
-    wrong = await terminals(room["member_url"], "Bo", "--passcode", "0000")
+    wrong = await terminals(room["member_url"], "Bo", "--passcode", "00000000")
     await wrong.expect(r"That passcode didn't match")
     assert await wrong.wait() == 1
 
-    jo = await terminals(room["member_url"], "Jo", "--passcode", "4321")
+    jo = await terminals(room["member_url"], "Jo", "--passcode", "43214321")
     await jo.expect(r"The facilitator will let you in shortly")
     waiting = await host.wait_for("lobby:waiting", lambda p: p["name"] == "Jo")
     assert (await host.call("mod:admit", {"id": waiting["id"]}))["ok"]
@@ -314,6 +314,10 @@ async def test_a_terminal_user_banned_once_stays_out_on_their_next_run(
     assert key_file.read_text() == key
 
     someone_else = await terminals(room["member_url"], "Sam")
+    # After a ban everyone new waits to be let in for the rest of the meeting.
+    await someone_else.expect(r"You're in the waiting room")
+    waiting = await host.wait_for("lobby:waiting", lambda p: p["name"] == "Sam")
+    assert (await host.call("mod:admit", {"id": waiting["id"]}))["ok"]
     await someone_else.expect(r"Type /help")
     await host.wait_for("participant:joined", lambda p: p["name"] == "Sam")
     assert not any(p["name"] == "Jo again" for p in host.of("participant:joined"))

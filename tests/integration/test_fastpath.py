@@ -50,7 +50,10 @@ async def test_each_senders_messages_arrive_in_order_for_everyone_under_a_burst(
     circle_server_factory: Callable[..., Awaitable[RunningServer]],
     connect: Callable[[str], Awaitable[Member]],
 ) -> None:
-    server = await circle_server_factory(chat_burst=1000, chat_rate_per_s=1000.0)
+    # Everyone here shares one address: its chat bucket is opened as wide as each connection's.
+    server = await circle_server_factory(
+        chat_burst=1000, chat_rate_per_s=1000.0, chat_address_burst=1000, chat_address_rate_per_s=1000.0
+    )
     room = await server.create_room(max_participants=8)
     people = await seated(lambda: connect(server.url), room["id"], *(f"Member {i}" for i in range(6)))
     count = 40

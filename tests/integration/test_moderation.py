@@ -415,3 +415,20 @@ async def test_host_checks_are_rate_limited_per_address(circle_server_factory: F
         statuses.append(status)
     assert statuses == [403, 403, 200, 429]
     assert body["error"]["code"] == "rate_limited" and body["error"]["retry_after_ms"] > 0
+
+
+async def test_behind_a_trusted_proxy_host_checks_are_limited_per_client_address(
+    circle_server_factory: Factory,
+) -> None:
+    server = await circle_server_factory(
+        host_check_burst=1, host_check_rate_per_s=0.01, trusted_proxies=("127.0.0.1",)
+    )
+    room = await server.create_room()
+    body = {"host_key": room["host_key"]}
+    url = f"{server.url}/api/rooms/{room['id']}/host-check"
+    statuses = []
+    async with aiohttp.ClientSession() as http:
+        for address in ("198.51.100.1", "198.51.100.2", "198.51.100.1"):
+            async with http.post(url, json=body, headers={"X-Forwarded-For": address}) as response:
+                statuses.append(response.status)
+    assert statuses == [200, 200, 429]

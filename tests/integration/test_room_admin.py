@@ -76,7 +76,7 @@ async def test_an_edit_answers_the_rooms_admin_view_and_the_meeting_under_way_ta
         f"/api/rooms/{room['id']}",
         {
             "title": "Thursday circle",
-            "passcode": "4321",
+            "passcode": "43214321",
             "waiting_room": True,
             "max_participants": 12,
             "retention_s": 3600,
@@ -117,14 +117,14 @@ async def test_an_edit_answers_the_rooms_admin_view_and_the_meeting_under_way_ta
 
 
 async def test_a_passcode_can_be_set_and_removed(circle_server: RunningServer, members: Connect) -> None:
-    room = await circle_server.create_room(title="Tuesday circle", passcode="1111")
+    room = await circle_server.create_room(title="Tuesday circle", passcode="11111111")
     path = f"/api/rooms/{room['id']}"
-    assert (await call(circle_server.url, "PATCH", path, {"passcode": "2222"})).status == 200
+    assert (await call(circle_server.url, "PATCH", path, {"passcode": "22222222"})).status == 200
     ann = await members()
-    assert (await ann.call("join", {"room": room["id"], "name": "Ann", "passcode": "1111"}))["error"][
+    assert (await ann.call("join", {"room": room["id"], "name": "Ann", "passcode": "11111111"}))["error"][
         "code"
     ] == "wrong_passcode"
-    await ann.join(room["id"], "Ann", passcode="2222")
+    await ann.join(room["id"], "Ann", passcode="22222222")
 
     cleared = await call(circle_server.url, "PATCH", path, {"passcode": None})
     assert cleared.status == 200 and cleared.body["passcode_required"] is False

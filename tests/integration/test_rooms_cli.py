@@ -51,7 +51,7 @@ async def test_rooms_list_shows_each_room_and_who_is_in_it(
 async def test_rooms_edit_changes_what_it_is_told_and_nothing_else(
     circle_server: RunningServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    room = await circle_server.create_room(title="Tuesday circle", guidelines="Be kind.", passcode="1111")
+    room = await circle_server.create_room(title="Tuesday circle", guidelines="Be kind.", passcode="11111111")
     agenda = tmp_path / "agenda.json"
     agenda.write_text(json.dumps([{"kind": "reading", "title": "Welcome", "text": "We begin."}]))
     code, out, err = await circle(

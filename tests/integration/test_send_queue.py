@@ -134,6 +134,8 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_and_latency_hol
         history_rate_per_s=1000,
         chat_burst=1000,
         chat_rate_per_s=1000,
+        chat_address_burst=1000,
+        chat_address_rate_per_s=1000,
     )
     await asyncio.to_thread(server.start)
     ann = bob = None
@@ -214,6 +216,8 @@ async def test_a_client_backed_up_past_the_send_deadline_is_cut_off_before_its_q
         history_rate_per_s=1000,
         chat_burst=1000,
         chat_rate_per_s=1000,
+        chat_address_burst=1000,
+        chat_address_rate_per_s=1000,
     )
     await asyncio.to_thread(server.start)
     ann = None

@@ -504,3 +504,34 @@ async def test_instances_without_a_configured_key_share_one(stores: tuple[str, S
         pytest.skip("a single instance has no one to share its key with")
     key = await one.signing_key(None)
     assert len(key) >= 32 and await two.signing_key(None) == key
+
+
+async def test_a_ban_holds_on_every_instance_until_it_expires(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    await one.add_bans("r1", ["id:p1", "key:k1", "addr:a1"], ttl_s=0.4)
+    await one.add_bans("r1", ["key:k2"], ttl_s=60)
+    asked = ["id:p1", "key:k1", "key:k2", "addr:a2"]
+    assert await two.banned("r1", asked) == {"id:p1", "key:k1", "key:k2"}
+    assert await two.banned("r2", asked) == frozenset()
+    assert await two.banned("r1", []) == frozenset()
+    await asyncio.sleep(0.5)
+    assert await two.banned("r1", asked) == {"key:k2"}
+
+
+async def test_a_mark_banned_again_keeps_the_later_end(stores: tuple[str, Store, Store]) -> None:
+    _, one, two = stores
+    await one.add_bans("r1", ["key:k1"], ttl_s=60)
+    await two.add_bans("r1", ["key:k1"], ttl_s=0.2)
+    await asyncio.sleep(0.3)
+    assert await one.banned("r1", ["key:k1"]) == {"key:k1"}
+
+
+async def test_a_single_instance_keeps_the_key_it_made_across_restarts(tmp_path: Path) -> None:
+    keys = []
+    for _ in range(2):
+        memory = MemoryStore(tmp_path, resend_window_s=RESEND_WINDOW_S)
+        await memory.start()
+        keys.append(await memory.signing_key(None))
+        assert await memory.signing_key("configured") == "configured"
+        await memory.close()
+    assert keys[0] == keys[1] and len(keys[0]) >= 32

@@ -74,7 +74,11 @@ async def start_server(data_dir: Path, backends: Backends | None = None, **overr
     }
     settings = Settings(**values)
     runner = web.AppRunner(
-        create_app(settings, backends), handle_signals=False, access_log=None, shutdown_timeout=1
+        create_app(settings, backends),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=1,
+        keepalive_timeout=settings.http_idle_timeout_s,
     )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

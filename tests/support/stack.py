@@ -110,7 +110,13 @@ def running_stack(
 
 
 # Presence timings short enough for a test, and a drain long enough to look at a stopping instance.
-STACK_SETTINGS: dict[str, Any] = {**FAST_SETTINGS, "shutdown_grace_s": 6.0, "resume_grace_s": 10.0}
+# Instances trust nginx's X-Forwarded-For, as a deployment's must.
+STACK_SETTINGS: dict[str, Any] = {
+    **FAST_SETTINGS,
+    "shutdown_grace_s": 6.0,
+    "resume_grace_s": 10.0,
+    "trusted_proxies": "127.0.0.1",
+}
 
 
 class ProxiedMember(Member):

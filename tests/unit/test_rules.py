@@ -363,15 +363,16 @@ def test_roles_can_change_but_the_last_facilitator_stays() -> None:
     refused("bad_request", s, c.SetRole("ann", "ann", Role.MEMBER))
 
 
-def test_end_closes_every_connection_and_keeps_the_bans() -> None:
+def test_end_closes_every_connection_and_leaves_the_bans_to_the_store() -> None:
     s, _ = join(room(waiting_room=True), "fa", host=True)
     s, _ = join(s, "w")
     s, _ = apply(s, c.SetWaitingRoom("fa", False), T0)
     s, _ = apply(s, c.SetWaitingRoom("fa", True), T0)
     s, _ = join(s, "late")
-    s, _ = apply(s, c.Remove("fa", "w", ban=True), T0)
+    s, removed = apply(s, c.Remove("fa", "w", ban=True), T0)
+    assert removed.banned == {"id:w"}
     s, out = apply(s, c.End("fa"), T0)
-    assert s.is_empty and s.bans and out.emptied
+    assert s.is_empty and not s.bans and out.emptied
     assert names(out) == ["room:ended", "lobby:denied"]
     assert {k.conn for k in out.kicks} == {"sid-fa", "sid-late"}
 

@@ -101,10 +101,10 @@ def check_invariants(s: RoomState) -> None:
         assert not p.unmute_requested or p.media_locked
         assert not p.returning_removed or p.id in s.waiting
     if s.is_empty:
-        # A room nobody is in is as its definition sets it up, but for the bans.
+        # A room nobody is in is as its definition sets it up (its bans are the store's).
         assert s.locked is False and s.waiting_room == s.room.waiting_room and s.safety_pause is None
         assert s.agenda == s.room.agenda and s.segment is None and s.private_chat is s.room.private_chat
-        assert not s.removed and not s.concerns and s.hands == () and s.speaker is None
+        assert not s.removed and not s.bans and not s.concerns and s.hands == () and s.speaker is None
     assert state_from_dict(state_to_dict(s)) == s
 
 

@@ -2,7 +2,7 @@
 // server's events and the page's controls to the room state, the call and the views (tiles,
 // people, chat).
 
-import { $, announce } from "./dom.js";
+import { $, announce, setMessage } from "./dom.js";
 import { Connection } from "./connection.js";
 import { RoomState } from "./room.js";
 import { Call } from "./call.js";
@@ -237,6 +237,13 @@ export class Meeting {
     });
     on("room:sync", (room) => this.room.sync(room));
     on("lobby:waiting", (p) => this.room.lobbyWaiting(p));
+    on("lobby:passcode-failures", ({ scope }) => {
+      // Facilitators only: someone is guessing the passcode, and the server has shut the door to it.
+      const message = scope === "room"
+        ? "Many wrong passcodes are being tried for this meeting, so passcodes are paused for a while. You can lock the meeting."
+        : "Someone has tried too many wrong passcodes. Their network has to wait before trying again.";
+      setMessage($("meeting-error"), message);
+    });
     on("lobby:facilitator", ({ present }) => {
       if (this.state === "waiting") this.presence.waiting(present);
     });
