@@ -36,6 +36,17 @@ FUZZ_SETTINGS: dict[str, Any] = {
     "action_rate_per_s": 1_000_000.0,
     "join_burst": 1_000_000,
     "join_rate_per_s": 1_000_000.0,
+    "history_burst": 1_000_000,
+    "history_rate_per_s": 1_000_000.0,
+    "hand_burst": 1_000_000,
+    "hand_rate_per_s": 1_000_000.0,
+    "hand_room_burst": 1_000_000,
+    "hand_room_rate_per_s": 1_000_000.0,
+    "join_address_burst": 1_000_000,
+    "join_address_rate_per_s": 1_000_000.0,
+    "chat_address_burst": 1_000_000,
+    "chat_address_rate_per_s": 1_000_000.0,
+    "max_connections_per_address": 1_000,
     "resume_grace_s": 0.5,
 }
 
