@@ -70,6 +70,36 @@ class WebClientIncomplete(Exception):
         self.missing = missing
 
 
+# Someone who opens the server's address, or a link cut short before the room, meets a calm page that
+# says what to do, not a bare "404: Not Found". Static text only: nothing from the request is in it.
+NOT_A_MEETING_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="referrer" content="no-referrer">
+  <title>Circle</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="/static/css/circle.css">
+</head>
+<body>
+  <header class="topbar"><span class="brand">Circle</span></header>
+  <main id="main">
+    <section class="screen join">
+      <div class="card">
+        <h1>This isn't a meeting link</h1>
+        <p class="lede">Circle meetings are reached through the link your group shares, which ends in
+          <code>/r/</code> and the meeting's code. Please check that you have the whole link, or ask
+          whoever invited you to send it again.</p>
+        <p>If you are in danger or need help right now, call your local emergency number.</p>
+      </div>
+    </section>
+  </main>
+</body>
+</html>
+"""
+
+
 def _headers(content_type: str) -> dict[str, str]:
     headers = dict(SECURITY_HEADERS)
     headers["Content-Type"] = content_type
@@ -155,5 +185,10 @@ def add_web_routes(app: web.Application, settings: Settings) -> None:
             return _error(404, "not_found", "No such file.")
         return _file_response(path)
 
+    async def no_meeting_here(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=404, text=NOT_A_MEETING_PAGE, headers=_headers("text/html; charset=utf-8"))
+
+    for path in ("/", "/r", "/r/"):
+        app.router.add_get(path, no_meeting_here)
     app.router.add_get("/r/{room}", meeting_page)
     app.router.add_get("/static/{path:.+}", static_file)

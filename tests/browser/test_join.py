@@ -10,6 +10,7 @@ import aiohttp
 from playwright.async_api import Browser, expect
 
 from tests.browser.people import PHONE, Person
+from tests.browser.test_accessibility import violations
 from tests.support.client import Member
 
 GUIDELINES = (
@@ -68,6 +69,27 @@ async def test_refusals_are_explained(circle_server, browser: Browser) -> None:
 
     missing = await Person.open(browser, f"{circle_server.url}/r/no-such-room", "Bo")
     await expect(missing.page.get_by_role("alert")).to_contain_text("We couldn't find this meeting")
+    # Not "You're invited to" above a meeting that isn't there.
+    await expect(missing.page.get_by_role("heading", level=1)).to_have_text("Meeting not found")
+    await expect(missing.page.get_by_text("You're invited to")).to_be_hidden()
+
+
+async def test_the_server_address_and_a_cut_short_link_answer_a_calm_circle_page(
+    circle_server, browser: Browser
+) -> None:
+    """Someone who opens the server's own address, or a link cut off before the meeting's code, is
+    told what to do on a Circle page, not a bare "404: Not Found"."""
+    page = await browser.new_page()
+    try:
+        for path in ("/", "/r/", "/r"):
+            response = await page.goto(f"{circle_server.url}{path}")
+            assert response is not None and response.status == 404
+            assert response.headers["content-type"].startswith("text/html")
+            await expect(page.get_by_role("heading", level=1)).to_have_text("This isn't a meeting link")
+            await expect(page.get_by_text("call your local emergency number")).to_be_visible()
+            assert await violations(page) == [], path
+    finally:
+        await page.close()
 
 
 async def test_a_full_a_locked_and_a_banned_refusal_each_say_what_happened(

@@ -81,6 +81,9 @@ async function start() {
   const roomFacts = fetchRoom(roomId).then(
     (room) => {
       if (room.missing) {
+        // Not "You're invited to … a Circle meeting" above a meeting that isn't there.
+        $("join-eyebrow").hidden = true;
+        $("room-title").textContent = "Meeting not found";
         join.showRoomError(
           "We couldn't find this meeting. The link may be incomplete, or the meeting has ended.",
         );
