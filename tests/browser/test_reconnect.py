@@ -128,11 +128,18 @@ async def test_a_member_follows_a_stopping_instance_to_another(
     """An operator stops one of two instances (a deploy). Its member's page leaves it, reconnects
     through the load balancer to the other instance and keeps their seat, chat and media."""
     redis_server.flush()
-    settings = {**FAST_SETTINGS, "resume_grace_s": 15.0, "shutdown_grace_s": 3.0}
+    # The balancer's address is the one the page is loaded from: the instances let that origin in.
+    balancer = TcpProxy(0)
+    port = await balancer.start()
+    settings = {
+        **FAST_SETTINGS,
+        "resume_grace_s": 15.0,
+        "shutdown_grace_s": 3.0,
+        "cors_allowed_origins": f"http://127.0.0.1:{port}",
+    }
     with running_cluster(2, tmp_path, redis_server.url, **settings) as (one, two):
         room = one.create_room(title="Evening circle")
-        balancer = TcpProxy(one.port)
-        port = await balancer.start()
+        balancer.target_port = one.port
         try:
             ana = await Person.in_meeting(browser, f"http://127.0.0.1:{port}/r/{room['id']}", "Ana", "av")
             bo = await Person.in_meeting(browser, f"{two.url}/r/{room['id']}", "Bo", "av")
