@@ -73,6 +73,8 @@ async function start() {
   if (hostKey) {
     // A wrong facilitator link is said now, before anyone fills in the form for nothing.
     checkHostKey(roomId, hostKey).then((verdict) => {
+      // Marked on the page, so that what follows (and a test) can tell the check has come back.
+      document.body.dataset.hostCheck = verdict;
       if (verdict === "wrong") showWrongHostKey();
     });
   }
