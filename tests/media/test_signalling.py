@@ -63,6 +63,18 @@ async def peers() -> AsyncIterator[list[Peer]]:
 Connect = Callable[[], Awaitable[Member]]
 
 
+async def facilitator_and_two_members_on_the_sfu(
+    server: RunningServer, members: Connect
+) -> tuple[Member, Member, Member]:
+    """Fran (facilitator), Ann and Bo, joined to a room whose media goes through the SFU."""
+    room = await server.create_room(media_mode="sfu")
+    fran, ann, bo = await members(), await members(), await members()
+    await fran.join(room["id"], "Fran", host_key=room["host_key"])
+    await ann.join(room["id"], "Ann")
+    await bo.join(room["id"], "Bo")
+    return fran, ann, bo
+
+
 async def test_rtc_config_says_sfu_for_an_sfu_room_and_mesh_for_a_small_room(
     circle_server: RunningServer, members: Connect
 ) -> None:
@@ -138,11 +150,7 @@ async def test_members_of_an_sfu_room_decode_each_other_through_the_server(
 async def test_a_facilitators_mute_stops_the_members_packets_within_a_second_and_their_unmute_resumes(
     circle_server: RunningServer, members: Connect, peers: list[Peer]
 ) -> None:
-    room = await circle_server.create_room(media_mode="sfu")
-    fran, ann, bo = await members(), await members(), await members()
-    await fran.join(room["id"], "Fran", host_key=room["host_key"])
-    await ann.join(room["id"], "Ann")
-    await bo.join(room["id"], "Bo")
+    fran, ann, bo = await facilitator_and_two_members_on_the_sfu(circle_server, members)
     ann_peer, bo_peer = await on_video(ann), await on_video(bo)
     peers += [ann_peer, bo_peer]
     await wait_for(lambda: bo_peer.frames[ann.id] > 5 and ann_peer.frames[bo.id] > 5, timeout_s=20)
@@ -285,11 +293,7 @@ async def test_a_member_trickling_more_than_sfu_max_candidates_has_the_extra_one
 async def test_the_safety_pause_holds_everyones_media_back_on_the_server_until_it_is_lifted(
     circle_server: RunningServer, members: Connect, peers: list[Peer]
 ) -> None:
-    room = await circle_server.create_room(media_mode="sfu")
-    fran, ann, bo = await members(), await members(), await members()
-    await fran.join(room["id"], "Fran", host_key=room["host_key"])
-    await ann.join(room["id"], "Ann")
-    await bo.join(room["id"], "Bo")
+    fran, ann, bo = await facilitator_and_two_members_on_the_sfu(circle_server, members)
     fran_peer, ann_peer = await on_video(fran), await on_video(ann)
     peers += [fran_peer, ann_peer]
     await wait_for(lambda: fran_peer.frames[ann.id] > 5 and ann_peer.frames[fran.id] > 5, timeout_s=20)
