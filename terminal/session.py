@@ -330,6 +330,10 @@ class ChatClient:
         self.notices(self.room.updated(p, time.monotonic()))
 
     async def _on_room_updated(self, update: dict[str, Any]) -> None:
+        if self.state != "in":
+            # Sent as this client joined, ahead of the answer whose snapshot holds it already: read
+            # against an empty room it would announce the whole room as changes.
+            return
         self.notices(self.room.room_updated(update))
 
     async def _on_lobby_waiting(self, p: dict[str, Any]) -> None:
