@@ -7,7 +7,7 @@ import secrets
 import time
 
 from signaling.protocol import ChatSend, ErrorCode, HandLower, HandRaise
-from terminal import moderation
+from terminal import moderation, practice
 from terminal.names import lookup_problem
 from terminal.session import ChatClient, RequestError
 
@@ -17,6 +17,7 @@ RESEND_PAUSES_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 HELP = (
     "Type a message and press Enter to send it to everyone.\n"
     "  /hand           raise or lower your hand\n"
+    f"{practice.TURN_HELP}\n"
     "  /who            list the people here\n"
     "  /msg NAME text  send a private message to one person\n"
     "  /agenda         show the meeting's agenda\n"
@@ -26,10 +27,11 @@ HELP = (
 
 
 def help_text(client: ChatClient) -> str:
-    """The commands this person may use: a facilitator's too, for facilitators."""
+    """The commands this person may use: telling the facilitators for members, a facilitator's own
+    for facilitators (who are the ones told)."""
     if client.state == "in" and client.room.is_facilitator:
-        return f"{HELP}\n{moderation.FACILITATOR_HELP}"
-    return HELP
+        return f"{HELP}\n{moderation.FACILITATOR_HELP}\n{practice.FACILITATOR_HELP}"
+    return f"{HELP}\n{practice.CARE_HELP}"
 
 
 async def handle_line(client: ChatClient, line: str) -> None:
@@ -48,16 +50,16 @@ async def handle_line(client: ChatClient, line: str) -> None:
             await toggle_hand(client)
         elif command == "msg":
             await private_message(client, rest)
-        elif command == "agenda":
-            for agenda_line in client.room.agenda_lines():
-                client.say(agenda_line)
         elif command == "help":
             client.say(help_text(client))
-        elif command in moderation.COMMANDS:
+        elif command in practice.MEMBER_COMMANDS:
+            await practice.MEMBER_COMMANDS[command](client, rest)
+        elif command in moderation.COMMANDS or command in practice.FACILITATOR_COMMANDS:
             if client.state != "in" or not client.room.is_facilitator:
                 client.say(f"Only facilitators can use /{command}.")
             else:
-                await moderation.COMMANDS[command](client, rest)
+                run = moderation.COMMANDS.get(command) or practice.FACILITATOR_COMMANDS[command]
+                await run(client, rest)
         else:
             client.say(f"Unknown command /{command}.\n{help_text(client)}")
         return

@@ -19,15 +19,18 @@ from signaling.protocol import (
     ModLockMedia,
     ModLowerHand,
     ModMute,
+    ModMuteAll,
     ModNextSpeaker,
     ModPrivateChat,
     ModRemove,
+    ModReorderHands,
     ModRole,
     ModSafety,
     ModWaitingRoom,
 )
 from terminal.names import lookup_problem
 from terminal.session import ChatClient, RequestError
+from terminal.view import ordinal
 
 FACILITATOR_HELP = (
     "As a facilitator (NAME as /who shows it):\n"
@@ -37,11 +40,13 @@ FACILITATOR_HELP = (
     "  /release NAME              let someone you kept muted unmute again\n"
     "  /remove NAME [ban]         remove someone; ban: they can't come back to this room\n"
     "  /lower NAME                lower someone's hand\n"
+    "  /move NAME PLACE           move someone to PLACE (1: first) in the speaking queue\n"
     "  /next [SECONDS]            give the floor to the first raised hand, with an optional share timer\n"
     "  /lock, /unlock             stop or allow new people joining\n"
     "  /waiting on|off            turn the waiting room on or off (off lets everyone waiting in)\n"
     "  /role NAME facilitator|member  make someone a co-facilitator, or a member again\n"
     "  /admitall                  let everyone waiting in\n"
+    "  /muteall [keep]            mute everyone but facilitators; keep: they stay muted\n"
     "  /safety on|off             pause the room (lock it, hold everyone muted) or resume it\n"
     "  /private everyone|facilitators|nobody  who may send private messages\n"
     "  /delete NAME               remove NAME's latest chat message, for everyone\n"
@@ -155,6 +160,46 @@ async def next_speaker(client: ChatClient, rest: str) -> None:
         client.say("Nobody has a hand raised, so nobody was given the floor.")
 
 
+async def move(client: ChatClient, rest: str) -> None:
+    usage = "Usage: /move NAME PLACE — someone in the speaking queue, and their new place (1: first)."
+    # The name may hold spaces: the place is the last word.
+    name, _, place = rest.strip().rpartition(" ")
+    found = _someone(client, name, usage) if place.isdigit() and place.isascii() else None
+    if found is None:
+        if not (place.isdigit() and place.isascii()):
+            client.say(usage)
+        return
+    pid = found[0]
+    hands = list(client.room.hands)
+    if pid not in hands:
+        client.say(f"{client.room.name_of(pid)} isn't in the speaking queue.")
+        return
+    to = int(place) - 1
+    if not 0 <= to < len(hands):
+        client.say(f"The speaking queue has {len(hands)} places: PLACE is 1 to {len(hands)}.")
+        return
+    hands.remove(pid)
+    hands.insert(to, pid)
+    ack = await _send(client, ModReorderHands(order=tuple(hands)))
+    if ack is not None:
+        now = list(ack.get("hands") or hands)
+        place_now = now.index(pid) + 1 if pid in now else to + 1
+        client.say(f"{client.room.name_of(pid)} is now {ordinal(place_now)} in the speaking queue.")
+
+
+async def mute_all(client: ChatClient, rest: str) -> None:
+    choice = rest.strip().lower()
+    if choice not in ("", "keep"):
+        client.say("Usage: /muteall [keep] — keep: they stay muted until you /release them.")
+        return
+    ack = await _send(client, ModMuteAll(lock=choice == "keep"))
+    if ack is None:
+        return
+    muted = int(ack.get("muted") or 0)
+    who = "1 person" if muted == 1 else f"{muted} people"
+    client.say(f"{who} muted{' and kept muted' if choice else ''}." if muted else "Nobody needed muting.")
+
+
 async def lock(client: ChatClient, rest: str) -> None:
     await _set_lock(client, True)
 
@@ -260,6 +305,8 @@ COMMANDS: dict[str, Command] = {
     "release": release,
     "remove": remove,
     "lower": lower,
+    "move": move,
+    "muteall": mute_all,
     "next": next_speaker,
     "lock": lock,
     "unlock": unlock,

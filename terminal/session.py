@@ -23,7 +23,7 @@ import socketio
 from signaling.protocol import ChatHistory, ErrorCode, Join, Leave, ServerEvent
 from terminal.keyboard import Keyboard
 from terminal.link import MeetingLink
-from terminal.view import REFUSALS, RoomView, clean, meeting_preview
+from terminal.view import REFUSALS, RoomView, clean, meeting_preview, passcode_failures
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -166,6 +166,7 @@ class ChatClient:
             self.say("You're a facilitator here: /help lists what you can do.")
         self.print_roster()
         self.notices(self.room.status())
+        self.notices(self.room.concerns_waiting(room.get("concerns") or []))
         chat = room.get("chat", [])
         if chat:
             self.say("Chat so far:")
@@ -211,6 +212,7 @@ class ChatClient:
         sio.on(ServerEvent.CONCERN_SEEN, self._on_concern_seen)
         sio.on(ServerEvent.ROOM_SYNC, self._on_room_sync)
         sio.on(ServerEvent.UNMUTE_REQUESTED, self._on_unmute_requested)
+        sio.on(ServerEvent.LOBBY_PASSCODE_FAILURES, self._on_passcode_failures)
 
     async def _on_connect(self) -> None:
         if self.state in ("in", "waiting"):
@@ -272,6 +274,7 @@ class ChatClient:
         self.room.self_id = ack["self"]["id"]
         self.room.load(ack["room"])
         self.notice("Reconnected.")
+        self.notices(self.room.concerns_waiting(ack["room"].get("concerns") or []))
         for m in ack["room"].get("chat", []):
             self.print_chat(m)
         try:
@@ -299,7 +302,7 @@ class ChatClient:
             self.notices(self.room.lobby_facilitator(bool(data.get("present"))))
 
     async def _on_concern_raised(self, data: dict[str, Any]) -> None:
-        self.notices(self.room.concern_raised(data))
+        self.notices(self.room.concern_told(data))
 
     async def _on_concern_seen(self, data: dict[str, Any]) -> None:
         self.notices(self.room.concern_seen(str(data.get("id")), str(data.get("by"))))
@@ -330,7 +333,16 @@ class ChatClient:
         self.notices(self.room.updated(p, time.monotonic()))
 
     async def _on_room_updated(self, update: dict[str, Any]) -> None:
+        if self.state != "in":
+            # Sent as this client joined, ahead of the answer whose snapshot holds it already: read
+            # against an empty room it would announce the whole room as changes.
+            return
+        speaker, segment = self.room.speaker_id, self.room.segment
         self.notices(self.room.room_updated(update))
+        self.notices(self.room.turn_hints(speaker, segment))
+
+    async def _on_passcode_failures(self, data: dict[str, Any]) -> None:
+        self.notices(passcode_failures(data))
 
     async def _on_lobby_waiting(self, p: dict[str, Any]) -> None:
         self.notices(self.room.lobby_waiting(p))

@@ -98,6 +98,16 @@ def meeting_preview(room: dict[str, Any]) -> list[str]:
     return lines
 
 
+def passcode_failures(event: dict[str, Any]) -> list[str]:
+    """To facilitators: someone is guessing the passcode, and the server has shut the door to it."""
+    if event.get("scope") == "room":
+        return [
+            "Many wrong passcodes are being tried for this meeting, so passcodes are paused for a"
+            " while. You can /lock the meeting."
+        ]
+    return ["Someone has tried too many wrong passcodes. Their network has to wait before trying again."]
+
+
 class RoomView:
     """The terminal's copy of a room, kept up to date from server events.
 
@@ -131,6 +141,8 @@ class RoomView:
         self.last_chat_by: dict[str, str] = {}
         # Concerns shown to this facilitator, numbered as shown.
         self.concerns: dict[str, int] = {}
+        # Those of them no facilitator has marked seen yet, by id, in the order shown.
+        self.open_concerns: dict[str, dict[str, Any]] = {}
 
     def load(self, room: dict[str, Any]) -> None:
         """Take the people, hand queue, speaker and settings from a full room snapshot."""
@@ -178,6 +190,19 @@ class RoomView:
         if text:
             lines += [f"  {line}" for line in clean_lines(text)]
         return lines
+
+    def turn_hints(self, speaker_before: str | None, segment_before: int | None) -> list[str]:
+        """What one can do about a change of turn: the floor just given to oneself, or a round just
+        entered, in which every member is queued without asking."""
+        hints = []
+        if self.speaker_id == self.self_id and speaker_before != self.self_id:
+            hints.append("Type /done when you have finished, or /pass to let your turn go.")
+        segment = self.segment
+        if segment is not None and segment != segment_before and 0 <= segment < len(self.agenda):
+            part = self.agenda[segment]
+            if part.get("kind") == "round" and not self.is_facilitator:
+                hints.append("Everyone gets a turn, in the order they joined. You can /pass.")
+        return hints
 
     def agenda_lines(self) -> list[str]:
         """The whole agenda, the current part marked."""
@@ -314,15 +339,52 @@ class RoomView:
         if concern["id"] in self.concerns:
             return []
         self.concerns[concern["id"]] = len(self.concerns) + 1
+        self.open_concerns[concern["id"]] = concern
+        return [f"Private to facilitators: {self._concern_words(concern)}"]
+
+    def concern_told(self, concern: dict[str, Any]) -> list[str]:
+        """A concern as it reaches a facilitator: `concern_raised`, with how to mark it seen."""
+        lines = self.concern_raised(concern)
+        if lines:
+            number = self.concerns[concern["id"]]
+            lines.append(f"(Concern {number}: type /seen {number} once you have taken it in.)")
+        return lines
+
+    def concerns_waiting(self, concerns: list[dict[str, Any]]) -> list[str]:
+        """The concerns a snapshot says are still open (a facilitator entering or coming back): those
+        not shown yet, told; those seen meanwhile, forgotten."""
+        still = {str(c["id"]) for c in concerns}
+        for gone in [cid for cid in self.open_concerns if cid not in still]:
+            self.concern_gone(gone)
+        return [line for c in concerns for line in self.concern_told(c)]
+
+    def concern_gone(self, concern_id: str) -> None:
+        self.open_concerns.pop(concern_id, None)
+
+    def open_concern(self, number: int) -> str | None:
+        """The id of the open concern shown as `number`, if it is still open."""
+        return next((cid for cid in self.open_concerns if self.concerns.get(cid) == number), None)
+
+    def open_concern_lines(self) -> list[str]:
+        """The concerns no facilitator has marked seen yet, numbered as they were shown."""
+        if not self.open_concerns:
+            return ["No concerns are waiting to be seen."]
+        lines = [f"Concerns not yet marked seen ({len(self.open_concerns)}):"]
+        for cid, concern in self.open_concerns.items():
+            lines.append(f"  {self.concerns[cid]}. {self._concern_words(concern)}")
+        return lines
+
+    def _concern_words(self, concern: dict[str, Any]) -> str:
         sender = self.label(concern["from"])
         about = concern.get("about")
         worry = f"is worried about {self.label(about)}" if about else "has a concern"
-        text = " ".join(clean_lines(str(concern.get("text") or ""))).strip()
-        return [f"Private to facilitators: {sender} {worry}" + (f": {text}" if text else ".")]
+        text = " ".join(line.strip() for line in clean_lines(str(concern.get("text") or "")) if line.strip())
+        return f"{sender} {worry}" + (f": {text}" if text else ".")
 
     def concern_seen(self, concern_id: str, by: str) -> list[str]:
         """A facilitator has seen a concern: to facilitators, whose; to the member, theirs."""
         if concern_id in self.concerns:
+            self.concern_gone(concern_id)
             return [f"{self.name_of(by)} has seen concern {self.concerns[concern_id]}."]
         if self.is_facilitator:
             # Raised before this facilitator arrived: nothing they were shown.
