@@ -27,7 +27,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import socketio
@@ -57,6 +57,16 @@ REPLY = "media:reply"
 """To the instance that passed a `SIGNAL` on: how it went (`error`: null, or `{code, message}`)."""
 CHANGED = "media:changed"
 """To every instance: the room's state changed; its host brings its SFU in line with it."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaTotals:
+    rooms: int
+    """Rooms whose media this instance hosts."""
+    connections: int
+    """Peer connections with members (publish and subscribe)."""
+    forwarded: int
+    """Streams forwarded (one per track per receiving member)."""
 
 
 def media_members(state: RoomState) -> int:
@@ -110,6 +120,15 @@ class MediaRooms:
 
     def sfu(self, room_id: str) -> SfuRoom | None:
         return self._rooms.get(room_id)
+
+    def totals(self) -> MediaTotals:
+        """What this instance's SFU carries now, over every room it hosts."""
+        connections = forwarded = 0
+        for sfu in self._rooms.values():
+            stats = sfu.stats()
+            connections += stats.connections
+            forwarded += stats.forwarded
+        return MediaTotals(len(self._rooms), connections, forwarded)
 
     async def mode_for(self, state: RoomState) -> Mode:
         """The room's media mode, moving it to the SFU (and telling everyone) when it must go there."""
