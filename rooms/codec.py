@@ -94,6 +94,9 @@ def state_to_dict(s: RoomState) -> dict[str, Any]:
         "segment": s.segment,
         "private_chat": s.private_chat.value,
         "concerns": [asdict(x) for x in s.concerns.values()],
+        "sfu": s.sfu,
+        "media_host": s.media_host,
+        "media_epoch": s.media_epoch,
     }
 
 
@@ -121,6 +124,9 @@ def state_from_dict(d: dict[str, Any]) -> RoomState:
         segment=d.get("segment"),
         private_chat=PrivateChat(d.get("private_chat", room.private_chat)),
         concerns={x.id: x for x in concerns},
+        sfu=d.get("sfu", False),
+        media_host=d.get("media_host"),
+        media_epoch=d.get("media_epoch", 0),
     )
 
 

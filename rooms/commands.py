@@ -290,6 +290,25 @@ class SetPrivateChat:
     policy: PrivateChat
 
 
+@dataclass(frozen=True, slots=True)
+class HostMedia:
+    """Move the meeting's media to the SFU, if it is not there yet, and host it on `instance`, unless
+    another instance that is not among `dead_instances` hosts it already. With `restart`, `instance`
+    hosts it but no longer has it (it restarted under the same name): everyone starts over with it."""
+
+    instance: str
+    dead_instances: frozenset[str] = frozenset()
+    restart: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseMedia:
+    """`instance` stops hosting the meeting's media (it is stopping): everyone starts over with the
+    instance that takes it next."""
+
+    instance: str
+
+
 Command = (
     Join
     | Leave
@@ -326,4 +345,6 @@ Command = (
     | ConcernSeen
     | DeleteChat
     | SetPrivateChat
+    | HostMedia
+    | ReleaseMedia
 )

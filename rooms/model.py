@@ -179,6 +179,14 @@ class RoomState:
     private_chat: PrivateChat = PrivateChat.EVERYONE
     # Concerns no facilitator has marked seen yet, in the order they were raised.
     concerns: dict[str, Concern] = field(default_factory=dict)
+    # The meeting's media goes through the server's SFU; it stays there until the room empties.
+    sfu: bool = False
+    # The instance whose SFU holds the meeting's media, as long as that instance is alive (its heartbeat
+    # is the lease); None while no instance holds it.
+    media_host: str | None = None
+    # Grows each time the SFU that held the meeting's media was lost (its instance died, stopped or
+    # restarted): everyone with media then starts their connections with the server over.
+    media_epoch: int = 0
 
     @classmethod
     def fresh(cls, room: RoomDefinition, now: int) -> RoomState:

@@ -6,14 +6,15 @@ A refused command raises `Refusal` and leaves the state as it was.
 
 This module holds the rules for what members do for themselves; `rooms.facilitation` holds what
 facilitators do to others and to the room, `rooms.safety` the safety pause, `rooms.agenda` the meeting's
-format, `rooms.chat` the chat policy and `rooms.concerns` the concerns members raise.
+format, `rooms.chat` the chat policy, `rooms.concerns` the concerns members raise and `rooms.media`
+where the meeting's media goes.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from rooms import agenda, chat, concerns, facilitation, safety
+from rooms import agenda, chat, concerns, facilitation, media, safety
 from rooms import commands as c
 from rooms.chat import check_chat
 from rooms.errors import Refusal, bad_request, forbidden
@@ -31,7 +32,7 @@ from rooms.roster import (
 )
 from rooms.rulebook import Rulebook
 
-_RULES = Rulebook(facilitation.RULES, safety.RULES, agenda.RULES, chat.RULES, concerns.RULES)
+_RULES = Rulebook(facilitation.RULES, safety.RULES, agenda.RULES, chat.RULES, concerns.RULES, media.RULES)
 
 __all__ = ["apply", "check_chat"]
 
@@ -247,6 +248,9 @@ def _sweep(state: RoomState, cmd: c.Sweep, now: int) -> tuple[RoomState, Outcome
         elif p.away and p.away_since is not None and now - p.away_since >= cmd.grace_s * 1000:
             new, left = depart(new, p, "disconnected", now)
             events.extend(left)
+    if new.media_host is not None and new.media_host in cmd.dead_instances:
+        new = media.lose_host(new)
+        events.append(room_updated(new))
     emptied = new.is_empty and not state.is_empty
     return new, Outcome(events=tuple(events), emptied=emptied)
 

@@ -144,17 +144,6 @@ def one_to_one_fits(passcode: str | None, waiting_room: bool | None, max_partici
         )
 
 
-def relay_only_possible(settings: Settings) -> None:
-    """A relay-only room keeps members' addresses from each other: through the SFU on one instance,
-    through TURN in a cluster (where rooms stay in mesh). Never a room that silently shows them."""
-    if settings.redis_url and not (settings.turn_urls and settings.turn_secret):
-        raise ProtocolError(
-            "bad_request",
-            "A relay-only room needs a TURN server when Circle runs as several instances: set turn_urls"
-            " and turn_secret.",
-        )
-
-
 async def create_room(request: web.Request) -> web.Response:
     require_admin(request)
     settings = request.app[SETTINGS_KEY]
@@ -163,8 +152,6 @@ async def create_room(request: web.Request) -> web.Response:
         one_to_one_fits(spec.passcode, spec.waiting_room, spec.max_participants)
     if spec.passcode:
         check_passcode(spec.passcode, settings)
-    if spec.relay_only:
-        relay_only_possible(settings)
     max_participants = checked_capacity(
         settings, settings.max_participants if spec.max_participants is None else spec.max_participants
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from signaling.fastpath import BroadcastOnce
-from signaling.ports import GapHandler, Publication, Screen
+from signaling.ports import GapHandler, NoticeHandler, Publication, Screen
 
 
 class MemoryBus(BroadcastOnce):
@@ -23,6 +23,13 @@ class MemoryBus(BroadcastOnce):
         return None
 
     def screen(self, deliver: Screen) -> None:
+        return None
+
+    def on_notice(self, handler: NoticeHandler) -> None:
+        return None
+
+    async def notify(self, notice: dict[str, Any], to: str | None = None) -> None:
+        # No other instance to hear it.
         return None
 
     def publication(

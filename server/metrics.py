@@ -140,6 +140,20 @@ class Current(Collector):
             "1 while this instance is stopping (refusing new connections, its clients told to move), else 0.",
             value=int(self._signaling.closing),
         )
+        sfu = self._signaling.media.totals()
+        yield GaugeMetricFamily(
+            "circle_sfu_rooms", "Rooms whose media this instance's SFU carries.", value=sfu.rooms
+        )
+        yield GaugeMetricFamily(
+            "circle_sfu_connections",
+            "Peer connections between members and this instance's SFU (publish and subscribe).",
+            value=sfu.connections,
+        )
+        yield GaugeMetricFamily(
+            "circle_sfu_forwarded_streams",
+            "Streams this instance's SFU forwards: one per track per member receiving it.",
+            value=sfu.forwarded,
+        )
         if self._redis is not None:
             yield GaugeMetricFamily(
                 "circle_redis_up",

@@ -193,6 +193,7 @@ def make_redis_backends(settings: Settings, instance_id: str) -> tuple[RedisStor
         outbox_max_age_s=settings.bus_outbox_max_age_s,
         stale_events=PERISHABLE_EVENTS,
         heartbeat_s=settings.heartbeat_s,
+        instance_id=instance_id,
     )
     store = RedisStore(
         link,

@@ -15,6 +15,8 @@ msgpack (never pickle), and decides what happens when Redis is away:
   publishes it in the same script), unless earlier messages wait in the outbox;
 - the subscription is re-established with a capped backoff, and watched with pings, so that a
   connection that silently died (a half-open socket) is noticed;
+- besides socket.io's messages it carries notices from one instance to another or to all (`notify`),
+  heard in order by whoever listens (`on_notice`) and never kept for later;
 - pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the bus
   reports it (`on_gap`), with the time since when this instance may have missed something, and
   signalling makes good what its members missed. What signalling screens out (`screen`) is not
@@ -36,11 +38,13 @@ from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from server.redis_backend import Backoff, RedisLink
 from signaling.fastpath import BroadcastOnce
-from signaling.ports import GapHandler, Publication, Screen, Unavailable
+from signaling.ports import GapHandler, NoticeHandler, Publication, Screen, Unavailable
 
 log = logging.getLogger("circle.redis")
 
 CHANNEL = "circle:bus"
+NOTICE = "circle:notice"
+"""The `method` of a notice between instances (socket.io's own messages have theirs)."""
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -67,8 +71,11 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
         channel: str = CHANNEL,
         stale_events: frozenset[str] = frozenset(),
         heartbeat_s: float = 2.0,
+        instance_id: str = "",
     ) -> None:
         super().__init__(channel=channel)
+        self._instance_id = instance_id
+        self._notice_handlers: list[NoticeHandler] = []
         self._link = link
         self._stale_events = stale_events
         self._ping_every_s = max(0.2, heartbeat_s)
@@ -88,6 +95,27 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
 
     def screen(self, deliver: Screen) -> None:
         self._screens.append(deliver)
+
+    def on_notice(self, handler: NoticeHandler) -> None:
+        self._notice_handlers.append(handler)
+
+    async def notify(self, notice: dict[str, Any], to: str | None = None) -> None:
+        message = {"method": NOTICE, "from": self._instance_id, "to": to, "notice": notice}
+        payload = encode(message)
+        await self._link.call(lambda r: r.publish(self.channel, payload))
+
+    def _heard_notice(self, message: dict[str, Any]) -> None:
+        to = message.get("to")
+        if message.get("from") == self._instance_id or (to is not None and to != self._instance_id):
+            return
+        notice = message.get("notice")
+        if not isinstance(notice, dict):
+            return
+        for handler in self._notice_handlers:
+            try:
+                handler(notice)
+            except Exception:
+                log.exception("a notice from another instance could not be taken in")
 
     # -- publishing -----------------------------------------------------------------------------------
 
@@ -230,6 +258,8 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
                     decoded = decode(message["data"])
                     if decoded is None:
                         log.warning("bus: ignored a message that is not msgpack")
+                    elif decoded.get("method") == NOTICE:
+                        self._heard_notice(decoded)
                     else:
                         yield decoded
             if now >= next_ping:

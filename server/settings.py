@@ -345,6 +345,13 @@ class Settings:
         default=4,
         metadata={"help": "most members with media a room holds in mesh; one more moves it to the SFU"},
     )
+    media_route_timeout_s: float = field(
+        default=5.0,
+        metadata={
+            "help": "how long a signal to the SFU waits for the instance hosting the room's media to"
+            " answer, in a cluster"
+        },
+    )
     media_public_ip: str = field(
         default="127.0.0.1",
         metadata={"help": "the address browsers send media to (the only address of the server they see)"},
@@ -460,6 +467,8 @@ class Settings:
             raise SettingsError("max_agenda_limit_s and max_open_concerns must be at least 1")
         if self.mesh_max_participants < 0:
             raise SettingsError("mesh_max_participants must not be negative")
+        if self.media_route_timeout_s <= 0:
+            raise SettingsError("media_route_timeout_s must be positive")
         try:
             self.signaling_config().sfu_config()
         except ValueError as exc:

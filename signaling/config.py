@@ -68,6 +68,7 @@ class SignalingConfig:
     max_concern_chars: int
     max_open_concerns: int
     mesh_max_participants: int
+    media_route_timeout_s: float
     media_public_ip: str
     media_udp_port_min: int
     media_udp_port_max: int

@@ -19,6 +19,8 @@ from signaling.views import (
     Doc,
     ErrorBody,
     FacilitatorPresent,
+    MediaEpoch,
+    MediaMode,
     ParticipantView,
     PrivateChatPolicy,
     RoomSnapshot,
@@ -85,13 +87,8 @@ class RoomUpdated:
     segment: SegmentIndex
     facilitator_present: FacilitatorPresent
     private_chat: PrivateChatPolicy
-    media_mode: Annotated[
-        Literal["mesh", "sfu"] | None,
-        OMIT_NONE,
-        Doc(
-            'the room\'s media moved: "sfu" when it switched to the server (it stays there until it empties)'
-        ),
-    ] = None
+    media_mode: MediaMode
+    media_epoch: MediaEpoch
 
 
 @dataclass(frozen=True, slots=True)

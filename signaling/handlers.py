@@ -88,7 +88,7 @@ class Signaling:
             passcodes=PasscodeGuard(config),
             max_waiting_per_address=config.max_waiting_per_address,
         )
-        self._media = MediaRooms(config, sio, self._heard_speaking, clustered=bus.spans_instances)
+        self._media = MediaRooms(config, sio, bus, self._meetings, instance_id, self._heard_speaking)
         delivery.observers.append(self._media.observe)
         self._chat = Chat(config, self._meetings, self._conns.rooms)
         self._presence = Presence(
@@ -142,9 +142,13 @@ class Signaling:
         for session in self._transports.overdue(time.monotonic(), self._joined):
             await self._sio.eio.disconnect(session)
         await self._presence.sweep(self._clock() if now is None else now)
+        await self._media.check()
 
     async def drain(self, drain_s: float) -> None:
         """Stop taking connections, tell each client, wait up to `drain_s`, close whoever is left."""
+        # The rooms whose media is hosted here move first, so that members connected elsewhere
+        # start over with another instance while this one's members move.
+        await self._media.release()
         await self._drain.run(drain_s)
         await self._media.close()
 

@@ -166,6 +166,9 @@ GapHandler = Callable[[float], Awaitable[None]]
 Screen = Callable[[str, Any], bool]
 """Asked with an event's name and payload before it is delivered to this instance's sockets."""
 
+NoticeHandler = Callable[[dict[str, Any]], None]
+"""Hears a notice another instance sent (`Bus.notify`); called in arrival order, it must not block."""
+
 
 class Bus(Protocol):
     """Delivery between instances. Emits to channels reach sockets on every instance; what a bus
@@ -187,6 +190,16 @@ class Bus(Protocol):
 
     def screen(self, deliver: Screen) -> None:
         """Deliver an emit to this instance's sockets only when `deliver(event, payload)` is true."""
+        ...
+
+    def on_notice(self, handler: NoticeHandler) -> None:
+        """Hear the notices other instances send to this one, or to all (`notify`)."""
+        ...
+
+    async def notify(self, notice: dict[str, Any], to: str | None = None) -> None:
+        """Send `notice` (plain str/int/bool/None/bytes/list/dict values) to instance `to`, or to every
+        other instance. Raises `Unavailable` when it cannot go out; a notice is about now, so one that
+        failed is never sent later. With no other instance there is nobody to hear it."""
         ...
 
     def publication(

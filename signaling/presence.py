@@ -38,8 +38,8 @@ class Presence:
 
     async def sweep(self, now: int) -> None:
         """Mark away those on dead instances or whose drop was never recorded, remove whoever outstayed
-        the grace, expire the chat of rooms empty for their retention (and delete one-to-one rooms
-        then). `now`: ms since the epoch."""
+        the grace, let go of a media host that died, expire the chat of rooms empty for their
+        retention (and delete one-to-one rooms then). `now`: ms since the epoch."""
         store = self._store
         for room_id in await store.live_rooms():
             state = await store.load(room_id)
@@ -47,9 +47,13 @@ class Presence:
                 continue
             people = (*state.participants.values(), *state.waiting.values())
             if people:
-                dead = await store.dead_instances({x.instance for x in people})
+                instances = {x.instance for x in people}
+                if state.media_host is not None:
+                    instances.add(state.media_host)
+                dead = await store.dead_instances(instances)
                 live = self._live_conns()
-                if any(x.away or x.instance in dead or self._lost(x, live) for x in people):
+                lost_media = state.media_host in dead
+                if lost_media or any(x.away or x.instance in dead or self._lost(x, live) for x in people):
                     state, outcome = await store.transact(
                         state.room, partial(self._sweep_room, dead=dead, now=now), now
                     )

@@ -226,7 +226,7 @@ class Signal:
 class RtcConfig:
     """The room's media `mode` (`mesh`: peer to peer; `sfu`: through the server), the ICE servers (and
     short-lived TURN credentials) for this participant and the `ice_transport_policy`; ask again
-    within `ttl_s`."""
+    within `ttl_s`. `media_epoch` is the room's, as in `room:updated`."""
 
     event: ClassVar[str] = "rtc:config"
 

@@ -47,7 +47,12 @@ def ice_config(
         username, credential = turn_credentials(s.turn_secret, participant_id, s.turn_ttl_s)
         servers.append({"urls": list(s.turn_urls), "username": username, "credential": credential})
     policy = "relay" if state.room.relay_only and s.turn_urls and s.turn_secret else "all"
-    answer: dict[str, Any] = {"ice_servers": servers, "mode": mode, "ice_transport_policy": policy}
+    answer: dict[str, Any] = {
+        "ice_servers": servers,
+        "mode": mode,
+        "ice_transport_policy": policy,
+        "media_epoch": state.media_epoch,
+    }
     if s.turn_urls and s.turn_secret:
         answer["ttl_s"] = s.turn_ttl_s
     return answer

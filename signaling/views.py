@@ -177,13 +177,15 @@ def segment_view(s: Segment) -> SegmentView:
 
 def meeting_fields(state: RoomState) -> dict[str, Any]:
     """What `room:updated` and the Room say about the meeting beyond its lock, waiting room, hands
-    and speaker."""
+    and speaker: its safety pause, agenda, facilitator presence, private-message policy and media."""
     return {
         "safety": state.safety,
         "agenda": tuple(segment_view(x) for x in state.agenda),
         "segment": state.segment,
         "facilitator_present": state.facilitator_present,
         "private_chat": state.private_chat.value,
+        "media_mode": "sfu" if state.sfu else "mesh",
+        "media_epoch": state.media_epoch,
     }
 
 
@@ -194,6 +196,20 @@ SegmentIndex = Annotated[int | None, Doc("the index in `agenda` of the current p
 FacilitatorPresent = Annotated[bool, Doc("a facilitator is in the room and connected")]
 PrivateChatPolicy = Annotated[
     Literal["everyone", "facilitators", "nobody"], Doc("who may send private messages")
+]
+MediaMode = Annotated[
+    Literal["mesh", "sfu"],
+    Doc(
+        'how media goes: "mesh", browser to browser, or "sfu", through the server (a room that moved'
+        " there stays until it empties)"
+    ),
+]
+MediaEpoch = Annotated[
+    int,
+    Doc(
+        "grows when the server that carried the room's media was lost (it stopped or failed): on the"
+        " SFU, start both connections with the server over"
+    ),
 ]
 
 
@@ -284,6 +300,8 @@ class RoomView:
     segment: SegmentIndex
     facilitator_present: FacilitatorPresent
     private_chat: PrivateChatPolicy
+    media_mode: MediaMode
+    media_epoch: MediaEpoch
 
 
 def room_fields(state: RoomState) -> dict[str, Any]:

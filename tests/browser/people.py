@@ -73,9 +73,13 @@ class Person:
         name: str,
         viewport: dict[str, int] | None = None,
         init_script: str | None = None,
+        cookies: list[dict[str, Any]] | None = None,
     ) -> Person:
-        """Open `url` in a new context; `init_script` runs before the page's own scripts."""
+        """Open `url` in a new context, holding `cookies` already; `init_script` runs before the
+        page's own scripts."""
         context = await browser.new_context(viewport=viewport or DESKTOP)
+        if cookies:
+            await context.add_cookies(cookies)  # type: ignore[arg-type]
         await context.add_init_script(PROBE)
         if init_script is not None:
             await context.add_init_script(init_script)
@@ -95,10 +99,16 @@ class Person:
 
     @classmethod
     async def in_meeting(
-        cls, browser: Browser, url: str, name: str, media: str = "av", viewport: dict[str, int] | None = None
+        cls,
+        browser: Browser,
+        url: str,
+        name: str,
+        media: str = "av",
+        viewport: dict[str, int] | None = None,
+        cookies: list[dict[str, Any]] | None = None,
     ) -> Person:
         """Open the link and join, as most people in a test do."""
-        person = await cls.open(browser, url, name, viewport)
+        person = await cls.open(browser, url, name, viewport, cookies=cookies)
         await person.join(media)
         return person
 

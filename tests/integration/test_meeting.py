@@ -216,7 +216,13 @@ async def test_rtc_config_without_servers_is_an_empty_list(
     ann = await members()
     await ann.join(room["id"], "Ann")
     ack = await ann.call("rtc:config")
-    assert ack == {"ok": True, "ice_servers": [], "mode": "mesh", "ice_transport_policy": "all"}
+    assert ack == {
+        "ok": True,
+        "ice_servers": [],
+        "mode": "mesh",
+        "ice_transport_policy": "all",
+        "media_epoch": 0,
+    }
 
 
 async def test_room_state_events_carry_a_growing_version(

@@ -4,52 +4,14 @@ the room's media mode is the server's answer, and a mute is enforced on the pack
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import pytest
 
-from signaling.sfu import SdpMessage
 from signaling.sfu.sdp import parse
 from tests.media.peers import Peer, wait_for
+from tests.media.through_server import on_video
 from tests.support.client import Member
 from tests.support.servers import RunningServer
-
-
-class ThroughServer:
-    """What a `Peer` asks of an SFU room, sent as the browser sends it: `signal` to "sfu"."""
-
-    def __init__(self, member: Member) -> None:
-        self.member = member
-        self.offers: list[dict[str, Any]] = []
-
-    async def join(self, participant: str) -> None:
-        """Nothing to send: the server takes a member into the room's media at its first signal."""
-
-    async def description(self, participant: str, pc: str, type: str, sdp: str) -> None:
-        signal = {"to": "sfu", "pc": pc, "description": {"type": type, "sdp": sdp}}
-        ack = await self.member.call("signal", signal, timeout=15)
-        assert ack["ok"], ack
-
-
-async def on_video(member: Member, **options: Any) -> Peer:
-    """An aiortc peer publishing and receiving through the server for `member`."""
-    via = ThroughServer(member)
-    peer = Peer(member.id, via, **options)  # type: ignore[arg-type]
-
-    async def signal(data: dict[str, Any]) -> None:
-        member.events.append(("signal", data))
-        if data.get("from") != "sfu":
-            return
-        via.offers.append(data)
-        description = data["description"]
-        message = SdpMessage(
-            member.id, data["pc"], description["type"], description["sdp"], bool(data.get("restart"))
-        )
-        await peer.deliver(message)
-
-    member.sio.on("signal", signal)
-    await peer.join()
-    return peer
 
 
 @pytest.fixture

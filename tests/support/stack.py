@@ -40,6 +40,11 @@ class Stack:
     def url(self) -> str:
         return self.nginx.public_url
 
+    @property
+    def media_address(self) -> str:
+        """Where browsers send the SFU their media: every instance's `media_public_ip`."""
+        return str(STACK_SETTINGS["media_public_ip"])
+
     def instance(self, instance_id: str) -> ServerProcess:
         return next(server for server in self.instances if server.instance_id == instance_id)
 
@@ -116,6 +121,7 @@ STACK_SETTINGS: dict[str, Any] = {
     "shutdown_grace_s": 6.0,
     "resume_grace_s": 10.0,
     "trusted_proxies": "127.0.0.1",
+    "media_public_ip": "127.0.0.1",
 }
 
 

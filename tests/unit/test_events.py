@@ -93,6 +93,8 @@ def test_room_state_events_carry_the_committed_version() -> None:
         "segment": None,
         "facilitator_present": True,
         "private_chat": "everyone",
+        "media_mode": "mesh",
+        "media_epoch": 0,
     }
     left = encode(ev.from_rules(Event("participant:left", {"id": "ann", "reason": "left"}), committed))
     assert left == {"id": "ann", "reason": "left", "version": 41}

@@ -19,6 +19,8 @@ export class Call {
     this.mesh = null;
     this.sfu = null;
     this.mode = "mesh";
+    // Grows when the server carrying the room's media was lost: the SFU connections start over.
+    this.mediaEpoch = null;
     this.iceServers = [];
     this.relayOnly = false;
     this.configured = false;
@@ -66,9 +68,16 @@ export class Call {
     for (const [from, message] of this.pendingSignals.splice(0)) this.signal(from, message);
   }
 
-  /** The room's media moved to the server: connect to its SFU, then leave the mesh. */
-  useSfu() {
+  /** The room's media moved to the server: connect to its SFU, then leave the mesh. With a newer
+   * `epoch`, the server that carried it was lost: start both connections over with the one that
+   * carries it now (the pictures on screen stay until the new streams replace them). */
+  useSfu(epoch) {
     this.mode = "sfu";
+    this._seeEpoch(epoch);
+    if (this.sfu && this.sfu.epoch !== this.mediaEpoch) {
+      this.sfu.destroy();
+      this.sfu = null;
+    }
     // Before the ICE configuration is known the connections could not honour it: start() comes back.
     if (this.sfu || !this.localMedia || !this.configured) return;
     const sfu = new Sfu({
@@ -91,6 +100,7 @@ export class Call {
         for (const [id, stream] of sfu.streams) this.tiles.setStream(id, stream, { playAudio: true });
       },
     });
+    sfu.epoch = this.mediaEpoch;
     this.sfu = sfu;
     sfu.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
     sfu.start();
@@ -103,6 +113,7 @@ export class Call {
     // The server let go of this member's media when the connection dropped: start it over.
     this.sfu?.destroy();
     this.sfu = null;
+    this.mediaEpoch = null;
     await this._refreshIceServers();
     if (this.mode === "sfu") this.useSfu();
     else this._connectPeers();
@@ -134,6 +145,7 @@ export class Call {
     this.sfu?.destroy();
     this.sfu = null;
     this.mode = "mesh";
+    this.mediaEpoch = null;
     this.configured = false;
     this.localMedia?.stop();
     this.localMedia = null;
@@ -150,6 +162,7 @@ export class Call {
       this.sfu?.setIceServers(this.iceServers, { relayOnly: this.relayOnly });
       this.configured = true;
       if (config.mode === "sfu") this.mode = "sfu";
+      this._seeEpoch(config.media_epoch);
       // TURN credentials expire, meetings run on: every connection opened later (to a newcomer,
       // or an ICE restart) must allocate with credentials that are still valid.
       this.iceTtlS = config.ttl_s > 0 ? config.ttl_s : null;
@@ -159,6 +172,12 @@ export class Call {
       // Credentials in use still have part of their life left: try again well before its end.
       if (this.iceTtlS && (this.mesh || this.sfu)) this._refreshIceServersIn(Math.min(10000, this.iceTtlS * 100));
     }
+  }
+
+  /** Epochs only grow within a meeting; an answer read before the newest one must not undo it. */
+  _seeEpoch(epoch) {
+    if (typeof epoch !== "number") return;
+    if (this.mediaEpoch === null || epoch > this.mediaEpoch) this.mediaEpoch = epoch;
   }
 
   _refreshIceServersIn(delayMs) {

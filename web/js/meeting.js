@@ -233,9 +233,12 @@ export class Meeting {
     on("room:updated", (update) => {
       this.clock.observe(update.speaker?.since);
       this.room.roomUpdated(update);
-      if (update.media_mode === "sfu" && this.info?.media !== "text") this.call.useSfu();
+      this._followMedia(update);
     });
-    on("room:sync", (room) => this.room.sync(room));
+    on("room:sync", (room) => {
+      this.room.sync(room);
+      this._followMedia(room);
+    });
     on("lobby:waiting", (p) => this.room.lobbyWaiting(p));
     on("lobby:passcode-failures", ({ scope }) => {
       // Facilitators only: someone is guessing the passcode, and the server has shut the door to it.
@@ -318,6 +321,11 @@ export class Meeting {
     this.reconnect.schedule(() => {
       if (!this.conn.connected && this.offline) this.conn.socket.connect();
     });
+  }
+
+  /** The room's media moved to the server, or the server carrying it was lost (a new epoch). */
+  _followMedia({ media_mode: mode, media_epoch: epoch }) {
+    if (mode === "sfu" && this.info?.media !== "text") this.call.useSfu(epoch);
   }
 
   async _connected() {

@@ -1,0 +1,157 @@
+"""One room's media through one SFU across a cluster.
+
+Members connected to either instance see and hear each other through the instance that hosts the
+room's media; what a facilitator does on another instance is enforced there; and when the host is
+killed, another instance takes the room's media and frames flow again once the members' pages have
+started over (which the room's new media epoch tells them to).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from harness.processes import CircleProcess
+from tests.media.peers import Peer, wait_for
+from tests.media.through_server import on_video
+from tests.support.client import Member
+from tests.support.processes import FAST_SETTINGS, running_cluster
+from tests.support.servers import RedisServer
+
+Connect = Callable[[str], Awaitable[Member]]
+TTL_S = FAST_SETTINGS["instance_ttl_s"]
+
+
+def gauge(server: CircleProcess, name: str) -> float:
+    """One of the server's `/metrics` gauges."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(f"{name} "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} is not in /metrics")
+
+
+def hosts(cluster: list[CircleProcess]) -> list[float]:
+    return [gauge(server, "circle_sfu_rooms") for server in cluster]
+
+
+def everyone_sees_everyone(peers: list[Peer], frames: int = 5) -> Callable[[], bool]:
+    ids = [peer.participant for peer in peers]
+
+    def seen() -> bool:
+        return all(
+            peer.frames[other] > frames and peer.audio_frames[other] > frames
+            for peer in peers
+            for other in ids
+            if other != peer.participant
+        )
+
+    return seen
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[list[Peer]]:
+    made: list[Peer] = []
+    yield made
+    for peer in made:
+        await peer.close()
+
+
+async def test_members_on_both_instances_see_and_hear_each_other_through_one_sfu(
+    redis_server: RedisServer, tmp_path: Path, connect: Connect, peers: list[Peer]
+) -> None:
+    redis_server.flush()
+    with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as cluster:
+        first, second = cluster
+        room = first.create_room(media_mode="sfu")
+        # Bo is the first to need the room's media: his instance hosts it. The facilitator and Cy
+        # are on the other one.
+        bo = await connect(second.url)
+        await bo.join(room["id"], "Bo")
+        fran, cy = await connect(first.url), await connect(first.url)
+        await fran.join(room["id"], "Fran", host_key=room["host_key"])
+        await cy.join(room["id"], "Cy")
+        for member in (bo, fran, cy):
+            assert (await member.call("rtc:config"))["mode"] == "sfu"
+            peers.append(await on_video(member))
+        await wait_for(everyone_sees_everyone(peers), timeout_s=30)
+        assert hosts(cluster) == [0, 1]
+        assert gauge(second, "circle_sfu_connections") == 6
+        # Two tracks from each of three members, to each of the two others.
+        assert gauge(second, "circle_sfu_forwarded_streams") == 12
+        for member in (bo, fran, cy):
+            assert {data["from"] for data in member.of("signal")} == {"sfu"}
+
+        # A mute given on one instance holds on the other, where the media is: Cy's client goes on
+        # sending, and Bo stops receiving it. Fran's own picture reaching Bo is the clock.
+        bo_peer = peers[0]
+        ack = await fran.call("mod:mute", {"id": cy.id, "audio": True, "video": True})
+        assert ack["ok"], ack
+        marker = bo_peer.frames[fran.id]
+        await wait_for(lambda: bo_peer.frames[fran.id] >= marker + 15, timeout_s=10)
+        held = bo_peer.frames[cy.id], bo_peer.audio_frames[cy.id]
+        marker = bo_peer.frames[fran.id]
+        await wait_for(lambda: bo_peer.frames[fran.id] >= marker + 30, timeout_s=10)
+        assert (bo_peer.frames[cy.id], bo_peer.audio_frames[cy.id]) == held
+        ack = await cy.call("media:state", {"audio": True, "video": True})
+        assert ack["ok"], ack
+        await wait_for(lambda: bo_peer.frames[cy.id] > held[0] + 5, timeout_s=10)
+
+        # Who is speaking is the host's word, told to members on both instances.
+        cy_peer = peers[2]
+        assert cy_peer.audio_track is not None
+        cy_peer.audio_track.loud = True  # type: ignore[attr-defined]
+        for member in (bo, fran):
+            await member.wait_for(
+                "participant:updated", lambda data: data["id"] == cy.id and data["speaking"], timeout=10
+            )
+
+
+async def test_killing_the_instance_that_hosts_the_media_moves_it_and_frames_resume(
+    redis_server: RedisServer, tmp_path: Path, connect: Connect, peers: list[Peer]
+) -> None:
+    redis_server.flush()
+    with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as cluster:
+        survivor, victim = cluster
+        room = survivor.create_room(media_mode="sfu")
+        bo = await connect(victim.url)
+        bo_joined = await bo.join(room["id"], "Bo")
+        fran, cy = await connect(survivor.url), await connect(survivor.url)
+        await fran.join(room["id"], "Fran", host_key=room["host_key"])
+        await cy.join(room["id"], "Cy")
+        for member in (bo, fran, cy):
+            peers.append(await on_video(member))
+        await wait_for(everyone_sees_everyone(peers), timeout_s=30)
+        assert hosts(cluster) == [0, 1]
+
+        killed_at = time.monotonic()
+        victim.kill()
+        # The survivor finds the host's heartbeat gone and lets go of it: everyone is told to start
+        # their media over.
+        for member in (fran, cy):
+            await member.wait_for("room:updated", lambda data: data["media_epoch"] == 1, timeout=TTL_S + 5)
+        told_s = time.monotonic() - killed_at
+
+        # What a page does on a new epoch: new connections with the server.
+        for peer in peers[1:]:
+            await peer.close()
+        fresh = [await on_video(fran), await on_video(cy)]
+        peers[1:] = fresh
+        await wait_for(everyone_sees_everyone(fresh), timeout_s=20)
+        resumed_s = time.monotonic() - killed_at
+        assert hosts([survivor]) == [1]
+
+        # Bo's connection died with his instance; he comes back through the survivor and is seen and
+        # sees the others again.
+        back = await connect(survivor.url)
+        ack = await back.join(room["id"], "Bo", resume_token=bo_joined["resume_token"])
+        assert ack["ok"] and back.id == bo.id, ack
+        await peers[0].close()
+        peers[0] = await on_video(back)
+        await wait_for(everyone_sees_everyone(peers), timeout_s=20)
+        print(f"failover: told after {told_s:.1f} s, frames again after {resumed_s:.1f} s")
+        assert resumed_s < TTL_S + 20
