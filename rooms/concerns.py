@@ -9,13 +9,18 @@ from dataclasses import asdict, replace
 from rooms import commands as c
 from rooms.errors import Refusal, bad_request, not_found
 from rooms.events import Event, Outcome, ToFacilitators, ToParticipant
-from rooms.model import Concern, RoomState
+from rooms.model import Concern, Participant, Role, RoomState
 from rooms.roster import facilitator, joined
 from rooms.rulebook import Rulebook
 from rooms.text import has_control_characters
 
 RULES = Rulebook()
 """The concern rules, for `rooms.rules` to gather."""
+
+
+def may_read(p: Participant, concern: Concern) -> bool:
+    """Facilitators read concerns, except one about themselves."""
+    return p.role is Role.FACILITATOR and p.id != concern.about_id
 
 
 @RULES.rule(c.RaiseConcern)
@@ -49,23 +54,26 @@ def _raise_concern(state: RoomState, cmd: c.RaiseConcern, now: int) -> tuple[Roo
         text=text or None,
     )
     new = replace(state, concerns={**state.concerns, concern.id: concern})
-    # The concern's own fields: what facilitators are shown of it is the wire's to decide.
-    event = Event("concern:raised", asdict(concern), ToFacilitators())
+    # The concern's own fields: what facilitators are shown of it is the wire's to decide. A concern
+    # about a facilitator goes to the others only: it may be about how they lead.
+    event = Event("concern:raised", asdict(concern), ToFacilitators(skip=concern.about_id))
     # "Delivered" only when a facilitator is there to read it now; otherwise the first one to come sees it.
-    result = {"id": concern.id, "delivered": state.facilitator_present}
+    readers = [x for x in state.participants.values() if may_read(x, concern) and not x.away]
+    result = {"id": concern.id, "delivered": bool(readers)}
     return new, Outcome(events=(event,), result=result)
 
 
 @RULES.rule(c.ConcernSeen)
 def _concern_seen(state: RoomState, cmd: c.ConcernSeen, now: int) -> tuple[RoomState, Outcome]:
-    facilitator(state, cmd.by)
+    by = facilitator(state, cmd.by)
     concern = state.concerns.get(cmd.id)
-    # Two facilitators marking the same concern: the second has nothing left to do.
-    if concern is None:
+    # Two facilitators marking the same concern: the second has nothing left to do. One about the
+    # facilitator asking is, for them, no concern at all.
+    if concern is None or not may_read(by, concern):
         return state, Outcome(result={"seen": False})
     new = replace(state, concerns={k: v for k, v in state.concerns.items() if k != cmd.id})
     payload = {"id": concern.id, "by": cmd.by}
-    events = [Event("concern:seen", payload, ToFacilitators())]
+    events = [Event("concern:seen", payload, ToFacilitators(skip=concern.about_id))]
     if concern.sender_id in state.participants:
         events.append(Event("concern:seen", payload, ToParticipant(concern.sender_id)))
     return new, Outcome(events=tuple(events), result={"seen": True})

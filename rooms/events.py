@@ -22,7 +22,8 @@ class ToRoom:
 
 @dataclass(frozen=True, slots=True)
 class ToFacilitators:
-    pass
+    # A facilitator who must not hear it: the one a concern is about.
+    skip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

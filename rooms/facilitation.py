@@ -6,7 +6,7 @@ Every rule here first checks that the one asking is a facilitator.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from rooms import commands as c
 from rooms.errors import bad_request, not_found
@@ -230,10 +230,15 @@ def _set_role(state: RoomState, cmd: c.SetRole, now: int) -> tuple[RoomState, Ou
             raise bad_request("A meeting needs at least one facilitator.")
     new, outcome = changed(state, p, role=cmd.role)
     if cmd.role is Role.FACILITATOR:
-        # Later arrivals reach every facilitator as they come; those already waiting, the new one
-        # learns of now, so that nobody waits unseen.
-        waiting = tuple(Event("lobby:waiting", w, ToParticipant(p.id)) for w in state.waiting.values())
-        outcome = replace(outcome, events=(*outcome.events, *waiting))
+        # Later arrivals and concerns reach every facilitator as they come; those already waiting,
+        # and the concerns no facilitator has seen yet, the new one learns of now, so that nobody
+        # waits unseen and no concern goes unread.
+        to_them = ToParticipant(p.id)
+        waiting = tuple(Event("lobby:waiting", w, to_them) for w in state.waiting.values())
+        concerns = tuple(
+            Event("concern:raised", asdict(x), to_them) for x in state.concerns.values() if x.about_id != p.id
+        )
+        outcome = replace(outcome, events=(*outcome.events, *waiting, *concerns))
     return new, outcome
 
 

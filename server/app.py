@@ -157,6 +157,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await circle.store.start()
     # A cluster shares one signing key, so a resume token works on every instance.
     circle.signaling.use_signing_key(await circle.store.signing_key(circle.settings.secret_key))
+    await circle.signaling.started()
     clock = asyncio.create_task(_clock(circle), name="circle-clock")
     log.info("instance %s started", circle.instance_id, extra={"instance": circle.instance_id})
     yield

@@ -72,16 +72,16 @@ class Delivery:
                 skipped = state.participants.get(audience.skip) if audience.skip else None
                 await self.emit(message, room_channel(room_id), skip_sid=skipped.conn if skipped else None)
             elif isinstance(audience, ToFacilitators):
-                await self.to_facilitators(state, message)
+                await self.to_facilitators(state, message, skip=audience.skip)
         for kick in outcome.kicks:
             await self.close(kick.conn)
         for observe in self.observers:
             await observe(state, outcome)
 
-    async def to_facilitators(self, state: RoomState, event: ev.ServerEvent) -> None:
-        """Send `event` to each facilitator connected to the room."""
+    async def to_facilitators(self, state: RoomState, event: ev.ServerEvent, skip: str | None = None) -> None:
+        """Send `event` to each facilitator connected to the room (but `skip`)."""
         for p in state.participants.values():
-            if p.role is Role.FACILITATOR and not p.away:
+            if p.role is Role.FACILITATOR and not p.away and p.id != skip:
                 await self.emit(event, participant_channel(p.id))
 
     async def chat(self, room_id: str, message: ChatMessage) -> None:

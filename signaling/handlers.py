@@ -35,7 +35,7 @@ from signaling.media import MediaRooms
 from signaling.meetings import Clock, Meetings, wall_clock_ms
 from signaling.packets import PacketError
 from signaling.passcodes import PasscodeGuard
-from signaling.ports import NO_METRICS, Bus, Metrics, Store
+from signaling.ports import NO_METRICS, Bus, Metrics, Store, Unavailable
 from signaling.presence import Presence
 from signaling.quotas import Quotas
 from signaling.relay import ice_config, relay_signal
@@ -135,6 +135,15 @@ class Signaling:
         the hashes of client addresses from it."""
         self._admission.use_signing_key(key)
         self._addresses = AddressHasher(key)
+
+    async def started(self) -> None:
+        """This instance has started (perhaps again, under the same name): let go of what an earlier
+        run of it held that lives on in the store (the media of rooms it hosted)."""
+        try:
+            rooms = await self._meetings.store.live_rooms()
+        except Unavailable:
+            return
+        await self._media.let_go_of_earlier(rooms)
 
     async def sweep(self, now: int | None = None) -> None:
         """One tick: close connections past their join deadline, then presence: away, grace, chat

@@ -312,6 +312,10 @@ class MediaRooms:
             msg = p.decode("signal", notice.get("signal"))
             if state is None:
                 raise Refusal("not_joined", "This meeting is over.")
+            if state.media_host == self._instance and room_id not in self._rooms:
+                # Hosted here before this instance restarted: take it up again, with everyone.
+                await self._host(state)
+                state = await self._meetings.store.load(room_id) or state
             await self._signal_here(state, sender, msg)
         except (Refusal, p.ProtocolError) as exc:
             error = {"code": exc.code, "message": exc.message}
@@ -394,6 +398,20 @@ class MediaRooms:
         if sfu is not None:
             await sfu.close()
             log.info("room %s media ended here", room_id, extra={"room": room_id})
+
+    async def let_go_of_earlier(self, room_ids: list[str]) -> None:
+        """At start-up: rooms whose state names this instance as their media host were hosted by an
+        earlier run of it under the same name, whose connections are gone. Let them go, so that
+        their members start over at once rather than when their connections time out."""
+        for room_id in room_ids:
+            try:
+                state = await self._meetings.store.load(room_id)
+                if state is None or state.media_host != self._instance or room_id in self._rooms:
+                    continue
+                state, outcome = await self._meetings.apply(state.room, cmd.ReleaseMedia(self._instance))
+            except (Refusal, Unavailable):
+                continue
+            await self._meetings.deliver(state, outcome)
 
     async def release(self) -> None:
         """Stop hosting (this instance is stopping): each room's members start over with another

@@ -450,7 +450,9 @@ class MilestoneShare:
 
 @dataclass(frozen=True, slots=True)
 class ConcernRaise:
-    """Tell the facilitators privately (only they receive it; it never enters the chat)."""
+    """Tell the facilitators privately (only they receive it; it never enters the chat). A concern
+    about a facilitator reaches the other facilitators only, and `delivered` says whether one of them
+    is there now."""
 
     event: ClassVar[str] = "concern:raise"
     about: str | None = optional(max_len=64, doc="participant id of someone present you are worried about")

@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal, get_type_hints
 
 from rooms import ChatMessage, Participant, Role, RoomState, Speaker
+from rooms.concerns import may_read
 from rooms.model import ChatKind, Concern, Segment
 
 
@@ -338,7 +339,7 @@ def room_snapshot(state: RoomState, viewer: Participant, chat: list[ChatMessage]
     facilitator = viewer.role is Role.FACILITATOR
     waiting = tuple(WaitingView(**waiting_fields(p)) for p in state.waiting.values()) if facilitator else ()
     # A concern raised while no facilitator was there reaches the first one to come in.
-    concerns = tuple(ConcernView(**concern_fields(c)) for c in state.concerns.values()) if facilitator else ()
+    concerns = tuple(ConcernView(**concern_fields(c)) for c in state.concerns.values() if may_read(viewer, c))
     return RoomSnapshot(
         **room_fields(state), waiting=waiting, chat=tuple(chat_view(m) for m in chat), concerns=concerns
     )

@@ -268,6 +268,25 @@ async def test_a_concern_reaches_only_facilitators_never_the_chat_and_its_sender
     assert await fa.call("mod:concern-seen", {"id": ack["id"]}) == {"ok": True, "seen": False}
 
 
+async def test_a_concern_about_a_facilitator_reaches_the_others_and_the_one_made_facilitator_later(
+    circle_server: RunningServer, connect: Connect
+) -> None:
+    room, (fa, ann, bob) = await meeting(circle_server, connect)
+    ack = await ann.call("concern:raise", {"about": fa.id, "text": "I felt cut off."})
+    # Fran, the only facilitator, is who it is about: nobody can read it yet.
+    assert ack["ok"] and ack["delivered"] is False
+    assert (await fa.call("mod:concern-seen", {"id": ack["id"]})) == {"ok": True, "seen": False}
+    assert (await fa.call("mod:role", {"id": bob.id, "role": "facilitator"}))["ok"]
+    raised = await bob.wait_for("concern:raised")
+    assert raised["id"] == ack["id"] and raised["about"] == {"id": fa.id, "name": "Fran"}
+    # Neither the concern nor the mark that it was seen reaches Fran.
+    assert await bob.call("mod:concern-seen", {"id": ack["id"]}) == {"ok": True, "seen": True}
+    assert await ann.wait_for("concern:seen") == {"id": ack["id"], "by": bob.id}
+    said = (await bob.call("chat:send", {"text": "Thanks for waiting"}))["message"]
+    await fa.never_got("concern:raised", marker="chat:message", is_marker=lambda m: m == said)
+    await fa.never_got("concern:seen", marker="chat:message", is_marker=lambda m: m == said)
+
+
 async def test_a_concern_raised_with_no_facilitator_present_says_so_and_waits_for_one(
     circle_server: RunningServer, connect: Connect
 ) -> None:

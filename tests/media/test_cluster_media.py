@@ -8,6 +8,7 @@ started over (which the room's new media epoch tells them to).
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,9 @@ from tests.support.servers import RedisServer
 
 Connect = Callable[[str], Awaitable[Member]]
 TTL_S = FAST_SETTINGS["instance_ttl_s"]
+# Long enough that nobody could take the host for dead within a test: what moves the media then is the
+# host letting it go.
+PATIENT = {**FAST_SETTINGS, "instance_ttl_s": 60.0}
 
 
 def gauge(server: CircleProcess, name: str) -> float:
@@ -155,3 +159,61 @@ async def test_killing_the_instance_that_hosts_the_media_moves_it_and_frames_res
         await wait_for(everyone_sees_everyone(peers), timeout_s=20)
         print(f"failover: told after {told_s:.1f} s, frames again after {resumed_s:.1f} s")
         assert resumed_s < TTL_S + 20
+
+
+async def three_on_video(
+    survivor: CircleProcess, host: CircleProcess, connect: Connect, peers: list[Peer]
+) -> tuple[Member, Member, Member]:
+    """Bo on `host`, the first to need the room's media, so `host` carries it; Fran (facilitator) and
+    Cy on `survivor`; all three seeing and hearing each other."""
+    room = survivor.create_room(media_mode="sfu")
+    bo = await connect(host.url)
+    await bo.join(room["id"], "Bo")
+    fran, cy = await connect(survivor.url), await connect(survivor.url)
+    await fran.join(room["id"], "Fran", host_key=room["host_key"])
+    await cy.join(room["id"], "Cy")
+    for member in (bo, fran, cy):
+        peers.append(await on_video(member))
+    await wait_for(everyone_sees_everyone(peers), timeout_s=30)
+    assert hosts([survivor, host]) == [0, 1]
+    return bo, fran, cy
+
+
+async def start_over(members: tuple[Member, ...], peers: list[Peer]) -> list[Peer]:
+    """What a page does when the room's media epoch grows: new connections with the server."""
+    for member in members:
+        await member.wait_for("room:updated", lambda data: data["media_epoch"] == 1, timeout=10)
+    for peer in peers:
+        await peer.close()
+    fresh = [await on_video(member) for member in members]
+    await wait_for(everyone_sees_everyone(fresh), timeout_s=20)
+    return fresh
+
+
+async def test_a_stopping_host_lets_the_media_go_at_once_and_the_other_instance_takes_it(
+    redis_server: RedisServer, tmp_path: Path, connect: Connect, peers: list[Peer]
+) -> None:
+    redis_server.flush()
+    with running_cluster(2, tmp_path, redis_server.url, **PATIENT) as cluster:
+        survivor, host = cluster
+        _, fran, cy = await three_on_video(survivor, host, connect, peers)
+        stopping = asyncio.ensure_future(asyncio.to_thread(host.stop))
+        peers[1:] = await start_over((fran, cy), peers[1:])
+        assert await stopping == 0
+        assert hosts([survivor]) == [1]
+
+
+async def test_a_host_restarted_under_the_same_name_lets_go_of_what_it_carried_before(
+    redis_server: RedisServer, tmp_path: Path, connect: Connect, peers: list[Peer]
+) -> None:
+    redis_server.flush()
+    with running_cluster(2, tmp_path, redis_server.url, **PATIENT) as cluster:
+        survivor, host = cluster
+        _, fran, cy = await three_on_video(survivor, host, connect, peers)
+        host.kill()
+        host.launch()
+        await asyncio.to_thread(host.wait_ready)
+        # Back well within its heartbeat's life, so nobody took it for dead: it says itself that its
+        # rooms' media is gone.
+        peers[1:] = await start_over((fran, cy), peers[1:])
+        assert sum(hosts(cluster)) == 1

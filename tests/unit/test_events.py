@@ -182,12 +182,13 @@ def test_a_request_to_unmute_reaches_facilitators_and_shows_on_the_participant()
 
 
 def test_a_concern_is_sent_to_facilitators_as_id_from_about_text_at() -> None:
-    state, out = apply(meeting(), c.RaiseConcern("ann", "k1", about="fa", text=" Low tonight "), T0 + 9)
+    state, _ = apply(meeting(), c.Join("bob", "Bob", Media.AV, "i-one", "sid-bob"), T0)
+    state, out = apply(state, c.RaiseConcern("ann", "k1", about="bob", text=" Low tonight "), T0 + 9)
     assert sent(out, state, "concern:raised") == [
         {
             "id": "k1",
             "from": {"id": "ann", "name": "Ann"},
-            "about": {"id": "fa", "name": "Fa"},
+            "about": {"id": "bob", "name": "Bob"},
             "text": "Low tonight",
             "at": T0 + 9,
         }

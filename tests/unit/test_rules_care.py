@@ -7,7 +7,7 @@ import pytest
 
 from rooms import Event, ToFacilitators, ToParticipant
 from rooms import commands as c
-from rooms.model import ChatKind
+from rooms.model import ChatKind, Role
 from rooms.rules import apply
 from tests.support.meetings import T0, join, meeting, refusal, refused, room
 
@@ -30,7 +30,7 @@ def test_a_concern_reaches_facilitators_only_with_who_raised_it_and_about_whom()
                 "about_name": "Bob",
                 "text": "He seemed very low tonight.",
             },
-            ToFacilitators(),
+            ToFacilitators(skip="bob"),
         ),
     )
     assert out.result == {"id": "k1", "delivered": True}
@@ -142,3 +142,35 @@ def test_only_people_in_the_room_share_milestones() -> None:
     s, _ = join(s, "wes")
     refused("forbidden", s, c.ShareMilestone("wes", "1 year"))
     refused("not_joined", s, c.ShareMilestone("stranger", "1 year"))
+
+
+def test_someone_made_a_facilitator_learns_of_the_concerns_nobody_has_seen_yet() -> None:
+    s, _ = apply(meeting(), c.RaiseConcern("ann", "k1", text="Someone said goodbye oddly"), T0)
+    s, _ = apply(s, c.RaiseConcern("ann", "k2"), T0 + 1)
+    s, _ = apply(s, c.ConcernSeen("fa", "k2"), T0 + 2)
+    s, _ = apply(s, c.RaiseConcern("ann", "k3", about="bob"), T0 + 3)
+    s, out = apply(s, c.SetRole("fa", "bob", Role.FACILITATOR), T0 + 4)
+    told = [e for e in out.events if e.name == "concern:raised"]
+    # Not the one seen already, nor the one about themselves.
+    assert [e.payload["id"] for e in told] == ["k1"]  # type: ignore[index]
+    assert all(e.audience == ToParticipant("bob") for e in told)
+
+
+def test_a_concern_about_a_facilitator_reaches_the_other_facilitators_only() -> None:
+    s, _ = join(meeting(), "fb", host=True)
+    s, out = apply(s, c.RaiseConcern("ann", "k1", about="fa", text="I felt dismissed"), T0)
+    [event] = out.events
+    assert event.audience == ToFacilitators(skip="fa") and out.result["delivered"] is True
+    # The one it is about can neither mark it seen nor learn from a seen mark that it existed.
+    same, out = apply(s, c.ConcernSeen("fa", "k1"), T0 + 1)
+    assert same is s and out.result == {"seen": False} and out.events == ()
+    s, out = apply(s, c.ConcernSeen("fb", "k1"), T0 + 2)
+    assert out.result == {"seen": True}
+    assert {e.audience for e in out.events} == {ToFacilitators(skip="fa"), ToParticipant("ann")}
+
+
+def test_a_concern_about_the_only_facilitator_waits_for_another_and_is_not_delivered_now() -> None:
+    s, out = apply(meeting(), c.RaiseConcern("ann", "k1", about="fa"), T0)
+    assert out.result["delivered"] is False and "k1" in s.concerns
+    s, out = apply(s, c.SetRole("fa", "bob", Role.FACILITATOR), T0 + 1)
+    assert [e.payload["id"] for e in out.events if e.name == "concern:raised"] == ["k1"]  # type: ignore[index]
