@@ -15,7 +15,7 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
 from server.roomdb import RoomDB
 from signaling.credentials import new_secret
-from signaling.ports import DeletedMessage, Publication
+from signaling.ports import DeletedMessage, Publication, RoomGone
 
 T = TypeVar("T")
 
@@ -90,9 +90,13 @@ class MemoryStore:
         self, room: RoomDefinition, fn: Callable[[RoomState], tuple[RoomState, T]], now: int
     ) -> tuple[RoomState, T]:
         # No await between read and write: the event loop makes this atomic.
-        old = self._states.get(room.id) or RoomState.fresh(room, now)
+        current = self._states.get(room.id)
+        old = current or RoomState.fresh(room, now)
         new, result = fn(old)
         if new is not old:
+            # A meeting starts only in a room that exists: a deletion may have overtaken the command.
+            if current is None and self.db.get(room.id) is None:
+                raise RoomGone()
             self._states[room.id] = new
         return new, result
 

@@ -42,10 +42,12 @@ return {rev, redis.call('HGET', KEYS[1], 's')}
 # Writes the state only if its revision is still the one read (ARGV[1]): the blob (2) under a new
 # revision (6), how many people are in the room (3), the room (4) in the live set (KEYS[2]); the chat
 # (KEYS[3]) is kept while anyone is in the room and, given a retention (5), expires that long after
-# the last one leaves (without one, the sweeper clears it).
+# the last one leaves (without one, the sweeper clears it). A first state is written only while the
+# room's definition (KEYS[4]) exists: -1 says it was deleted.
 WRITE_STATE = Lua("""
 local rev = redis.call('HGET', KEYS[1], 'r')
 if (rev or '') ~= ARGV[1] then return 0 end
+if ARGV[1] == '' and redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
 redis.call('HSET', KEYS[1], 'r', ARGV[6], 'n', ARGV[3], 's', ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[4])
 if ARGV[3] ~= '0' then

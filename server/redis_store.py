@@ -64,7 +64,7 @@ from rooms.model import chat_id
 from server import redis_scripts as lua
 from server.redis_backend import RedisLink
 from signaling.credentials import new_secret
-from signaling.ports import DeletedMessage, Publication, Unavailable
+from signaling.ports import DeletedMessage, Publication, RoomGone, Unavailable
 
 T = TypeVar("T")
 
@@ -327,8 +327,11 @@ class RedisStore:
             people = len(new.participants) + len(new.waiting)
             new_rev = _new_revision()
             args = [rev, _pack(state_to_dict(new)), people, room.id, new.room.retention_s, new_rev]
-            keys = [key, LIVE, chat_key(room.id)]
-            if await self._link.call(lua.WRITE_STATE.bind(keys, args)):
+            keys = [key, LIVE, chat_key(room.id), room_key(room.id)]
+            written = await self._link.call(lua.WRITE_STATE.bind(keys, args))
+            if written == -1:
+                raise RoomGone()
+            if written:
                 self._states.put(key, new_rev, new)
                 return new, result
             await _pause(attempt)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from rooms import ChatMessage, RoomDefinition, RoomState
+from rooms import ChatMessage, Refusal, RoomDefinition, RoomState
 from rooms.model import chat_id
 
 T = TypeVar("T")
@@ -45,6 +45,14 @@ class Publication:
 
     channel: str
     packed: bytes
+
+
+class RoomGone(Refusal):
+    """`transact` found no room to write to: it was deleted (perhaps while this command was on its
+    way). Nothing is written: a meeting never outlives its room."""
+
+    def __init__(self) -> None:
+        super().__init__("not_found", "This room no longer exists.")
 
 
 class DeletedMessage(Exception):
@@ -91,7 +99,7 @@ class Store(Protocol):
     ) -> tuple[RoomState, T]:
         """Atomic read-modify-write of one room's state. `fn` is pure and may run more than once
         (on a conflicting write); an exception from it commits nothing. A state `fn` returns unchanged
-        (the same object) is not written."""
+        (the same object) is not written. Raises `RoomGone` when the room has been deleted."""
         ...
 
     async def live_rooms(self) -> list[str]:

@@ -44,6 +44,7 @@ def sweeper(store: MemoryStore, seen: Recorder) -> Presence:
 
 async def test_a_dropped_member_is_removed_when_the_grace_runs_out_and_not_before(store: MemoryStore) -> None:
     room = a_room()
+    await store.create_room(room)
     seen = Recorder()
     seen.live |= {"c1", "c2"}
     for n in (1, 2):
@@ -67,6 +68,7 @@ async def test_a_connection_lost_without_a_record_is_marked_away_at_the_sweep_ti
     store: MemoryStore,
 ) -> None:
     room = a_room()
+    await store.create_room(room)
     seen = Recorder()
     seen.live |= {"c1", "c2"}
     for n in (1, 2):
@@ -86,6 +88,7 @@ async def test_a_connection_lost_without_a_record_is_marked_away_at_the_sweep_ti
 
 async def test_an_emptied_rooms_chat_goes_when_its_retention_runs_out(store: MemoryStore) -> None:
     room = a_room(retention_s=60)
+    await store.create_room(room)
     seen = Recorder()
     seen.live.add("c1")
     await store.transact(room, lambda s: apply(s, joining(1), T0), T0)

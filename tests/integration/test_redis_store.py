@@ -48,6 +48,7 @@ def two(pair: tuple[Instance, Instance]) -> tuple[RedisStore, RedisStore]:
 async def test_a_cached_state_gives_way_to_another_write(two: tuple[RedisStore, RedisStore]) -> None:
     one, other = two
     room = a_room()
+    await one.create_room(room)
     await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
     assert await one.load(room.id) == await other.load(room.id)
     changed, _ = await other.transact(room, lambda s: apply(s, joining(2), 2000), 2000)
@@ -65,9 +66,11 @@ async def test_no_cached_state_survives_redis_losing_everything(
     writes must not make an instance take its cached state for current."""
     one, other = two
     room = a_room()
+    await one.create_room(room)
     first, _ = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
     assert await one.load(room.id) == first
     redis_server.flush()
+    await other.create_room(room)
     rewritten, _ = await other.transact(room, lambda s: apply(s, joining(7), 1000), 1000)
     assert rewritten.version == first.version
     assert await one.load(room.id) == rewritten
@@ -89,6 +92,7 @@ async def test_the_state_cache_is_bounded(pair: tuple[Instance, Instance]) -> No
     one = pair[0].store
     for n in range(STATE_CACHE_ROOMS + 5):
         room = a_room(f"r{n}")
+        await one.create_room(room)
         await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
         assert await one.load(room.id) is not None
     assert len(pair[0].cache) == STATE_CACHE_ROOMS
@@ -147,6 +151,7 @@ async def test_what_was_said_goes_with_the_chat_not_with_its_resend_keys(
 async def test_scripts_are_sent_again_when_redis_forgot_them(pair: tuple[Instance, Instance]) -> None:
     (one, link), other = (pair[0].store, pair[0].link), pair[1].store
     room = a_room()
+    await one.create_room(room)
     await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
     await link.call(lambda r: r.script_flush())
     state, _ = await one.transact(room, lambda s: apply(s, joining(2), 2000), 2000)

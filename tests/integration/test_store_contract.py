@@ -22,7 +22,7 @@ from rooms.model import chat_id
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
-from signaling.ports import DeletedMessage, Store
+from signaling.ports import DeletedMessage, RoomGone, Store
 from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
@@ -165,6 +165,27 @@ async def test_a_committed_state_is_what_every_instance_loads(stores: tuple[str,
     assert room.id in await two.live_rooms()
 
 
+async def test_no_meeting_starts_in_a_deleted_room_even_one_read_just_before(
+    stores: tuple[str, Store, Store],
+) -> None:
+    """A join that read the room just before it was deleted finds nothing to join: the meeting would
+    otherwise live on in a room nobody can reach or delete."""
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    assert await two.delete_room(room.id)
+    with pytest.raises(RoomGone) as gone:
+        await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert gone.value.code == "not_found"
+    assert await one.load(room.id) is None and room.id not in await one.live_rooms()
+    # And a meeting under way when its room goes ends there: the next change finds nothing either.
+    await one.create_room(room)
+    await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    assert await two.delete_room(room.id)
+    with pytest.raises(RoomGone):
+        await one.transact(room, lambda s: apply(s, joining(2), 2000), 2000)
+
+
 async def test_a_state_returned_unchanged_is_not_written(stores: tuple[str, Store, Store]) -> None:
     _, one, _ = stores
     room = a_room()
@@ -176,6 +197,7 @@ async def test_a_state_returned_unchanged_is_not_written(stores: tuple[str, Stor
 async def test_a_failing_change_commits_nothing(stores: tuple[str, Store, Store]) -> None:
     _, one, _ = stores
     room = a_room()
+    await one.create_room(room)
     first, _ = await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
 
     def refuse(s: RoomState) -> tuple[RoomState, None]:
@@ -191,6 +213,7 @@ async def test_concurrent_changes_through_two_instances_lose_no_update(
 ) -> None:
     _, one, two = stores
     room = a_room(max_participants=200)
+    await one.create_room(room)
 
     async def join(n: int) -> None:
         store = one if n % 2 else two
@@ -207,6 +230,7 @@ async def test_a_change_sees_the_latest_state_even_when_retried(stores: tuple[st
     """`fn` may run more than once; whatever it returns last is computed from what is committed."""
     _, one, two = stores
     room = a_room()
+    await one.create_room(room)
 
     def add_ban(n: int) -> object:
         return lambda s: (replace(s, bans=s.bans | {f"id:x{n}"}, version=s.version + 1), n)
