@@ -449,11 +449,13 @@ class MediaRooms:
         await self._sio.emit(relayed.event, encode(relayed), room=participant_channel(message.participant))
 
     async def _connection_changed(self, room_id: str, participant: str, pc: PcName, state: str) -> None:
-        if state != "failed":
+        # "closed" here is never the server's own doing (it stops listening before it closes one): the
+        # member's end went, or ICE gave up on a path that went silent, which aiortc reports as closed.
+        if state not in ("failed", "closed"):
             return
-        log.info("an SFU %s connection of %s failed", pc, participant, extra={"participant": participant})
+        log.info("an SFU %s connection of %s %s", pc, participant, state, extra={"participant": participant})
         sfu = self._rooms.get(room_id)
-        # The server offers a failed subscribe connection afresh (the page takes it on a new one); a
-        # failed publish connection is the page's to offer again.
+        # The server offers a lost subscribe connection afresh (the page takes it on a new one); a
+        # lost publish connection is the page's to offer again.
         if pc == "subscribe" and sfu is not None and participant in sfu.participants:
             await sfu.reset(participant, "subscribe")

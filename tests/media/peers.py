@@ -160,6 +160,14 @@ class Peer:
         connection = self.subscribe_pc.getTransceivers()[0].receiver.transport.transport._connection
         connection.data_received = _lossy(connection.data_received, fraction, seed)  # type: ignore[method-assign]
 
+    def cut_subscribe(self) -> None:
+        """The network between this peer's subscribe connection and the server goes dead: nothing
+        reaches the peer any more, so it answers nothing either (ICE consent checks included)."""
+        assert self.subscribe_pc is not None
+        connection = self.subscribe_pc.getTransceivers()[0].receiver.transport.transport._connection
+        for pair in connection._nominated.values():
+            pair.protocol.datagram_received = lambda data, addr: None
+
     def lose_outgoing(self, fraction: float, seed: int = 2) -> None:
         """Drop `fraction` of the RTP packets this peer publishes, after they are encrypted."""
         assert self.publish_pc is not None

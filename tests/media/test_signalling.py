@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import aioice.ice
 import pytest
 
 from signaling.sfu.sdp import parse
@@ -134,6 +135,26 @@ async def test_a_facilitators_mute_stops_the_members_packets_within_a_second_and
         lambda: bo_peer.frames[ann.id] > held[0] + 5 and bo_peer.audio_frames[ann.id] > held[1] + 5,
         timeout_s=10,
     )
+
+
+async def test_a_failed_subscribe_connection_is_offered_afresh_by_the_server_and_the_picture_returns(
+    circle_server: RunningServer, members: Connect, peers: list[Peer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ICE gives up on a silent connection after six missed consent checks: 30 s by default, a
+    # second or so here.
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    _, ann, bo = await facilitator_and_two_members_on_the_sfu(circle_server, members)
+    ann_peer, bo_peer = await on_video(ann), await on_video(bo)
+    peers += [ann_peer, bo_peer]
+    await wait_for(lambda: bo_peer.frames[ann.id] > 5, timeout_s=20)
+    lost = bo_peer.subscribe_pc
+    bo_peer.cut_subscribe()
+    # The server finds the connection failed and offers Bo everyone's tracks on a new one.
+    await wait_for(lambda: bo_peer.subscribe_pc is not lost, timeout_s=15)
+    assert [data for data in bo.of("signal") if data.get("pc") == "subscribe" and data.get("restart")]
+    marker = bo_peer.frames[ann.id]
+    await wait_for(lambda: bo_peer.frames[ann.id] > marker + 10, timeout_s=15)
+    assert not bo_peer.errors
 
 
 async def test_a_relay_only_room_shows_its_members_only_the_servers_address(
