@@ -161,6 +161,10 @@ class Settings:
         default=30 * 86400,
         metadata={"help": "how long a ban (and the hashed address it holds against) is kept"},
     )
+    one_to_one_unused_ttl_s: float = field(
+        default=30 * 86400,
+        metadata={"help": "a one-to-one room nobody has joined this long after it was made is deleted"},
+    )
     max_connections_per_address: int = field(
         default=50,
         metadata={"help": "open socket.io connections from one address, per instance"},
@@ -467,6 +471,8 @@ class Settings:
             raise SettingsError("max_agenda_limit_s and max_open_concerns must be at least 1")
         if self.mesh_max_participants < 0:
             raise SettingsError("mesh_max_participants must not be negative")
+        if self.one_to_one_unused_ttl_s <= 0:
+            raise SettingsError("one_to_one_unused_ttl_s must be positive")
         if self.media_route_timeout_s <= 0:
             raise SettingsError("media_route_timeout_s must be positive")
         try:

@@ -46,6 +46,7 @@ class SignalingConfig:
     hand_room_rate_per_s: float
     trusted_proxies: tuple[str, ...]
     ban_ttl_s: float
+    one_to_one_unused_ttl_s: float
     max_connections_per_address: int
     join_deadline_s: float
     join_address_burst: int

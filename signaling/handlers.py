@@ -92,7 +92,12 @@ class Signaling:
         delivery.observers.append(self._media.observe)
         self._chat = Chat(config, self._meetings, self._conns.rooms)
         self._presence = Presence(
-            store, self._meetings.deliver, instance_id, config.resume_grace_s, self._conns.live
+            store,
+            self._meetings.deliver,
+            instance_id,
+            config.resume_grace_s,
+            self._conns.live,
+            unused_one_to_one_s=config.one_to_one_unused_ttl_s,
         )
         self._drain = Drain(sio, self._conns, metrics)
         self._handlers: dict[str, Handler] = {
@@ -150,7 +155,9 @@ class Signaling:
         expiry (`now`: ms since the epoch, else the clock's)."""
         for session in self._transports.overdue(time.monotonic(), self._joined):
             await self._sio.eio.disconnect(session)
-        await self._presence.sweep(self._clock() if now is None else now)
+        now = self._clock() if now is None else now
+        await self._presence.sweep(now)
+        await self._presence.sweep_unused(now)
         await self._media.check()
 
     async def drain(self, drain_s: float) -> None:

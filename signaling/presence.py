@@ -27,12 +27,17 @@ class Presence:
         instance_id: str,
         resume_grace_s: float,
         live_conns: Callable[[], frozenset[str]],
+        *,
+        unused_one_to_one_s: float | None = None,
     ) -> None:
         self._store = store
         self._deliver = deliver
         self._instance_id = instance_id
         self._grace_s = resume_grace_s
         self._live_conns = live_conns
+        self._unused_s = unused_one_to_one_s
+        # When the rooms were last looked over for unused one-to-ones (ms since the epoch).
+        self._unused_checked: int | None = None
         # Rooms whose chat was cleared, by the time they emptied: cleared once per emptying.
         self._cleared: set[tuple[str, int]] = set()
 
@@ -68,6 +73,25 @@ class Presence:
                     else:
                         await store.clear_chat(room_id)
                     self._cleared.add(key)
+
+    async def sweep_unused(self, now: int) -> None:
+        """Delete each one-to-one room nobody has joined in the `unused_one_to_one_s` since it was
+        made: an invitation that was never taken up does not wait for ever (with its title). Every
+        room's definition is read, so this runs seldom: at most once in a hundredth of that time,
+        and at least once an hour."""
+        if self._unused_s is None:
+            return
+        every_ms = min(self._unused_s * 10, 3_600_000)
+        if self._unused_checked is not None and now - self._unused_checked < every_ms:
+            return
+        self._unused_checked = now
+        store = self._store
+        for room in await store.list_rooms():
+            if not room.one_to_one or now - room.created_at < self._unused_s * 1000:
+                continue
+            # A room that has had a meeting goes once its chat's retention has passed (`sweep`).
+            if await store.load(room.id) is None:
+                await store.delete_room(room.id, only_if_empty=True)
 
     def _lost(self, x: Participant, live: frozenset[str]) -> bool:
         """Attached here through a connection that is gone, its drop not recorded (the store was down

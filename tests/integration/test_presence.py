@@ -5,6 +5,7 @@ chat goes exactly when its retention runs out. No test here waits for a clock.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,31 @@ async def test_an_emptied_rooms_chat_goes_when_its_retention_runs_out(store: Mem
     assert [m.text for m in await store.chat_after(room.id, None)] == ["hello"]
     await presence.sweep(left_at + 60_000)
     assert await store.chat_after(room.id, None) == []
+
+
+async def test_a_one_to_one_nobody_ever_joined_goes_when_its_invitation_runs_out(store: MemoryStore) -> None:
+    day = 86_400_000
+    pair = {"one_to_one": True, "invite_key_hashes": ("a" * 64, "b" * 64), "created_at": T0}
+    unused = a_room("unused", **pair)
+    used = a_room("used", **{**pair, "retention_s": 30 * 86_400})
+    group = a_room("group", created_at=T0)
+    fresh = a_room("fresh", **{**pair, "created_at": T0 + 20 * day})
+    for room in (unused, used, group, fresh):
+        await store.create_room(room)
+    # The used one has had a meeting: its own retention decides when it goes, not this.
+    sponsor = replace(joining(1), invite=0)
+    await store.transact(used, lambda s: apply(s, sponsor, T0 + day), T0 + day)
+    await store.transact(used, lambda s: apply(s, cmd.Leave("p001"), T0 + day), T0 + day)
+    seen = Recorder()
+    presence = Presence(
+        store, seen.deliver, "i-one", GRACE_S, lambda: frozenset(), unused_one_to_one_s=30 * 86_400
+    )
+
+    await presence.sweep_unused(T0 + 30 * day - 1)
+    assert {r.id for r in await store.list_rooms()} == {"unused", "used", "group", "fresh"}
+    # Looked over again only after a while: a sweep a moment later reads nothing.
+    await presence.sweep_unused(T0 + 30 * day)
+    assert await store.get_room("unused") is not None
+    await presence.sweep_unused(T0 + 30 * day + 3_600_000)
+    assert {r.id for r in await store.list_rooms()} == {"used", "group", "fresh"}
+    assert seen.delivered == []
