@@ -11,6 +11,12 @@ that is not paused mean that everything queued before has been written. Otherwis
 python-engineio's usual path, behind whatever waits there. Either way each socket's packets leave in
 the order they were sent.
 
+What is written to a websocket within one turn of the event loop leaves in one system call at the
+turn's end (`Corked`): a broadcast's frame and the next one to the same member, an acknowledgement
+and the broadcast beside it. On loopback a write also does the receiving side's TCP work, so under
+load, when the loop handles many events per turn, this is most of what a delivery costs; a lone
+frame leaves a moment later than it would have, the same turn still.
+
 Websockets are opened without permessage-deflate (as Node's socket.io does by default): a
 compressed connection's frames depend on what it was sent before, so they could not be shared, and
 each deflate context costs a few hundred KiB per connection.
@@ -115,14 +121,93 @@ class ByteQueue(asyncio.Queue[Any]):
         return item
 
 
+class TurnEnd:
+    """Flushes the `Corked` transports written to during the event loop's current turn, at its end."""
+
+    def __init__(self) -> None:
+        self.held: list[Corked] = []
+
+    def hold(self, corked: Corked) -> None:
+        if not self.held:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.held.append(corked)
+
+    def flush(self) -> None:
+        held, self.held = self.held, []
+        # `Corked.flush`, inline: this runs once per connection written to.
+        for corked in held:
+            frames = corked.held
+            if not frames:
+                continue
+            transport = corked.transport
+            try:
+                if not transport.is_closing():
+                    transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            except Exception:  # one broken connection must not keep the others' frames
+                log.exception("writing to a websocket failed")
+            frames.clear()
+
+
+class Corked:
+    """A transport that holds what is written to it until the event loop's current turn ends (see
+    `TurnEnd`), then writes it in one call. Everything aiohttp writes to a websocket goes through it,
+    so frames leave in the order they were written; a close frame leaves at once, with everything
+    before it, as aiohttp may close the connection itself right after."""
+
+    def __init__(self, transport: asyncio.Transport, turn_end: TurnEnd) -> None:
+        self.transport = transport
+        self.turn_end = turn_end
+        self.held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if not held:
+            self.turn_end.hold(self)
+        held.append(data)
+        # The first byte of a close frame (FIN and opcode 8; a server's, so unmasked).
+        if data[0] == 0x88:
+            self.flush()
+
+    def flush(self) -> None:
+        held = self.held
+        if not held:
+            return
+        data = held[0] if len(held) == 1 else b"".join(held)
+        held.clear()
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return int(self.transport.get_write_buffer_size()) + sum(map(len, self.held))
+
+    def is_closing(self) -> bool:
+        return bool(self.transport.is_closing())
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        self.held.clear()
+        self.transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
 class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
     """engineio's aiohttp websocket, without compression, and known to the broadcaster while open."""
 
     registry: dict[str, WebSocketResponse]
+    turn_end: TurnEnd
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
         self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
         await self._sock.prepare(environ["aiohttp.request"])
+        writer = self._sock._writer
+        assert writer is not None  # prepared
+        # Duck-typed: aiohttp calls write, is_closing and get_write_buffer_size on it.
+        writer.transport = Corked(writer.transport, self.turn_end)  # type: ignore[assignment]
         self.environ = environ
         sid = self.handler.__self__.sid
         self.registry[sid] = self._sock
@@ -155,7 +240,10 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         self._cut_tasks: set[asyncio.Task[None]] = set()
         # Over the websocket class the server has already (Circle's engine server gates what it reads).
         base = eio._async["websocket"]
-        socket_class = type("WebSocket", (_WebSocket, base), {"registry": self._websockets})
+        self.turn_end = TurnEnd()
+        socket_class = type(
+            "WebSocket", (_WebSocket, base), {"registry": self._websockets, "turn_end": self.turn_end}
+        )
         # A copy: the driver table is engineio's module-level dict, shared by every server.
         eio._async = {**eio._async, "websocket": socket_class}
         send_packet = server._send_packet
@@ -285,14 +373,21 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         if sock.queue.qsize() or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
             return False
         writer = ws._writer
-        transport = writer.transport if writer is not None else None
-        if writer is None or transport is None or transport.is_closing():
+        corked = writer.transport if writer is not None else None
+        if not isinstance(corked, Corked):
+            return False
+        # The connection itself: what this turn holds leaves at its end (`Corked.write`, inline).
+        transport = corked.transport
+        if transport.is_closing():
             return False
         # A backed-up connection (a slow reader) goes the usual way, where the writer waits for it to
         # drain; the mark is aiohttp's own, the writer's limit.
         if writer.protocol.writing_paused or transport.get_write_buffer_size() > writer._limit:
             return False
-        transport.write(frame)
+        held = corked.held
+        if not held:
+            self.turn_end.hold(corked)
+        held.append(frame)
         self.frames_written += 1
         return True
 
