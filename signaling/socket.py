@@ -37,6 +37,14 @@ _after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] =
 )
 
 
+class TextPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """A socket.io packet of Circle's protocol, which is text only. python-socketio looks through all
+    of every packet it sends for binary values to send as attachments (all of a room snapshot, on each
+    join); this one does not. A binary value is refused by the JSON codec when the packet is encoded."""
+
+    uses_binary_events = False
+
+
 TransportOpened = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
 """Asked with a new Engine.IO session's id and environ: None to accept it, else the error object to
 refuse it with (Engine.IO answers the handshake with a 401 carrying it)."""
@@ -59,7 +67,7 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._engine_class = engine_class
         self.log_rate = log_rate if log_rate is not None else unbounded()
         # orjson rather than the standard library for every packet in and out (signaling/fastpath.py).
-        super().__init__(json=Json, log_rate=self.log_rate, **kwargs)
+        super().__init__(serializer=TextPacket, json=Json, log_rate=self.log_rate, **kwargs)
 
     def _engineio_server_class(self) -> type:
         return self._engine_class or super()._engineio_server_class()
