@@ -168,7 +168,21 @@ def participant_fields(p: Participant) -> dict[str, Any]:
 
 
 def participant_view(p: Participant) -> ParticipantView:
-    return ParticipantView(**participant_fields(p))
+    # A room's participants mostly stay as they were from one version of the room to the next (the
+    # same objects), and every join sends all of them: each one's view is made once.
+    made = _participant_views.get(id(p))
+    if made is not None and made[0] is p:
+        return made[1]
+    view = ParticipantView(**participant_fields(p))
+    if len(_participant_views) >= _PARTICIPANT_VIEWS_KEPT:
+        _participant_views.clear()
+    # Keyed by identity, and holding the participant, so that its id cannot be another's meanwhile.
+    _participant_views[id(p)] = (p, view)
+    return view
+
+
+_participant_views: dict[int, tuple[Participant, ParticipantView]] = {}
+_PARTICIPANT_VIEWS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)
