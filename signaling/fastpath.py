@@ -248,11 +248,12 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         eio._async = {**eio._async, "websocket": socket_class}
         send_packet = server._send_packet
 
-        # Acknowledgements, and what else python-socketio sends to one socket, likewise.
+        # Acknowledgements, and what else python-socketio sends to one socket, likewise; one that finds
+        # nothing held for its connection leaves at once, ahead of the broadcasts of the same turn.
         async def send_directly(eio_sid: str, pkt: Any) -> None:
             encoded = pkt.encode()
             if isinstance(encoded, str) and self._write(
-                eio_sid, ws_frame(f"{eio_packet.MESSAGE}{encoded}".encode())
+                eio_sid, ws_frame(f"{eio_packet.MESSAGE}{encoded}".encode()), at_once=True
             ):
                 return
             await send_packet(eio_sid, pkt)
@@ -364,8 +365,9 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
             for eio_sid in queued:
                 await self.server._send_eio_packet(eio_sid, pkt)
 
-    def _write(self, eio_sid: str, frame: bytes) -> bool:
-        """Write the frame to the socket's connection now, if nothing of its own can be ahead of it."""
+    def _write(self, eio_sid: str, frame: bytes, at_once: bool = False) -> bool:
+        """Write the frame to the socket's connection, if nothing of its own can be ahead of it: at the
+        end of the turn, or `at_once` if nothing is held for it yet."""
         ws = self._websockets.get(eio_sid)
         sock = self._sockets.get(eio_sid)
         if ws is None or sock is None or ws.closed or eio_sid in self._cutting:
@@ -385,10 +387,14 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         if writer.protocol.writing_paused or transport.get_write_buffer_size() > writer._limit:
             return False
         held = corked.held
-        if not held:
-            self.turn_end.hold(corked)
-        held.append(frame)
         self.frames_written += 1
+        if held:
+            held.append(frame)
+        elif at_once:
+            transport.write(frame)
+        else:
+            self.turn_end.hold(corked)
+            held.append(frame)
         return True
 
 
