@@ -2,8 +2,9 @@
 work can wait until that acknowledgement has gone out; each Engine.IO session can be refused or
 followed from its handshake on. Also the Origin check for browsers.
 
-These rely on private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal`,
-`_handle_eio_connect`, `_handle_eio_disconnect` and the handlers they call); they are used here only.
+These override private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal`,
+`_handle_eio_connect`, `_handle_eio_disconnect`) and call the handlers behind them; they are overridden
+here only, and `signaling.fastpath.check()` (at import and in the tests) checks they are still there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import socketio
 from signaling import packets
 from signaling.config import SignalingConfig
 from signaling.events import ErrorEvent
-from signaling.fastpath import Json
+from signaling.fastpath import Json, cut
 from signaling.lograte import LogRate, unbounded
 
 log = logging.getLogger("circle.signaling")
@@ -147,14 +148,6 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
         for job in after:
             await job()
-
-
-async def cut(eio: Any, eio_sid: str) -> None:
-    """Close an Engine.IO connection of the server `eio` at once: its client is told (a close
-    packet) if it still listens, and nothing waits for that to be sent."""
-    socket = eio.sockets.pop(eio_sid, None)
-    if socket is not None and not socket.closed:
-        await socket.close(wait=False, abort=False, reason=eio.reason.TRANSPORT_ERROR)
 
 
 def wants_ack() -> bool:
