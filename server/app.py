@@ -30,10 +30,9 @@ from server.host_check import add_host_check_route
 from server.metrics import Current, PrometheusMetrics, exposition
 from server.room_admin import add_room_admin_routes
 from server.settings import Settings
-from server.transport import CircleEngineServer
 from server.webclient import add_web_routes
 from signaling.credentials import new_id, new_secret
-from signaling.fastpath import BroadcastOnce
+from signaling.fastpath import BroadcastOnce, CircleEngineServer
 from signaling.handlers import Signaling
 from signaling.lograte import LogRate
 from signaling.ports import Store
@@ -79,6 +78,7 @@ def create_app(settings: Settings, backends: Backends | None = None) -> web.Appl
         logger=False,
         engineio_logger=False,
         engine_class=CircleEngineServer,
+        refuse=error_response,
         log_rate=log_rate,
     )
     if isinstance(backends.manager, BroadcastOnce):

@@ -15,7 +15,7 @@ from rooms import ChatMessage, RoomDefinition, RoomState
 from rooms.model import chat_id
 from server.roomdb import RoomDB
 from signaling.credentials import new_secret
-from signaling.ports import DeletedMessage, Publication, RoomGone
+from signaling.ports import ChatDraft, DeletedMessage, Publication, RoomGone
 
 T = TypeVar("T")
 
@@ -150,6 +150,13 @@ class MemoryStore:
     ) -> tuple[ChatMessage, bool]:
         # Nothing to publish to: every socket is on this instance, and the emit reaches them.
         return await self.append_chat(room_id, make, max_messages, key), False
+
+    async def append_checked_chat(
+        self, room_id: str, draft: Callable[[RoomState | None], ChatDraft], key: str | None
+    ) -> tuple[ChatMessage, bool]:
+        # No await between the read and the append: the event loop makes this one step.
+        made = draft(self._states.get(room_id))
+        return await self.append_chat(room_id, made.make, made.max_messages, key), False
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         log = self._chat.get(room_id, ())

@@ -69,7 +69,17 @@ return 1
 # is also published there: ARGV[5], the bus's message carrying it, likewise ends with the id's
 # placeholder. One round trip instead of two. A publish Redis refuses (a restricted user, say) leaves
 # the message kept and returns {seq, 0}: it is then published the usual way, which reports the failure.
+# Given the revision of the room's state (KEYS[5]) the message was checked against (ARGV[6]; '-': no
+# check, '': no state), nothing is done unless it is still the room's: then the state's revision and
+# blob come back instead as {-1, revision, blob} ({-1} without a state), for the caller to check again.
 APPEND_CHAT = Lua("""
+if ARGV[6] ~= '-' then
+  local rev = redis.call('HGET', KEYS[5], 'r')
+  if (rev or '') ~= ARGV[6] then
+    if not rev then return {-1} end
+    return {-1, rev, redis.call('HGET', KEYS[5], 's')}
+  end
+end
 if ARGV[3] ~= '0' then
   local earlier = redis.call('GET', KEYS[3])
   if earlier then

@@ -33,8 +33,10 @@ conflict: one script takes the next seq and adds the entry, so `make` runs once,
 
 Each instance keeps the states it decoded last, by revision (`StateCache`): a read sends the revision
 it holds and gets the blob back only when Redis holds another, so the many reads that find the room
-unchanged (every chat message and signal reads it) cost a short reply and no decoding. Every read still
-asks Redis: a cached state is never served without Redis confirming its revision is current.
+unchanged (every signal reads it) cost a short reply and no decoding. Every read still asks Redis: a
+cached state is never served without Redis confirming its revision is current. A chat message is checked
+against the cached state and the append script confirms that revision itself (`append_checked_chat`):
+one round trip per message, and a stale state comes back with the script's answer.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 import msgpack
@@ -64,7 +66,7 @@ from rooms.model import chat_id
 from server import redis_scripts as lua
 from server.redis_backend import RedisLink
 from signaling.credentials import new_secret
-from signaling.ports import DeletedMessage, Publication, RoomGone, Unavailable
+from signaling.ports import ChatDraft, DeletedMessage, Publication, RoomGone, Unavailable
 
 T = TypeVar("T")
 
@@ -350,8 +352,9 @@ class RedisStore:
         max_messages: int,
         key: str | None = None,
     ) -> ChatMessage:
-        message, _ = await self._append_chat(room_id, make, max_messages, key, None)
-        return message
+        appended = await self._append_chat(room_id, make, max_messages, key, None)
+        assert not isinstance(appended, _Stale)  # nothing was checked
+        return appended[0]
 
     async def append_and_publish_chat(
         self,
@@ -361,7 +364,41 @@ class RedisStore:
         key: str | None,
         publication: Publication,
     ) -> tuple[ChatMessage, bool]:
-        return await self._append_chat(room_id, make, max_messages, key, publication)
+        appended = await self._append_chat(room_id, make, max_messages, key, publication)
+        assert not isinstance(appended, _Stale)  # nothing was checked
+        return appended
+
+    async def append_checked_chat(
+        self, room_id: str, draft: Callable[[RoomState | None], ChatDraft], key: str | None
+    ) -> tuple[ChatMessage, bool]:
+        # The state cached here is checked in the append script itself: one round trip, where reading
+        # the room first would take two. Redis answers a stale one with the current state.
+        skey = state_key(room_id)
+        current = self._states.get(skey)
+        confirmed = current is None
+        if current is None:
+            current = await self._read(skey)
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                made = draft(current[1] if current is not None else None)
+            except Exception:
+                if confirmed:
+                    raise
+                # Refused on the state cached here: only a refusal on the current state stands.
+                current, confirmed = await self._read(skey), True
+                continue
+            expected = current[0] if current is not None else b""
+            appended = await self._append_chat(
+                room_id, made.make, made.max_messages, key, made.publication, (skey, expected)
+            )
+            if not isinstance(appended, _Stale):
+                return appended
+            current, confirmed = appended.current, True
+            if current is None:
+                self._states.drop(skey)
+            else:
+                self._states.put(skey, *current)
+        raise Unavailable("too many conflicting writes")
 
     async def _append_chat(
         self,
@@ -370,9 +407,11 @@ class RedisStore:
         max_messages: int,
         key: str | None,
         publication: Publication | None,
-    ) -> tuple[ChatMessage, bool]:
+        checked: tuple[str, bytes] | None = None,
+    ) -> tuple[ChatMessage, bool] | _Stale:
         # One script call that cannot conflict, so no retries and no queueing behind this
-        # instance's other appends to the room.
+        # instance's other appends to the room; unless `checked` (the state's key and the revision
+        # the message was checked against) no longer holds, when the current state is returned.
         message = make("")
         fields = chat_to_dict(message)
         # Last, so that it is the packed message's last bytes, for the script to overwrite.
@@ -383,15 +422,19 @@ class RedisStore:
             chat_key(room_id),
             sent_key(room_id, message, key),
             chat_deleted_key(room_id),
+            checked[0] if checked is not None else state_key(room_id),
         ]
         lifetime_ms = max(1, int(self._resend_window_s * 1000)) if key is not None else 0
         # The bus's message goes out in the same script: one round trip for the append and the publish.
         channel, packed = ("", b"")
         if publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode()):
             channel, packed = publication.channel, publication.packed
-        args = [max_messages, _pack(fields), lifetime_ms, channel, packed]
+        expected = checked[1] if checked is not None else b"-"
+        args = [max_messages, _pack(fields), lifetime_ms, channel, packed, expected]
         reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
         seq = int(reply[0])
+        if seq < 0:
+            return _Stale((reply[1], state_from_dict(unpack(reply[2]))) if len(reply) > 1 else None)
         if len(reply) > 1 and isinstance(reply[1], bytes):
             return _decode_message(seq, reply[1]), False  # a repeat: nothing was published
         if len(reply) > 1 and reply[1] is None:
@@ -492,6 +535,13 @@ class RedisStore:
     @staticmethod
     def _message(entry: tuple[bytes, dict[bytes, bytes]]) -> ChatMessage:
         return _decode_message(int(entry[0].partition(b"-")[0]), entry[1][b"m"])
+
+
+@dataclass(frozen=True, slots=True)
+class _Stale:
+    """What a checked append found instead: the room's current revision and state (None: no state)."""
+
+    current: tuple[bytes, RoomState] | None
 
 
 async def _pause(attempt: int) -> None:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from rooms import ChatMessage, Refusal, apply, check_chat
+from rooms import ChatMessage, Refusal, RoomState, apply, check_chat
 from rooms import commands as cmd
 from rooms.model import ChatKind
 from signaling import events as ev
@@ -25,7 +25,7 @@ from signaling.config import SignalingConfig
 from signaling.connections import Conn
 from signaling.delivery import Delivery
 from signaling.meetings import Meetings
-from signaling.ports import ID_PLACEHOLDER, DeletedMessage, Store, Unavailable
+from signaling.ports import ID_PLACEHOLDER, ChatDraft, DeletedMessage, Store, Unavailable
 from signaling.to_command import to_command
 
 log = logging.getLogger("circle.signaling")
@@ -67,23 +67,24 @@ class Chat:
 
     async def send(self, conn: Conn, msg: p.ChatSend) -> dict[str, Any]:
         p.within("text", msg.text, self._config.max_chat_chars)
-        pid, state = await self._meetings.joined_state(conn)
-        sender = check_chat(state, pid, msg.to)
+        room_id = conn.room_id
+        if room_id is None:
+            raise Refusal("not_joined", "Join a room first.")
         at = self._meetings.clock()
 
-        def make(message_id: str) -> ChatMessage:
-            return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
+        def draft(state: RoomState | None) -> ChatDraft:
+            # The rules' check, on the room the store appends to (it may ask again if that changed).
+            pid, state = self._meetings.joined(conn, state)
+            sender = check_chat(state, pid, msg.to)
 
-        room_id, max_messages = state.room.id, state.room.max_messages
-        publication = self._delivery.chat_publication(room_id, make(ID_PLACEHOLDER))
-        published = False
+            def make(message_id: str) -> ChatMessage:
+                return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
+
+            publication = self._delivery.chat_publication(room_id, make(ID_PLACEHOLDER))
+            return ChatDraft(make, state.room.max_messages, publication)
+
         try:
-            if publication is None:
-                message = await self._store.append_chat(room_id, make, max_messages, msg.key)
-            else:
-                message, published = await self._store.append_and_publish_chat(
-                    room_id, make, max_messages, msg.key, publication
-                )
+            message, published = await self._store.append_checked_chat(room_id, draft, msg.key)
         except DeletedMessage:
             # Sent before, under this key, and deleted by a facilitator since: it stays deleted.
             raise Refusal("forbidden", "A facilitator has deleted this message from the chat.") from None

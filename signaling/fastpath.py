@@ -11,6 +11,12 @@ that is not paused mean that everything queued before has been written. Otherwis
 python-engineio's usual path, behind whatever waits there. Either way each socket's packets leave in
 the order they were sent.
 
+What is written to a websocket within one turn of the event loop leaves in one system call at the
+turn's end (`Corked`): a broadcast's frame and the next one to the same member, an acknowledgement
+and the broadcast beside it. On loopback a write also does the receiving side's TCP work, so under
+load, when the loop handles many events per turn, this is most of what a delivery costs; a lone
+frame leaves a moment later than it would have, the same turn still.
+
 Websockets are opened without permessage-deflate (as Node's socket.io does by default): a
 compressed connection's frames depend on what it was sent before, so they could not be shared, and
 each deflate context costs a few hundred KiB per connection.
@@ -21,9 +27,24 @@ in its websocket's transport buffer. A packet that would take it past the bound 
 for a connection that has stayed backed up past a deadline: the connection is cut off instead, its
 queue emptied and its transport aborted, so a client that stops reading costs at most that much memory.
 
-Everything here leans on python-socketio and python-engineio internals, and only this module does;
-`check()` runs at import and in the tests, and fails loudly when a release has moved them. The
-versions it was checked with are pinned in pyproject.toml.
+In front of python-engineio stands a gate (`CircleEngineServer`), so that it only ever decodes frames
+it can:
+
+- A websocket frame that is no Engine.IO packet (binary ones included: Circle's protocol is text)
+  closes that websocket. python-engineio would raise inside its receive loop, and aiohttp would then
+  write an error response into the upgraded connection.
+- A long-polling POST is read here first. Over `max_frame_bytes` it is answered 413 `too_large`, and a
+  payload holding a frame that is no Engine.IO packet 400 `bad_request` (through the `refuse` the
+  server is given, so that the HTTP error is the server's own); either way that session is closed, as
+  an oversized websocket frame closes its connection. (python-engineio would close the session itself
+  and wait for the session's queue to drain before answering: with no poll waiting, never.)
+
+Each refusal is one log line, as often as the `LogRate` given allows.
+
+Everything here leans on python-socketio and python-engineio internals, and only this module reaches
+into python-engineio; `check()` runs at import and in the tests, and fails loudly when a release has
+moved them (the python-socketio hooks `signaling.socket` overrides included). The versions it was
+checked with are pinned in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -33,10 +54,13 @@ import inspect
 import logging
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
+import engineio
 import orjson
 import socketio
+from aiohttp import WSCloseCode, web
 from aiohttp._websocket.writer import WebSocketWriter
 from aiohttp.web import WebSocketResponse
 from engineio import async_server as eio_async_server
@@ -44,10 +68,17 @@ from engineio import async_socket as eio_socket
 from engineio import base_socket as eio_base_socket
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
+from socketio import async_server as sio_async_server
 from socketio import base_manager as sio_base_manager
+from socketio import base_server as sio_base_server
 from socketio import packet as sio_packet
 
+from signaling.lograte import LogRate, unbounded
+from signaling.packets import frame_problem
+from signaling.protocol import ProtocolError
+
 log = logging.getLogger("circle.signaling")
+transport_log = logging.getLogger("circle.transport")
 
 # A connection with this much waiting for it is backed up: its reader is not keeping up (aiohttp's own
 # mark for a websocket writer to wait).
@@ -115,14 +146,93 @@ class ByteQueue(asyncio.Queue[Any]):
         return item
 
 
+class TurnEnd:
+    """Flushes the `Corked` transports written to during the event loop's current turn, at its end."""
+
+    def __init__(self) -> None:
+        self.held: list[Corked] = []
+
+    def hold(self, corked: Corked) -> None:
+        if not self.held:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.held.append(corked)
+
+    def flush(self) -> None:
+        held, self.held = self.held, []
+        # `Corked.flush`, inline: this runs once per connection written to.
+        for corked in held:
+            frames = corked.held
+            if not frames:
+                continue
+            transport = corked.transport
+            try:
+                if not transport.is_closing():
+                    transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            except Exception:  # one broken connection must not keep the others' frames
+                log.exception("writing to a websocket failed")
+            frames.clear()
+
+
+class Corked:
+    """A transport that holds what is written to it until the event loop's current turn ends (see
+    `TurnEnd`), then writes it in one call. Everything aiohttp writes to a websocket goes through it,
+    so frames leave in the order they were written; a close frame leaves at once, with everything
+    before it, as aiohttp may close the connection itself right after."""
+
+    def __init__(self, transport: asyncio.Transport, turn_end: TurnEnd) -> None:
+        self.transport = transport
+        self.turn_end = turn_end
+        self.held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        held = self.held
+        if not held:
+            self.turn_end.hold(self)
+        held.append(data)
+        # The first byte of a close frame (FIN and opcode 8; a server's, so unmasked).
+        if data[0] == 0x88:
+            self.flush()
+
+    def flush(self) -> None:
+        held = self.held
+        if not held:
+            return
+        data = held[0] if len(held) == 1 else b"".join(held)
+        held.clear()
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return int(self.transport.get_write_buffer_size()) + sum(map(len, self.held))
+
+    def is_closing(self) -> bool:
+        return bool(self.transport.is_closing())
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def abort(self) -> None:
+        self.held.clear()
+        self.transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
+
+
 class _WebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
     """engineio's aiohttp websocket, without compression, and known to the broadcaster while open."""
 
     registry: dict[str, WebSocketResponse]
+    turn_end: TurnEnd
 
     async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
         self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
         await self._sock.prepare(environ["aiohttp.request"])
+        writer = self._sock._writer
+        assert writer is not None  # prepared
+        # Duck-typed: aiohttp calls write, is_closing and get_write_buffer_size on it.
+        writer.transport = Corked(writer.transport, self.turn_end)  # type: ignore[assignment]
         self.environ = environ
         sid = self.handler.__self__.sid
         self.registry[sid] = self._sock
@@ -155,16 +265,20 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         self._cut_tasks: set[asyncio.Task[None]] = set()
         # Over the websocket class the server has already (Circle's engine server gates what it reads).
         base = eio._async["websocket"]
-        socket_class = type("WebSocket", (_WebSocket, base), {"registry": self._websockets})
+        self.turn_end = TurnEnd()
+        socket_class = type(
+            "WebSocket", (_WebSocket, base), {"registry": self._websockets, "turn_end": self.turn_end}
+        )
         # A copy: the driver table is engineio's module-level dict, shared by every server.
         eio._async = {**eio._async, "websocket": socket_class}
         send_packet = server._send_packet
 
-        # Acknowledgements, and what else python-socketio sends to one socket, likewise.
+        # Acknowledgements, and what else python-socketio sends to one socket, likewise; one that finds
+        # nothing held for its connection leaves at once, ahead of the broadcasts of the same turn.
         async def send_directly(eio_sid: str, pkt: Any) -> None:
             encoded = pkt.encode()
             if isinstance(encoded, str) and self._write(
-                eio_sid, ws_frame(f"{eio_packet.MESSAGE}{encoded}".encode())
+                eio_sid, ws_frame(f"{eio_packet.MESSAGE}{encoded}".encode()), at_once=True
             ):
                 return
             await send_packet(eio_sid, pkt)
@@ -276,8 +390,9 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
             for eio_sid in queued:
                 await self.server._send_eio_packet(eio_sid, pkt)
 
-    def _write(self, eio_sid: str, frame: bytes) -> bool:
-        """Write the frame to the socket's connection now, if nothing of its own can be ahead of it."""
+    def _write(self, eio_sid: str, frame: bytes, at_once: bool = False) -> bool:
+        """Write the frame to the socket's connection, if nothing of its own can be ahead of it: at the
+        end of the turn, or `at_once` if nothing is held for it yet."""
         ws = self._websockets.get(eio_sid)
         sock = self._sockets.get(eio_sid)
         if ws is None or sock is None or ws.closed or eio_sid in self._cutting:
@@ -285,16 +400,147 @@ class BroadcastOnce(socketio.AsyncManager):  # type: ignore[misc]
         if sock.queue.qsize() or not sock.upgraded or sock.upgrading or sock.closing or sock.closed:
             return False
         writer = ws._writer
-        transport = writer.transport if writer is not None else None
-        if writer is None or transport is None or transport.is_closing():
+        corked = writer.transport if writer is not None else None
+        if not isinstance(corked, Corked):
+            return False
+        # The connection itself: what this turn holds leaves at its end (`Corked.write`, inline).
+        transport = corked.transport
+        if transport.is_closing():
             return False
         # A backed-up connection (a slow reader) goes the usual way, where the writer waits for it to
         # drain; the mark is aiohttp's own, the writer's limit.
         if writer.protocol.writing_paused or transport.get_write_buffer_size() > writer._limit:
             return False
-        transport.write(frame)
+        held = corked.held
         self.frames_written += 1
+        if held:
+            held.append(frame)
+        elif at_once:
+            transport.write(frame)
+        else:
+            self.turn_end.hold(corked)
+            held.append(frame)
         return True
+
+
+# -- the Engine.IO gate ---------------------------------------------------------------------------
+
+# Engine.IO's separator between the packets of one polling payload.
+_RECORD_SEPARATOR = "\x1e"
+
+
+Refuse = Callable[[ProtocolError, web.Request], web.StreamResponse]
+"""The HTTP answer to a refused request (the server's error envelope)."""
+
+
+class CircleEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """python-engineio's server (aiohttp only), gated as the module docstring says; `refuse` answers
+    a refused polling POST."""
+
+    _async: dict[str, Any]
+
+    def __init__(self, *args: Any, refuse: Refuse, log_rate: LogRate | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refuse = refuse
+        self.log_rate = log_rate if log_rate is not None else unbounded()
+        # Polling POST bodies read and checked here, by request, for python-engineio to read in turn.
+        self._bodies: dict[int, bytes] = {}
+        translate = self._async["translate_request"]
+
+        def translate_request(request: web.Request) -> dict[str, Any]:
+            environ: dict[str, Any] = translate(request)
+            body = self._bodies.pop(id(request), None)
+            if body is not None:
+                environ["wsgi.input"] = _ReadBody(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+            return environ
+
+        # The driver's table is shared by every server in the process: this one gets its own.
+        self._async = {**self._async, "websocket": _GatedWebSocket, "translate_request": translate_request}
+
+    async def handle_request(self, request: web.Request) -> web.StreamResponse:
+        if request.method == "POST" and "sid" in request.query:
+            refused = await self._read_post(request)
+            if refused is not None:
+                return refused
+        try:
+            response: web.StreamResponse = await super().handle_request(request)
+        finally:
+            self._bodies.pop(id(request), None)
+        return response
+
+    async def _read_post(self, request: web.Request) -> web.StreamResponse | None:
+        limit = self.max_http_buffer_size
+        too_large = ProtocolError("too_large", f"A request body may hold at most {limit} bytes.")
+        refusal: ProtocolError | None = None
+        if request.content_length is not None and request.content_length > limit:
+            refusal = too_large
+        else:
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                body = b""
+                refusal = too_large
+            if refusal is None and len(body) > limit:
+                refusal = too_large
+            if refusal is None and not _is_payload(body):
+                refusal = ProtocolError("bad_request", "The body is not an Engine.IO payload.")
+        if refusal is not None:
+            await cut(self, request.query["sid"])
+            return self.refuse(refusal, request)
+        self._bodies[id(request)] = body
+        return None
+
+
+def _is_payload(body: bytes) -> bool:
+    """Whether every frame of a polling payload is one python-engineio can decode."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(frame_problem(frame) is None for frame in text.split(_RECORD_SEPARATOR))
+
+
+class _ReadBody:
+    """A body already read, as python-engineio reads one (`await read(n)`)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def read(self, n: int = -1) -> bytes:
+        body, self._body = self._body, b""
+        return body if n < 0 else body[:n]
+
+
+class _GatedWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
+    """python-engineio's aiohttp websocket, handing on only frames it can decode. A frame that
+    breaks the transport closes the websocket; so does any frame once its session is closed."""
+
+    async def wait(self) -> Any:
+        frame = await super().wait()
+        session = getattr(self.handler, "__self__", None)
+        if getattr(session, "closed", False):
+            # Closed by the server (`cut`), already logged: what follows is not read.
+            problem: str | None = "session closed"
+        else:
+            problem = frame_problem(frame)
+            if problem is not None:
+                self.server.log_rate.log(
+                    transport_log, logging.INFO, "bad frame", "bad websocket frame: %s", problem
+                )
+        if problem is None:
+            return frame
+        await self._sock.close(code=WSCloseCode.PROTOCOL_ERROR)
+        # What python-engineio's loop takes for a websocket that closed.
+        raise OSError(problem)
+
+
+async def cut(eio: Any, eio_sid: str) -> None:
+    """Close an Engine.IO connection of the server `eio` at once: its client is told (a close
+    packet) if it still listens, and nothing waits for that to be sent."""
+    socket = eio.sockets.pop(eio_sid, None)
+    if socket is not None and not socket.closed:
+        await socket.close(wait=False, abort=False, reason=eio.reason.TRANSPORT_ERROR)
 
 
 def check() -> None:
@@ -374,6 +620,50 @@ def check() -> None:
         "engineio sockets can be closed without a goodbye (abort)",
     )
     need(eio_packet.MESSAGE == 4 and sio_packet.EVENT == 2, "engine.io MESSAGE is 4, socket.io EVENT is 2")
+    # signaling/socket.py's server overrides these python-socketio hooks (and calls the rest).
+    server_source = inspect.getsource(sio_base_server) + inspect.getsource(sio_async_server)
+    need(
+        all(
+            f"self.eio.on('{event}', self._handle_eio_{event})" in server_source
+            for event in ("connect", "message", "disconnect")
+        ),
+        "engineio's connect, message and disconnect go to socket.io's _handle_eio_* methods",
+    )
+    need(
+        all(
+            callable(getattr(socketio.AsyncServer, name, None))
+            for name in (
+                "_handle_connect",
+                "_handle_disconnect",
+                "_handle_event",
+                "_handle_ack",
+                "_handle_event_internal",
+                "_send_packet",
+            )
+        ),
+        "socket.io's server has the _handle_* and _send_packet methods signaling/socket.py calls",
+    )
+    # The Engine.IO gate.
+    need(
+        {"websocket", "translate_request"} <= set(eio_aiohttp._async)
+        and "translate_request = self._async['translate_request']"
+        in inspect.getsource(eio_async_server.AsyncServer.handle_request),
+        "engineio's aiohttp driver table has the websocket class and translate_request it uses",
+    )
+    need(
+        "environ['wsgi.input'].read(length)" in inspect.getsource(eio_socket.AsyncSocket.handle_post_request)
+        and "CONTENT_LENGTH" in inspect.getsource(eio_socket.AsyncSocket.handle_post_request),
+        "engineio reads a polling POST's body from environ['wsgi.input'], CONTENT_LENGTH bytes of it",
+    )
+    need(
+        "await self._sock.receive()" in inspect.getsource(eio_aiohttp.WebSocket.wait),
+        "engineio's aiohttp websocket reads frames from its aiohttp response, `_sock`, in wait()",
+    )
+    need(
+        "self._websocket_handler" in inspect.getsource(eio_socket.AsyncSocket._upgrade_websocket)
+        and "self.closed = " in inspect.getsource(eio_base_socket.BaseSocket.__init__),
+        "engineio's websocket handler is a method of the socket, which knows whether it is closed",
+    )
     if problems:
         raise InternalsChanged(
             "signaling/fastpath.py was written against python-socketio "

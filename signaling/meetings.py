@@ -80,8 +80,14 @@ class Meetings:
         """The caller's id and the room's state; the caller must be in the room, not waiting."""
         if conn.participant_id is None or conn.room_id is None:
             raise Refusal("not_joined", "Join a room first.")
-        state = await self.store.load(conn.room_id)
+        return self.joined(conn, await self.store.load(conn.room_id))
+
+    @staticmethod
+    def joined(conn: Conn, state: RoomState | None) -> tuple[str, RoomState]:
+        """`joined_state` with the room's state given (None: no meeting)."""
         pid = conn.participant_id
+        if pid is None or conn.room_id is None:
+            raise Refusal("not_joined", "Join a room first.")
         if state is None or state.find(pid) is None:
             raise Refusal("not_joined", "You are no longer in this room.")
         if pid in state.waiting:

@@ -55,6 +55,17 @@ class RoomGone(Refusal):
         super().__init__("not_found", "This room no longer exists.")
 
 
+@dataclass(frozen=True, slots=True)
+class ChatDraft:
+    """A chat message as the room's live state lets it be sent (`Store.append_checked_chat`): how to
+    build it (`make`, as for `Store.append_chat`), how many messages the room keeps, and what to
+    publish with it (None: nothing)."""
+
+    make: Callable[[str], ChatMessage]
+    max_messages: int
+    publication: Publication | None = None
+
+
 class DeletedMessage(Exception):
     """`append_chat` was asked to send again, under its key, a message a facilitator has deleted:
     it stays deleted."""
@@ -140,6 +151,20 @@ class Store(Protocol):
         step. The flag is true when it went out: never for a repeat under `key` (returned as
         `append_chat` would, published when it was first sent), nor when the backend refused the
         publish or cannot publish. The caller emits what was not published the usual way."""
+        ...
+
+    async def append_checked_chat(
+        self,
+        room_id: str,
+        draft: Callable[[RoomState | None], ChatDraft],
+        key: str | None,
+    ) -> tuple[ChatMessage, bool]:
+        """`append_and_publish_chat` (`append_chat` without a publication) of the message that
+        `draft(state)` decides on from the room's live state (None: no meeting), in one step with
+        making sure that `state` is still the room's: the message is never appended to a room that has
+        changed since it was checked. `draft` may run more than once, each time with the state to
+        check against, and may raise to refuse the message; a refusal stands only once the store has
+        made sure it was given the current state."""
         ...
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:

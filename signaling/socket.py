@@ -2,8 +2,9 @@
 work can wait until that acknowledgement has gone out; each Engine.IO session can be refused or
 followed from its handshake on. Also the Origin check for browsers.
 
-These rely on private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal`,
-`_handle_eio_connect`, `_handle_eio_disconnect` and the handlers they call); they are used here only.
+These override private hooks of python-socketio (`_handle_eio_message`, `_handle_event_internal`,
+`_handle_eio_connect`, `_handle_eio_disconnect`) and call the handlers behind them; they are overridden
+here only, and `signaling.fastpath.check()` (at import and in the tests) checks they are still there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import socketio
 from signaling import packets
 from signaling.config import SignalingConfig
 from signaling.events import ErrorEvent
-from signaling.fastpath import Json
+from signaling.fastpath import Json, cut
 from signaling.lograte import LogRate, unbounded
 
 log = logging.getLogger("circle.signaling")
@@ -35,6 +36,14 @@ _current_sid: contextvars.ContextVar[str | None] = contextvars.ContextVar("curre
 _after_ack: contextvars.ContextVar[list[Callable[[], Awaitable[None]]] | None] = contextvars.ContextVar(
     "after_ack", default=None
 )
+
+
+class TextPacket(socketio.packet.Packet):  # type: ignore[misc]
+    """A socket.io packet of Circle's protocol, which is text only. python-socketio looks through all
+    of every packet it sends for binary values to send as attachments (all of a room snapshot, on each
+    join); this one does not. A binary value is refused by the JSON codec when the packet is encoded."""
+
+    uses_binary_events = False
 
 
 TransportOpened = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
@@ -59,7 +68,7 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         self._engine_class = engine_class
         self.log_rate = log_rate if log_rate is not None else unbounded()
         # orjson rather than the standard library for every packet in and out (signaling/fastpath.py).
-        super().__init__(json=Json, log_rate=self.log_rate, **kwargs)
+        super().__init__(serializer=TextPacket, json=Json, log_rate=self.log_rate, **kwargs)
 
     def _engineio_server_class(self) -> type:
         return self._engine_class or super()._engineio_server_class()
@@ -139,14 +148,6 @@ class CircleSocketServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
         for job in after:
             await job()
-
-
-async def cut(eio: Any, eio_sid: str) -> None:
-    """Close an Engine.IO connection of the server `eio` at once: its client is told (a close
-    packet) if it still listens, and nothing waits for that to be sent."""
-    socket = eio.sockets.pop(eio_sid, None)
-    if socket is not None and not socket.closed:
-        await socket.close(wait=False, abort=False, reason=eio.reason.TRANSPORT_ERROR)
 
 
 def wants_ack() -> bool:

@@ -13,6 +13,7 @@ A field may be sent under another name (`Wire("from")`: `from` is a Python keywo
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from enum import Enum
 from typing import Annotated, Any, ClassVar, Literal, get_type_hints
@@ -66,19 +67,66 @@ def field_specs(cls: type) -> tuple[FieldSpec, ...]:
 
 def encode(value: Any) -> Any:
     """The JSON value of a wire value (dataclasses become objects, tuples lists, enums their value)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for spec in field_specs(type(value)):
-            item = getattr(value, spec.attr)
-            if item is None and spec.omit_none:
-                continue
-            out[spec.wire] = encode(item)
-        return out
-    if isinstance(value, tuple | list):
-        return [encode(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    how = _ENCODERS.get(kind)
+    if how is None:
+        how = _ENCODERS[kind] = _encoder_of(kind)
+    return how(value)
+
+
+# What is sent as it is: the common case, answered before any other look-up.
+_AS_IS = frozenset({str, int, bool, float, type(None), dict})
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _as_is(value: Any) -> Any:
     return value
+
+
+def _items(value: Any) -> list[Any]:
+    return [encode(v) for v in value]
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value
+
+
+def _encoder_of(kind: type) -> Callable[[Any], Any]:
+    """How to encode values of `kind`, worked out once per type. A dataclass gets a function of its
+    own, written out field by field: a snapshot of a full room encodes a few thousand values, on every
+    join."""
+    if is_dataclass(kind):
+        return _dataclass_encoder(kind)
+    if issubclass(kind, tuple | list):
+        return _items
+    if issubclass(kind, Enum):
+        return _enum_value
+    return _as_is
+
+
+# Fields whose values are sent as they are, by their declared type.
+_PLAIN_KINDS = (str, int, bool)
+
+
+def _dataclass_encoder(kind: type) -> Callable[[Any], Any]:
+    lines, always = [], []
+    for n, spec in enumerate(field_specs(kind)):
+        value = f"v.{spec.attr}" if spec.kind in _PLAIN_KINDS else f"encode(v.{spec.attr})"
+        if not spec.omit_none:
+            always.append(f"{spec.wire!r}: {value}")
+            continue
+        lines += [
+            f"    x{n} = v.{spec.attr}",
+            f"    if x{n} is not None:",
+            f"        out[{spec.wire!r}] = encode(x{n})",
+        ]
+    body = "\n".join(["def encode_one(v):", f"    out = {{{', '.join(always)}}}", *lines, "    return out"])
+    scope: dict[str, Any] = {"encode": encode}
+    exec(compile(body, f"<encoder of {kind.__name__}>", "exec"), scope)
+    encoder: Callable[[Any], Any] = scope["encode_one"]
+    return encoder
 
 
 # -- values inside events and acknowledgements ---------------------------------------------------
@@ -121,7 +169,21 @@ def participant_fields(p: Participant) -> dict[str, Any]:
 
 
 def participant_view(p: Participant) -> ParticipantView:
-    return ParticipantView(**participant_fields(p))
+    # A room's participants mostly stay as they were from one version of the room to the next (the
+    # same objects), and every join sends all of them: each one's view is made once.
+    made = _participant_views.get(id(p))
+    if made is not None and made[0] is p:
+        return made[1]
+    view = ParticipantView(**participant_fields(p))
+    if len(_participant_views) >= _PARTICIPANT_VIEWS_KEPT:
+        _participant_views.clear()
+    # Keyed by identity, and holding the participant, so that its id cannot be another's meanwhile.
+    _participant_views[id(p)] = (p, view)
+    return view
+
+
+_participant_views: dict[int, tuple[Participant, ParticipantView]] = {}
+_PARTICIPANT_VIEWS_KEPT = 4096
 
 
 @dataclass(frozen=True, slots=True)

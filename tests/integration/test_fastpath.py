@@ -5,6 +5,7 @@ order, the sender included, and private messages reach only their two people."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 
 import socketio
@@ -29,6 +30,31 @@ def test_a_frame_carries_its_payload_with_the_right_length_header() -> None:
     for size, header in ((5, 2), (125, 2), (126, 4), (65535, 4), (65536, 10)):
         frame = fastpath.ws_frame(b"x" * size)
         assert frame[0] == 0x81 and len(frame) == size + header
+
+
+async def test_frames_written_in_one_turn_leave_together_in_order_and_a_close_frame_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+    reader, writer = await asyncio.open_connection(sock=theirs)
+    try:
+        corked = fastpath.Corked(transport, fastpath.TurnEnd())
+        one, two = fastpath.ws_frame(b"one"), fastpath.ws_frame(b"two")
+        corked.write(one)
+        corked.write(two)
+        # Held for the end of the turn, and counted as waiting to be sent.
+        assert corked.held == [one, two]
+        assert corked.get_write_buffer_size() == len(one) + len(two)
+        assert await reader.readexactly(len(one) + len(two)) == one + two
+        assert corked.held == []
+        close = b"\x88\x02\x03\xe8"  # a close frame, code 1000
+        corked.write(one)
+        corked.write(close)
+        assert corked.held == []  # written at once, with what was held before it
+        assert await reader.readexactly(len(one) + len(close)) == one + close
+    finally:
+        transport.close()
+        writer.close()
 
 
 async def test_a_room_broadcast_is_written_once_as_a_frame_to_each_member(

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from rooms import ChatMessage, RoomState, apply
+from rooms import ChatMessage, Refusal, RoomState, apply
 from rooms import commands as cmd
 from rooms.model import chat_id
 from server.memory_store import MemoryStore
 from server.redis_backend import RedisLink
 from server.redis_store import RedisStore
-from signaling.ports import DeletedMessage, RoomGone, Store
+from signaling.ports import ChatDraft, DeletedMessage, RoomGone, Store
 from tests.support.rooms import a_room, joining
 from tests.support.servers import RedisServer
 
@@ -301,6 +301,53 @@ async def test_concurrent_messages_from_two_instances_get_distinct_ordered_ids(
     assert len({m.id for m in sent}) == 50
     assert [m.id for m in history] == sorted(m.id for m in sent)
     assert {m.text for m in history} == {f"m{n}" for n in range(50)}
+
+
+async def test_a_checked_message_is_decided_on_the_current_state_of_the_room(
+    stores: tuple[str, Store, Store],
+) -> None:
+    """However stale what an instance last saw of the room, the draft that counts is made from the
+    state the message is appended to, and a refusal from an outdated state does not stand."""
+    _, one, two = stores
+    room = a_room()
+    await one.create_room(room)
+    await one.transact(room, lambda s: apply(s, joining(1), 1000), 1000)
+    seen: list[int] = []
+
+    def draft(state: RoomState | None) -> ChatDraft:
+        assert state is not None
+        seen.append(state.version)
+        if state.find("p002") is None:
+            raise Refusal("not_joined", "Join a room first.")
+        return ChatDraft(message("hello", sender="p002"), 500)  # type: ignore[arg-type]
+
+    # Instance one saw the room before p002 joined through instance two.
+    with pytest.raises(Refusal):
+        await one.append_checked_chat(room.id, draft, None)
+    latest, _ = await two.transact(room, lambda s: apply(s, joining(2), 2000), 2000)
+    said, published = await one.append_checked_chat(room.id, draft, "k1")
+    assert not published and said.text == "hello" and said.sender_id == "p002"
+    assert seen[-1] == latest.version
+    assert await two.chat_after(room.id, None) == [said]
+    # Gone again (through two): refused, on the state that says so, and nothing appended.
+    await two.transact(room, lambda s: apply(s, cmd.Leave("p002"), 3000), 3000)
+    with pytest.raises(Refusal):
+        await one.append_checked_chat(room.id, draft, None)
+    assert await one.chat_after(room.id, None) == [said]
+
+
+async def test_a_checked_message_to_a_room_without_a_meeting_is_decided_on_no_state(
+    stores: tuple[str, Store, Store],
+) -> None:
+    _, one, _ = stores
+
+    def draft(state: RoomState | None) -> ChatDraft:
+        assert state is None
+        raise Refusal("not_joined", "Join a room first.")
+
+    with pytest.raises(Refusal):
+        await one.append_checked_chat("r1", draft, None)
+    assert await one.chat_after("r1", None) == []
 
 
 async def test_chat_ids_count_each_rooms_messages_only(stores: tuple[str, Store, Store]) -> None:

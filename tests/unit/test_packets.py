@@ -9,6 +9,7 @@ import socketio
 
 from signaling import packets
 from signaling.fastpath import Json
+from signaling.socket import CircleSocketServer, TextPacket
 
 
 @pytest.mark.parametrize(
@@ -98,3 +99,14 @@ def test_the_answer_goes_to_the_namespace_the_packet_named() -> None:
 )
 def test_a_packet_without_a_readable_header_or_of_a_kind_clients_never_send_is_fatal(data: object) -> None:
     assert refused(data).fatal
+
+
+def test_packets_sent_are_never_split_into_binary_attachments() -> None:
+    # Circle's protocol is text: nothing sent is looked through for binary values, and one that
+    # slipped in would fail loudly rather than go out as an attachment the clients never expect.
+    server = CircleSocketServer(async_mode="aiohttp")
+    assert server.packet_class is TextPacket
+    packet = TextPacket(packets.EVENT, data=["room:sync", {"blob": b"\x00\x01"}], namespace="/")
+    assert packet.packet_type == packets.EVENT
+    with pytest.raises(TypeError):
+        packet.encode()
