@@ -87,6 +87,7 @@ class Publisher:
             if fresh:
                 config = self._config
                 hooks.bind_candidates(pc, config.media_public_ip, config.media_ports, on_rtp=self._on_rtp)
+                hooks.pace_consent(pc)
                 self.link = hooks.Link(pc)
                 self._rtcp_ssrc = hooks.sender_ssrc(pc.getTransceivers()[0].sender)
             self._ufrag = offered.ice_ufrag

@@ -197,6 +197,7 @@ class Subscriber:
         if fresh:
             config = self._config
             hooks.bind_candidates(self.pc, config.media_public_ip, config.media_ports, on_rtcp=self._on_rtcp)
+            hooks.pace_consent(self.pc)
             self.link = hooks.Link(self.pc)
         output = Output(hooks.sender_ssrc(transceiver.sender))
         hooks.quiet_sender(transceiver.sender)
