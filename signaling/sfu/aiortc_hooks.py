@@ -11,8 +11,8 @@ narrow points:
   routing, or a coroutine per packet (STUN and DTLS still take aiortc's path);
 - egress: packets for a subscriber are protected with the transport's own SRTP session (calling libsrtp
   through pylibsrtp's binding directly) and sent on the ICE pair aioice nominated;
-- consent: every connection's consent checks (RFC 7675) go out in one round for all connections on
-  the event loop, instead of each connection's own timer waking the loop;
+- consent: the consent checks (RFC 7675) of a room's connections go out in shared rounds, instead
+  of each connection's own timer waking the loop;
 - senders and receivers: aiortc's own RTCP task of a forwarding sender stays idle (the SFU sends one
   report per subscriber for all its streams), a receiver never starts its decoder, and a forwarded
   section's stream id is the publisher's participant id.
@@ -32,7 +32,6 @@ import ipaddress
 import os
 import random
 import socket
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -238,31 +237,21 @@ async def _bind(
     raise NoMediaPort(errno.EADDRINUSE, f"no free UDP port for media in {ports}")
 
 
-def pace_consent(pc: RTCPeerConnection) -> None:
-    """Make `pc`'s consent checks (RFC 7675: one binding request every 4 to 6 s; 30 s without an
-    answer closes the connection) go out in rounds shared by every connection on this event loop.
-    aioice gives each connection a timer of its own, and each of those wakes an idle loop: with
-    rounds, one wake-up sends them all. Call before the connection starts."""
-    connection = transport_of(pc).transport.iceGatherer._connection
-    connection.query_consent = functools.partial(  # type: ignore[method-assign]
-        _paced_consent, connection, _consent_rounds(asyncio.get_running_loop())
-    )
+class ConsentRounds:
+    """When the next round of consent checks goes out, for every connection that shares it (a room's):
+    a timer runs only while a connection waits."""
 
-
-class _ConsentRounds:
-    """When the next round of consent checks goes out: a timer runs only while a connection waits."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._next: asyncio.Future[None] | None = None
 
     def next(self) -> asyncio.Future[None]:
         upcoming = self._next
         if upcoming is None or upcoming.done():
-            upcoming = self._next = self._loop.create_future()
+            loop = asyncio.get_running_loop()
+            upcoming = self._next = loop.create_future()
             # aioice's own spacing: 0.8 to 1.2 times the interval.
             delay = aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random())
-            self._loop.call_later(delay, _resolve, upcoming)
+            loop.call_later(delay, _resolve, upcoming)
         return upcoming
 
 
@@ -271,17 +260,18 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-_rounds: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ConsentRounds] = weakref.WeakKeyDictionary()
+def pace_consent(pc: RTCPeerConnection, rounds: ConsentRounds) -> None:
+    """Make `pc`'s consent checks (RFC 7675: one binding request every 4 to 6 s; 30 s without an
+    answer closes the connection) go out in `rounds`, together with those of the other connections
+    that share them. aioice gives each connection a timer of its own, and each of those wakes an
+    idle event loop: with rounds, one wake-up sends them all. Call before the connection starts."""
+    connection = transport_of(pc).transport.iceGatherer._connection
+    connection.query_consent = functools.partial(  # type: ignore[method-assign]
+        _paced_consent, connection, rounds
+    )
 
 
-def _consent_rounds(loop: asyncio.AbstractEventLoop) -> _ConsentRounds:
-    rounds = _rounds.get(loop)
-    if rounds is None:
-        rounds = _rounds[loop] = _ConsentRounds(loop)
-    return rounds
-
-
-async def _paced_consent(connection: aioice.ice.Connection, rounds: _ConsentRounds) -> None:
+async def _paced_consent(connection: aioice.ice.Connection, rounds: ConsentRounds) -> None:
     """aioice's `Connection.query_consent`, waiting for the shared round instead of sleeping."""
     assert connection.remote_password is not None
     failures = 0

@@ -1,5 +1,5 @@
-"""Consent freshness (RFC 7675) on the SFU's connections: the checks of every connection go out in one
-round (one wake-up of the event loop for all, not a timer per connection), a member that answers
+"""Consent freshness (RFC 7675) on the SFU's connections: the checks of a room's connections go out in
+one round (one wake-up of the event loop for all, not a timer per connection), a member that answers
 keeps its media flowing, and one that stops answering is disconnected as aioice would do it."""
 
 from __future__ import annotations
