@@ -43,6 +43,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -79,13 +80,20 @@ def srtp_session(key: bytes, outbound: bool) -> pylibsrtp.Session:
     return pylibsrtp.Session(policy)
 
 
-def cpu_ns(pid: int) -> int:
-    """CPU time (user + system, all threads) a process has used, in ns (the scheduler's own count)."""
-    total = 0
+def schedstat(pid: int) -> tuple[int, int]:
+    """CPU time (user + system, all threads) a process has used, in ns, and how many times it was
+    put on a CPU (its wake-ups, near enough): the scheduler's own counts."""
+    total = runs = 0
     for task in os.scandir(f"/proc/{pid}/task"):
         with contextlib.suppress(OSError), open(f"{task.path}/schedstat") as f:
-            total += int(f.read().split()[0])
-    return total
+            fields = f.read().split()
+            total += int(fields[0])
+            runs += int(fields[2])
+    return total, runs
+
+
+def cpu_ns(pid: int) -> int:
+    return schedstat(pid)[0]
 
 
 # -- the two servers, each in a process of its own ---------------------------------------------------
@@ -388,6 +396,10 @@ class Level:
     sfu_delivered: float
     """Share of the packets sent that each SFU subscriber received (the lowest)."""
     floor_delivered: float
+    sfu_wakeups_per_s: float
+    """How often the SFU's process was put on a CPU: unlike CPU time, a count that other work on
+    the machine does not move, and each wake-up of an idle event loop costs more than a packet."""
+    floor_wakeups_per_s: float
     other_load_cores: float
     """Cores busy with anything but the two servers and this process during the window."""
 
@@ -405,7 +417,7 @@ class Bench:
         for name in ("sfu", "floor"):
             port = free_port()
             argv = [sys.executable, "-m", "bench.sfu", f"--serve-{name}", str(port)]
-            argv += ["--max-bitrate", str(BITRATE_BPS)]
+            argv += ["--max-bitrate", str(BITRATE_BPS), "--loop", self.args.loop]
             if name == "sfu" and self.args.profile:
                 argv += ["--profile", self.args.profile]
             self.procs[name] = subprocess.Popen(argv, cwd=REPO)
@@ -460,9 +472,11 @@ class Bench:
         floor_received = [s.packets for s in self.floor_subscribers]
         sent, octets = self.publisher.packets, self.publisher.octets
         start = time.monotonic()
+        runs = [schedstat(sfu_pid)[1], schedstat(floor_pid)[1]]
         cpu = [cpu_ns(sfu_pid), cpu_ns(floor_pid), cpu_ns(mine), machine_busy_ns()]
         await asyncio.sleep(self.args.window_s)
         cpu_end = [cpu_ns(sfu_pid), cpu_ns(floor_pid), cpu_ns(mine), machine_busy_ns()]
+        runs_end = [schedstat(sfu_pid)[1], schedstat(floor_pid)[1]]
         elapsed = time.monotonic() - start
         sent = self.publisher.packets - sent
         octets = self.publisher.octets - octets
@@ -483,6 +497,8 @@ class Bench:
             sent_kbps=octets * 8 / elapsed / 1000,
             sfu_delivered=delivered(received, self.sfu_subscribers),
             floor_delivered=delivered(floor_received, self.floor_subscribers),
+            sfu_wakeups_per_s=(runs_end[0] - runs[0]) / elapsed,
+            floor_wakeups_per_s=(runs_end[1] - runs[1]) / elapsed,
             other_load_cores=max(0.0, (used[3] - used[0] - used[1] - used[2]) / elapsed),
         )
 
@@ -550,6 +566,7 @@ async def run_once(args: argparse.Namespace, frames: list[bytes]) -> list[Level]
                 f"  {count:3d} subscribers{' (held)' if held else ''}: sfu {level.sfu_cpu_pct:6.2f} %"
                 f"  floor {level.floor_cpu_pct:6.2f} %"
                 f"  ({level.sent_pps:.0f} packets/s, {level.sent_kbps:.0f} kbit/s in, {delivered},"
+                f" wake-ups/s sfu {level.sfu_wakeups_per_s:.0f} floor {level.floor_wakeups_per_s:.0f},"
                 f" other load {level.other_load_cores:.2f} cores)",
                 flush=True,
             )
@@ -566,11 +583,14 @@ def summarise(runs: list[list[Level]]) -> dict[str, Any]:
             (held if level.held else by_level).setdefault(level.subscribers, []).append(level)
     sfu = {n: statistics.median(lv.sfu_cpu_pct for lv in levels) for n, levels in by_level.items()}
     floor = {n: statistics.median(lv.floor_cpu_pct for lv in levels) for n, levels in by_level.items()}
+    wakeups = {n: statistics.median(lv.sfu_wakeups_per_s for lv in levels) for n, levels in by_level.items()}
     rows = []
     for n in sorted(by_level):
         if n == 0:
             continue
         row: dict[str, Any] = {"subscribers": n, "sfu_cpu_pct": sfu[n], "floor_cpu_pct": floor[n]}
+        row["sfu_wakeups_per_s"] = wakeups[n]
+        row["floor_wakeups_per_s"] = statistics.median(lv.floor_wakeups_per_s for lv in by_level[n])
         row["sfu_per_stream_pct"] = sfu[n] / n
         row["floor_per_stream_pct"] = floor[n] / n
         row["ratio_per_stream"] = row["sfu_per_stream_pct"] / row["floor_per_stream_pct"]
@@ -587,6 +607,8 @@ def summarise(runs: list[list[Level]]) -> dict[str, Any]:
         forward = (sfu[n] - idle) / n
         summary["held_subscribers"] = n
         summary["sfu_cpu_pct_held"] = idle
+        held_wakeups = statistics.median(lv.sfu_wakeups_per_s for lv in held[n])
+        summary["sfu_connection_wakeups_per_s"] = (held_wakeups - wakeups[0]) / n
         summary["sfu_connection_pct"] = connection
         summary["sfu_forward_pct"] = forward
         summary["ratio_forward"] = forward / rows[-1]["floor_marginal_pct"]
@@ -601,10 +623,14 @@ def summarise(runs: list[list[Level]]) -> dict[str, Any]:
 
 def report(summary: dict[str, Any]) -> None:
     print()
-    print("subscribers  SFU %core  floor %core   per stream: SFU / floor        marginal: SFU / floor")
+    print(
+        "subscribers  SFU %core  floor %core   wake-ups/s SFU / floor"
+        "   per stream: SFU / floor        marginal: SFU / floor"
+    )
     for row in summary["rows"]:
         per_stream = f"{row['sfu_per_stream_pct']:.3f} / {row['floor_per_stream_pct']:.3f}"
         line = f"{row['subscribers']:11d}  {row['sfu_cpu_pct']:9.2f}  {row['floor_cpu_pct']:11.2f}   "
+        line += f"{row['sfu_wakeups_per_s']:10.0f} / {row['floor_wakeups_per_s']:<5.0f}   "
         line += f"{per_stream} ({row['ratio_per_stream']:.2f}x)"
         if "sfu_marginal_pct" in row:
             marginal = f"{row['sfu_marginal_pct']:.3f} / {row['floor_marginal_pct']:.3f}"
@@ -619,7 +645,8 @@ def report(summary: dict[str, Any]) -> None:
             f"with {n} subscribers and the video held back: {summary['sfu_cpu_pct_held']:.2f} %, so"
             f" {summary['sfu_connection_pct']:.3f} % per subscriber connection kept up and"
             f" {summary['sfu_forward_pct']:.3f} % per stream forwarded"
-            f" ({summary['ratio_forward']:.2f}x the floor's marginal)"
+            f" ({summary['ratio_forward']:.2f}x the floor's marginal); each connection wakes the SFU"
+            f" {summary['sfu_connection_wakeups_per_s']:.2f} times a second"
         )
     largest = summary.get("largest_video_room_under_70pct")
     if largest is not None:
@@ -633,7 +660,7 @@ async def main_async(args: argparse.Namespace) -> int:
     frames = encode_camera(10, keyframe_every_s=3.0)
     runs = []
     for i in range(args.repeat):
-        print(f"run {i + 1} of {args.repeat}", flush=True)
+        print(f"run {i + 1} of {args.repeat} (both servers on {args.loop})", flush=True)
         runs.append(await run_once(args, frames))
     summary = summarise(runs)
     report(summary)
@@ -644,6 +671,15 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     print(f"written to {out}")
     return 0
+
+
+def run_server(loop: str, main: Coroutine[Any, Any, None]) -> None:
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 def main() -> int:
@@ -657,6 +693,12 @@ def main() -> int:
     parser.add_argument("--profile", help="run the SFU under cProfile and write its statistics here")
     parser.add_argument("--serve-sfu", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the event loop of both servers (uvloop: what `python -m server` runs on)",
+    )
     parser.add_argument("--max-bitrate", type=int, default=BITRATE_BPS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_sfu:
@@ -664,13 +706,13 @@ def main() -> int:
             import cProfile
 
             with cProfile.Profile() as profiler:
-                asyncio.run(serve_sfu(args.serve_sfu, args.max_bitrate))
+                run_server(args.loop, serve_sfu(args.serve_sfu, args.max_bitrate))
             profiler.dump_stats(args.profile)
         else:
-            asyncio.run(serve_sfu(args.serve_sfu, args.max_bitrate))
+            run_server(args.loop, serve_sfu(args.serve_sfu, args.max_bitrate))
         return 0
     if args.serve_floor:
-        asyncio.run(serve_floor(args.serve_floor))
+        run_server(args.loop, serve_floor(args.serve_floor))
         return 0
     if args.quick:
         args.repeat, args.window_s, args.settle_s, args.levels = 1, 3.0, 2.0, [0, 1, 4]

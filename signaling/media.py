@@ -74,6 +74,15 @@ def media_members(state: RoomState) -> int:
     return sum(1 for x in state.participants.values() if x.media is not Media.TEXT)
 
 
+ENDED = "That connection with the server has ended; start again with an offer on publish."
+
+
+def starts_session(msg: p.Signal) -> bool:
+    """A member's media with the server starts with their offer on "publish": nothing else brings
+    them into a room's SFU (anything else is left over from a connection that has ended)."""
+    return msg.pc == "publish" and msg.description is not None and msg.description.type == "offer"
+
+
 def mode_of(state: RoomState) -> Mode:
     return "sfu" if state.sfu else "mesh"
 
@@ -200,6 +209,11 @@ class MediaRooms:
             raise Refusal("bad_request", "You take part by text only.")
         if await self.mode_for(state) != "sfu":
             raise Refusal("bad_request", "This room's media goes peer to peer; ask rtc:config.")
+        vacant = state.room.id not in self._rooms and state.media_host in (None, self._instance)
+        if vacant and not starts_session(msg):
+            # A late answer or candidate for a server that is gone must not make this one the host:
+            # its own offer would then go to a page that has moved on.
+            raise Refusal("bad_request", ENDED)
         host = await self._host(state)
         if host == self._instance:
             if state.media_host != host:
@@ -218,6 +232,8 @@ class MediaRooms:
             raise Refusal("not_joined", "You are no longer in this room.")
         conns = self._conns.setdefault(state.room.id, {})
         if sender not in sfu.participants:
+            if not starts_session(msg):
+                raise Refusal("bad_request", ENDED)
             await sfu.join(sender)
             self._apply_forwarding(sfu, state, sender)
         elif conns.get(sender) != member.conn:
@@ -312,7 +328,7 @@ class MediaRooms:
             msg = p.decode("signal", notice.get("signal"))
             if state is None:
                 raise Refusal("not_joined", "This meeting is over.")
-            if state.media_host == self._instance and room_id not in self._rooms:
+            if state.media_host == self._instance and room_id not in self._rooms and starts_session(msg):
                 # Hosted here before this instance restarted: take it up again, with everyone.
                 await self._host(state)
                 state = await self._meetings.store.load(room_id) or state

@@ -1,7 +1,9 @@
 // The Node peer of the benchmark: a bare socket.io server doing the same room fan-out as Circle's
-// chat, and nothing else. `join` puts the socket in a socket.io room; `chat:send` emits a
-// `chat:message` shaped like Circle's ({id, from: {id, name}, text, at}) to that room, the sender
-// included, and acknowledges it. With --redis-url, @socket.io/redis-adapter carries the emits
+// chat and presence, and nothing else. `join` puts the socket in a socket.io room, tells the others
+// there (`participant:joined`, shaped like Circle's) and answers with who is present, as any meeting
+// server must (a member who cannot see who is there cannot take part); leaving tells them too.
+// `chat:send` emits a `chat:message` shaped like Circle's ({id, from: {id, name}, text, at}) to that
+// room, the sender included, and acknowledges it. The roster is per instance: the storm runs on one. With --redis-url, @socket.io/redis-adapter carries the emits
 // between instances (the adapter's default: msgpack, one PUBLISH per emit).
 //
 //   node bench/node/server.js --port 8200 [--host 127.0.0.1] [--redis-url redis://127.0.0.1:6379/0]
@@ -34,6 +36,8 @@ const httpServer = http.createServer((req, res) => {
 });
 const io = new Server(httpServer, { serveClient: false });
 let nextId = 1;
+// Who is in each room: id -> the participant as Circle describes one.
+const rosters = new Map();
 
 io.on("connection", (socket) => {
   let room = null;
@@ -41,8 +45,25 @@ io.on("connection", (socket) => {
   socket.on("join", (data, ack) => {
     room = `room:${data.room}`;
     name = String(data.name);
+    const media = String(data.media || "text");
+    const self = {
+      id: socket.id, name, role: "member", media, audio: false, video: false, hand: null,
+      speaking: false, away: false, joined_at: Date.now(),
+    };
+    if (!rosters.has(room)) rosters.set(room, new Map());
+    const roster = rosters.get(room);
+    roster.set(socket.id, self);
     socket.join(room);
-    if (typeof ack === "function") ack({ ok: true, self: { id: socket.id, name } });
+    socket.to(room).emit("participant:joined", { ...self, version: nextId++ });
+    if (typeof ack === "function") {
+      ack({ ok: true, self, room: { id: data.room, participants: [...roster.values()] } });
+    }
+  });
+  socket.on("disconnect", () => {
+    const roster = room && rosters.get(room);
+    if (!roster || !roster.delete(socket.id)) return;
+    io.to(room).emit("participant:left", { id: socket.id, reason: "left", version: nextId++ });
+    if (!roster.size) rosters.delete(room);
   });
   socket.on("chat:send", (data, ack) => {
     const message = {

@@ -11,6 +11,8 @@ narrow points:
   routing, or a coroutine per packet (STUN and DTLS still take aiortc's path);
 - egress: packets for a subscriber are protected with the transport's own SRTP session (calling libsrtp
   through pylibsrtp's binding directly) and sent on the ICE pair aioice nominated;
+- consent: the consent checks (RFC 7675) of a room's connections go out in shared rounds, instead
+  of each connection's own timer waking the loop;
 - senders and receivers: aiortc's own RTCP task of a forwarding sender stays idle (the SFU sends one
   report per subscriber for all its streams), a receiver never starts its decoder, and a forwarded
   section's stream id is the publisher's participant id.
@@ -34,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aioice.ice
+import aioice.stun
 import aioice.turn
 import pylibsrtp
 from aioice.candidate import Candidate, candidate_foundation, candidate_priority
@@ -58,6 +61,11 @@ _PRIVATE_NAMES: tuple[tuple[Any, str, str], ...] = (
     (RTCRtpReceiver, "receive", "attr"),
     (aioice.ice.Connection, "_nominated", "init"),
     (aioice.ice.Connection, "_protocols", "init"),
+    (aioice.ice.Connection, "_query_consent_task", "init"),
+    (aioice.ice.Connection, "query_consent", "attr"),
+    (aioice.ice.Connection, "build_request", "attr"),
+    (aioice.ice, "CONSENT_INTERVAL", "module"),
+    (aioice.ice, "CONSENT_FAILURES", "module"),
     (aioice.ice.Connection, "get_component_candidates", "attr"),
     (aioice.ice.StunProtocol, "datagram_received", "attr"),
     (aioice.ice.StunProtocol, "local_candidate", "annotation"),
@@ -227,6 +235,66 @@ async def _bind(
                     continue
                 raise
     raise NoMediaPort(errno.EADDRINUSE, f"no free UDP port for media in {ports}")
+
+
+class ConsentRounds:
+    """When the next round of consent checks goes out, for every connection that shares it (a room's):
+    a timer runs only while a connection waits."""
+
+    def __init__(self) -> None:
+        self._next: asyncio.Future[None] | None = None
+
+    def next(self) -> asyncio.Future[None]:
+        upcoming = self._next
+        if upcoming is None or upcoming.done():
+            loop = asyncio.get_running_loop()
+            upcoming = self._next = loop.create_future()
+            # aioice's own spacing: 0.8 to 1.2 times the interval.
+            delay = aioice.ice.CONSENT_INTERVAL * (0.8 + 0.4 * random.random())
+            loop.call_later(delay, _resolve, upcoming)
+        return upcoming
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def pace_consent(pc: RTCPeerConnection, rounds: ConsentRounds) -> None:
+    """Make `pc`'s consent checks (RFC 7675: one binding request every 4 to 6 s; 30 s without an
+    answer closes the connection) go out in `rounds`, together with those of the other connections
+    that share them. aioice gives each connection a timer of its own, and each of those wakes an
+    idle event loop: with rounds, one wake-up sends them all. Call before the connection starts."""
+    connection = transport_of(pc).transport.iceGatherer._connection
+    connection.query_consent = functools.partial(  # type: ignore[method-assign]
+        _paced_consent, connection, rounds
+    )
+
+
+async def _paced_consent(connection: aioice.ice.Connection, rounds: ConsentRounds) -> None:
+    """aioice's `Connection.query_consent`, waiting for the shared round instead of sleeping."""
+    assert connection.remote_password is not None
+    failures = 0
+    while True:
+        # Shielded: the future is shared, and cancelling this task must not cancel it for all.
+        await asyncio.shield(rounds.next())
+        for pair in list(connection._nominated.values()):
+            request = connection.build_request(pair, nominate=False)
+            try:
+                await pair.protocol.request(
+                    request,
+                    pair.remote_addr,
+                    integrity_key=connection.remote_password.encode("utf8"),
+                    retransmissions=0,
+                )
+                failures = 0
+            except aioice.stun.TransactionError:
+                failures += 1
+            if failures >= aioice.ice.CONSENT_FAILURES:
+                # Consent expired: close as aioice does (the task must not wait for itself).
+                connection._query_consent_task = None
+                await connection.close()
+                return
 
 
 def silence_receiver(receiver: RTCRtpReceiver) -> None:

@@ -39,8 +39,10 @@ class Publisher:
         on_tracks: Callable[[], None],
         on_level: Callable[[str, int, float], None],
         on_state: Callable[[str], None],
+        consent: hooks.ConsentRounds,
     ) -> None:
         self.participant = participant
+        self._consent = consent
         self._config = config
         self._on_tracks = on_tracks
         self._on_level = on_level
@@ -87,6 +89,7 @@ class Publisher:
             if fresh:
                 config = self._config
                 hooks.bind_candidates(pc, config.media_public_ip, config.media_ports, on_rtp=self._on_rtp)
+                hooks.pace_consent(pc, self._consent)
                 self.link = hooks.Link(pc)
                 self._rtcp_ssrc = hooks.sender_ssrc(pc.getTransceivers()[0].sender)
             self._ufrag = offered.ice_ufrag

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from signaling.sfu import aiortc_hooks as hooks
 from signaling.sfu.config import SfuConfig
 from signaling.sfu.errors import SfuError
 from signaling.sfu.forwarder import Source
@@ -109,6 +110,8 @@ class SfuRoom:
         self._members: dict[str, _Member] = {}
         self._speaking = SpeakingDetector(config.speaking, self._speaking_changed)
         self._ticker: asyncio.Task[None] | None = None
+        # One round of consent checks for every connection of the room, not a timer each.
+        self._consent = hooks.ConsentRounds()
         self._callbacks: set[asyncio.Task[None]] = set()
         self.closed = False
 
@@ -251,6 +254,7 @@ class SfuRoom:
             on_tracks=lambda: self._tracks_changed(participant),
             on_level=self._level,
             on_state=lambda state: self._connection_changed(participant, "publish", state),
+            consent=self._consent,
         )
         member = self._members[participant] = _Member(publisher, self._new_subscriber(participant))
         if self._ticker is None:
@@ -266,6 +270,7 @@ class SfuRoom:
                 SdpMessage(participant, "subscribe", "offer", sdp, fresh)
             ),
             on_state=lambda state: self._connection_changed(participant, "subscribe", state),
+            consent=self._consent,
         )
 
     def _tracks_changed(self, participant: str) -> None:

@@ -79,8 +79,10 @@ class Subscriber:
         *,
         send_offer: Callable[[str, bool], Awaitable[None]],
         on_state: Callable[[str], None],
+        consent: hooks.ConsentRounds,
     ) -> None:
         self.participant = participant
+        self._consent = consent
         self._config = config
         self._send_offer = send_offer
         self._on_state = on_state
@@ -197,6 +199,7 @@ class Subscriber:
         if fresh:
             config = self._config
             hooks.bind_candidates(self.pc, config.media_public_ip, config.media_ports, on_rtcp=self._on_rtcp)
+            hooks.pace_consent(self.pc, self._consent)
             self.link = hooks.Link(self.pc)
         output = Output(hooks.sender_ssrc(transceiver.sender))
         hooks.quiet_sender(transceiver.sender)

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.support.processes import FAST_SETTINGS, running_cluster
 from tests.support.servers import RedisServer
 
 Connect = Callable[[str], Awaitable[Member]]
+T = TypeVar("T")
 TTL_S = FAST_SETTINGS["instance_ttl_s"]
 # Long enough that nobody could take the host for dead within a test: what moves the media then is the
 # host letting it go.
@@ -184,10 +186,18 @@ async def start_over(members: tuple[Member, ...], peers: list[Peer]) -> list[Pee
     for member in members:
         await member.wait_for("room:updated", lambda data: data["media_epoch"] == 1, timeout=10)
     for peer in peers:
-        await peer.close()
-    fresh = [await on_video(member) for member in members]
+        await step(peer.close(), "closing a peer whose server went away")
+    fresh = [await step(on_video(member), "offering to the new host") for member in members]
     await wait_for(everyone_sees_everyone(fresh), timeout_s=20)
     return fresh
+
+
+async def step(work: Awaitable[T], what: str, timeout_s: float = 20) -> T:
+    """`work`, failing the test with `what` if it takes longer than `timeout_s`."""
+    try:
+        return await asyncio.wait_for(work, timeout_s)
+    except TimeoutError:
+        raise AssertionError(f"{what}: no end after {timeout_s} s") from None
 
 
 async def test_a_stopping_host_lets_the_media_go_at_once_and_the_other_instance_takes_it(
@@ -198,8 +208,15 @@ async def test_a_stopping_host_lets_the_media_go_at_once_and_the_other_instance_
         survivor, host = cluster
         _, fran, cy = await three_on_video(survivor, host, connect, peers)
         stopping = asyncio.ensure_future(asyncio.to_thread(host.stop))
+        await fran.wait_for("room:updated", lambda data: data["media_epoch"] == 1, timeout=10)
+        # An answer left over from the connection with the host that went makes nobody the host:
+        # only a fresh offer does.
+        late = {"type": "answer", "sdp": "v=0\r\n"}
+        ack = await fran.call("signal", {"to": "sfu", "pc": "subscribe", "description": late})
+        assert ack["error"]["code"] == "bad_request" and "ended" in ack["error"]["message"], ack
+        assert hosts([survivor]) == [0]
         peers[1:] = await start_over((fran, cy), peers[1:])
-        assert await stopping == 0
+        assert await step(stopping, "the host stopping") == 0
         assert hosts([survivor]) == [1]
 
 
