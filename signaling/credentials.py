@@ -23,7 +23,12 @@ def new_secret(nbytes: int = 24) -> str:
 
 
 def new_id(nbytes: int = 9) -> str:
-    return secrets.token_urlsafe(nbytes)
+    """A random id, URL-safe, that never starts with "-" or "_": on a command line one starting with
+    "-" reads as an option (`circle rooms delete -x…`)."""
+    while True:
+        made = secrets.token_urlsafe(nbytes)
+        if made[0] not in "-_":
+            return made
 
 
 def key_hash(key: str) -> str:

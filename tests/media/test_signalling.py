@@ -266,6 +266,11 @@ async def test_a_member_trickling_more_than_sfu_max_candidates_has_the_extra_one
     ann = await connect(server.url)
     await ann.join(room["id"], "Ann")
     candidate = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0"}
+    # Her offer comes first, as a browser's does (one the server cannot take still opens her
+    # connection); candidates from someone who never offered are left over from an ended one.
+    offer = {"type": "offer", "sdp": H264_ONLY}
+    refused = await ann.call("signal", {"to": "sfu", "pc": "publish", "description": offer})
+    assert refused["error"]["code"] == "bad_request" and "VP8" in refused["error"]["message"]
     acks = [
         await ann.call("signal", {"to": "sfu", "pc": "publish", "candidate": candidate}) for _ in range(3)
     ]
