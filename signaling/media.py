@@ -83,10 +83,6 @@ def starts_session(msg: p.Signal) -> bool:
     return msg.pc == "publish" and msg.description is not None and msg.description.type == "offer"
 
 
-def mode_of(state: RoomState) -> Mode:
-    return "sfu" if state.sfu else "mesh"
-
-
 class MediaRooms:
     """The SFU rooms this instance (`instance_id`) hosts, and the way to the host of every other.
     `observe` must see every state this instance commits (it frees a leaver's media, ends a room's
@@ -122,10 +118,6 @@ class MediaRooms:
         self._asked = itertools.count(1)
         self._answers: dict[int, asyncio.Future[dict[str, Any]]] = {}
         bus.on_notice(self._heard)
-
-    def mode(self, room_id: str) -> Mode:
-        """The media mode of a room hosted here ("mesh" for any other)."""
-        return "sfu" if room_id in self._rooms else "mesh"
 
     def sfu(self, room_id: str) -> SfuRoom | None:
         return self._rooms.get(room_id)

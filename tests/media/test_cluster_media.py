@@ -67,25 +67,34 @@ async def peers() -> AsyncIterator[list[Peer]]:
         await peer.close()
 
 
+async def three_on_video(
+    survivor: CircleProcess, host: CircleProcess, connect: Connect, peers: list[Peer]
+) -> tuple[Member, Member, Member]:
+    """Bo on `host`, the first to need the room's media, so `host` carries it; Fran (facilitator) and
+    Cy on `survivor`; all three seeing and hearing each other."""
+    room = survivor.create_room(media_mode="sfu")
+    bo = await connect(host.url)
+    await bo.join(room["id"], "Bo")
+    fran, cy = await connect(survivor.url), await connect(survivor.url)
+    await fran.join(room["id"], "Fran", host_key=room["host_key"])
+    await cy.join(room["id"], "Cy")
+    for member in (bo, fran, cy):
+        assert (await member.call("rtc:config"))["mode"] == "sfu"
+        peers.append(await on_video(member))
+    await wait_for(everyone_sees_everyone(peers), timeout_s=30)
+    assert hosts([survivor, host]) == [0, 1]
+    return bo, fran, cy
+
+
 async def test_members_on_both_instances_see_and_hear_each_other_through_one_sfu(
     redis_server: RedisServer, tmp_path: Path, connect: Connect, peers: list[Peer]
 ) -> None:
     redis_server.flush()
     with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as cluster:
         first, second = cluster
-        room = first.create_room(media_mode="sfu")
         # Bo is the first to need the room's media: his instance hosts it. The facilitator and Cy
         # are on the other one.
-        bo = await connect(second.url)
-        await bo.join(room["id"], "Bo")
-        fran, cy = await connect(first.url), await connect(first.url)
-        await fran.join(room["id"], "Fran", host_key=room["host_key"])
-        await cy.join(room["id"], "Cy")
-        for member in (bo, fran, cy):
-            assert (await member.call("rtc:config"))["mode"] == "sfu"
-            peers.append(await on_video(member))
-        await wait_for(everyone_sees_everyone(peers), timeout_s=30)
-        assert hosts(cluster) == [0, 1]
+        bo, fran, cy = await three_on_video(first, second, connect, peers)
         assert gauge(second, "circle_sfu_connections") == 6
         # Two tracks from each of three members, to each of the two others.
         assert gauge(second, "circle_sfu_forwarded_streams") == 12
@@ -123,16 +132,8 @@ async def test_killing_the_instance_that_hosts_the_media_moves_it_and_frames_res
     redis_server.flush()
     with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as cluster:
         survivor, victim = cluster
-        room = survivor.create_room(media_mode="sfu")
-        bo = await connect(victim.url)
-        bo_joined = await bo.join(room["id"], "Bo")
-        fran, cy = await connect(survivor.url), await connect(survivor.url)
-        await fran.join(room["id"], "Fran", host_key=room["host_key"])
-        await cy.join(room["id"], "Cy")
-        for member in (bo, fran, cy):
-            peers.append(await on_video(member))
-        await wait_for(everyone_sees_everyone(peers), timeout_s=30)
-        assert hosts(cluster) == [0, 1]
+        bo, fran, cy = await three_on_video(survivor, victim, connect, peers)
+        room_id, token = bo.joined["room"]["id"], bo.joined["resume_token"]
 
         killed_at = time.monotonic()
         victim.kill()
@@ -154,31 +155,13 @@ async def test_killing_the_instance_that_hosts_the_media_moves_it_and_frames_res
         # Bo's connection died with his instance; he comes back through the survivor and is seen and
         # sees the others again.
         back = await connect(survivor.url)
-        ack = await back.join(room["id"], "Bo", resume_token=bo_joined["resume_token"])
+        ack = await back.join(room_id, "Bo", resume_token=token)
         assert ack["ok"] and back.id == bo.id, ack
         await peers[0].close()
         peers[0] = await on_video(back)
         await wait_for(everyone_sees_everyone(peers), timeout_s=20)
         print(f"failover: told after {told_s:.1f} s, frames again after {resumed_s:.1f} s")
         assert resumed_s < TTL_S + 20
-
-
-async def three_on_video(
-    survivor: CircleProcess, host: CircleProcess, connect: Connect, peers: list[Peer]
-) -> tuple[Member, Member, Member]:
-    """Bo on `host`, the first to need the room's media, so `host` carries it; Fran (facilitator) and
-    Cy on `survivor`; all three seeing and hearing each other."""
-    room = survivor.create_room(media_mode="sfu")
-    bo = await connect(host.url)
-    await bo.join(room["id"], "Bo")
-    fran, cy = await connect(survivor.url), await connect(survivor.url)
-    await fran.join(room["id"], "Fran", host_key=room["host_key"])
-    await cy.join(room["id"], "Cy")
-    for member in (bo, fran, cy):
-        peers.append(await on_video(member))
-    await wait_for(everyone_sees_everyone(peers), timeout_s=30)
-    assert hosts([survivor, host]) == [0, 1]
-    return bo, fran, cy
 
 
 async def start_over(members: tuple[Member, ...], peers: list[Peer]) -> list[Peer]:
