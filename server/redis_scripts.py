@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import NoScriptError
@@ -12,8 +11,8 @@ from redis.exceptions import NoScriptError
 class Lua:
     """A Lua script, run by its SHA1 and sent again when Redis does not know it (after a restart).
 
-    redis-py's `register_script` does the same, with an import and a type check on every call; the
-    chat path runs two scripts per message."""
+    redis-py's `register_script` does the same, with an import and a type check on every call. `r` is
+    whichever client runs it (`RedisLink.script` gives the lean one)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -25,10 +24,6 @@ class Lua:
         except NoScriptError:
             await r.script_load(self.source)
             return await r.evalsha(self.sha, len(keys), *keys, *args)
-
-    def bind(self, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:
-        """This script with its keys and arguments, as a call for `RedisLink.call`."""
-        return lambda r: self(r, keys, args)
 
 
 # The state's revision and blob, or only the revision when it is the one the caller holds (ARGV[1]).
