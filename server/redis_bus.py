@@ -12,7 +12,9 @@ msgpack (never pickle), and decides what happens when Redis is away:
   those older than `outbox_max_age_s` are dropped: by then a member has reconnected and fetched the
   chat history;
 - an emit that announces a write can go out with it instead (`publication`: the store's chat append
-  publishes it in the same script), unless earlier messages wait in the outbox;
+  publishes it in the same script), unless earlier messages wait in the outbox. It goes only to the
+  instances where its audience may be (each instance also listens on a channel of its own), so that
+  a room whose people are all on one instance costs Redis and the other instances nothing;
 - the subscription (`server.resp.Subscription`: every message of the cluster passes through it) is
   re-established with a capped backoff, and watched with pings, so that a connection that silently
   died (a half-open socket) is noticed;
@@ -31,7 +33,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Collection
 from typing import Any
 
 import msgpack
@@ -121,13 +123,26 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
 
     # -- publishing -----------------------------------------------------------------------------------
 
+    def direct_channel(self, instance_id: str) -> str:
+        """The channel only `instance_id` listens on (besides the one all listen on)."""
+        return f"{self.channel}:{instance_id}"
+
+    def _channels(self) -> list[str]:
+        return [self.channel, self.direct_channel(self._instance_id)] if self._instance_id else [self.channel]
+
     def publication(
-        self, event: str, payload: dict[str, Any], channel: str | list[str]
+        self, event: str, payload: dict[str, Any], channel: str | list[str], instances: Collection[str]
     ) -> Publication | None:
         """The message `emit` would publish, packed with `payload` last, so that what ends the payload
-        ends the packed bytes. None while earlier messages wait in the outbox: they go first."""
+        ends the packed bytes, for the other `instances`. None while earlier messages wait in the
+        outbox: they go first."""
         if self._outbox:
             return None
+        if self._instance_id:
+            others = sorted(i for i in set(instances) if i != self._instance_id)
+            channels = tuple(self.direct_channel(i) for i in others)
+        else:  # an instance without a name has no channel of its own: to everyone
+            channels = (self.channel,)
         message = {
             "method": "emit",
             "event": event,
@@ -139,7 +154,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
             "host_id": self.host_id,
             "data": [payload],
         }
-        return Publication(self.channel, encode(message))
+        return Publication(channels, encode(message))
 
     async def _publish(self, data: dict[str, Any]) -> None:
         payload = encode(data)
@@ -210,7 +225,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
                 # Confirmed by Redis before it counts: a refusal only shows in its answer.
                 subscription = await Subscription.open(
                     self._link.url,
-                    self.channel,
+                    self._channels(),
                     timeout_s=self._link.timeout_s,
                     ping_every_s=self._ping_every_s,
                     silence_s=self._link.timeout_s,

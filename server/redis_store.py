@@ -426,11 +426,13 @@ class RedisStore:
         ]
         lifetime_ms = max(1, int(self._resend_window_s * 1000)) if key is not None else 0
         # The bus's message goes out in the same script: one round trip for the append and the publish.
-        channel, packed = ("", b"")
-        if publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode()):
-            channel, packed = publication.channel, publication.packed
+        channels: tuple[str, ...] = ()
+        packed = b""
+        publishing = publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode())
+        if publication is not None and publishing:
+            channels, packed = publication.channels, publication.packed
         expected = checked[1] if checked is not None else b"-"
-        args = [max_messages, _pack(fields), lifetime_ms, channel, packed, expected]
+        args = [max_messages, _pack(fields), lifetime_ms, len(channels), packed, expected, *channels]
         reply = await self._link.script(lua.APPEND_CHAT, keys, args)
         seq = int(reply[0])
         if seq < 0:
@@ -439,7 +441,7 @@ class RedisStore:
             return _decode_message(seq, reply[1]), False  # a repeat: nothing was published
         if len(reply) > 1 and reply[1] is None:
             raise DeletedMessage(chat_id(seq))
-        return replace(message, id=chat_id(seq)), bool(channel) and len(reply) == 1
+        return replace(message, id=chat_id(seq)), publishing and len(reply) == 1
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = chat_key(room_id)

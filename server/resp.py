@@ -367,9 +367,9 @@ class RespClient:
 
 
 class _Subscribed(_Reader):
-    def __init__(self, channel: bytes) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        self.channel = channel
+        self.unconfirmed = channels
         self.messages: deque[bytes] = deque()
         self.confirmed = asyncio.get_running_loop().create_future()
         self._waiter: asyncio.Future[None] | None = None
@@ -398,7 +398,9 @@ class _Subscribed(_Reader):
         if kind == b"message" and len(reply) == 3:
             self.messages.append(reply[2])
         elif kind == b"subscribe" and not self.confirmed.done():
-            self.confirmed.set_result(None)
+            self.unconfirmed -= 1
+            if not self.unconfirmed:
+                self.confirmed.set_result(None)
         # b"pong" and anything else only show that Redis is there: `heard` has it already.
 
     def _refused(self, error: Exception) -> None:
@@ -422,7 +424,8 @@ class _Subscribed(_Reader):
 
 
 class Subscription:
-    """One channel's messages, in order, as their payloads (see the module docstring)."""
+    """The messages of some channels, in the order Redis sent them, as their payloads (see the module
+    docstring)."""
 
     def __init__(self, conn: _Subscribed, ping_every_s: float, silence_s: float) -> None:
         self._conn = conn
@@ -432,11 +435,12 @@ class Subscription:
 
     @classmethod
     async def open(
-        cls, url: str, channel: str, *, timeout_s: float, ping_every_s: float, silence_s: float
+        cls, url: str, channels: list[str], *, timeout_s: float, ping_every_s: float, silence_s: float
     ) -> Subscription:
-        """Subscribed once Redis has confirmed it (a refusal, say of a password, raises here)."""
+        """Subscribed once Redis has confirmed every channel (a refusal, say of a password, raises
+        here)."""
         endpoint = Endpoint.from_url(url)
-        conn = _Subscribed(channel.encode())
+        conn = _Subscribed(len(channels))
         try:
             await _open(endpoint, conn, timeout_s)
         except (OSError, TimeoutError) as exc:
@@ -444,7 +448,7 @@ class Subscription:
         assert conn.transport is not None
         greeting = endpoint.greeting(database=False)
         conn.greeting_left = len(greeting)
-        conn.transport.write(b"".join([*greeting, command("SUBSCRIBE", channel)]))
+        conn.transport.write(b"".join([*greeting, command("SUBSCRIBE", *channels)]))
         try:
             async with asyncio.timeout(timeout_s):
                 await asyncio.shield(conn.confirmed)

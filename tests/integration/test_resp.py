@@ -75,7 +75,7 @@ async def test_the_urls_database_and_user(redis_server: RedisServer, admin: Any)
             await wrong.execute("PING")
         with pytest.raises(AuthenticationError):
             await Subscription.open(
-                f"redis://resp-user:nope@{base}/0", "c", timeout_s=2.0, ping_every_s=1.0, silence_s=1.0
+                f"redis://resp-user:nope@{base}/0", ["c"], timeout_s=2.0, ping_every_s=1.0, silence_s=1.0
             )
     finally:
         await client.aclose()
@@ -114,7 +114,9 @@ async def test_a_call_given_up_closes_its_connection(redis_server: RedisServer) 
 
 
 async def test_a_subscription_hears_every_message_in_order(redis_server: RedisServer, admin: Any) -> None:
-    sub = await Subscription.open(redis_server.url, "resp:ch", timeout_s=2.0, ping_every_s=0.2, silence_s=1.0)
+    sub = await Subscription.open(
+        redis_server.url, ["resp:ch"], timeout_s=2.0, ping_every_s=0.2, silence_s=1.0
+    )
     client = RespClient(redis_server.url, 2.0)
     try:
         payloads = [b"x" * n + b"\r\n" for n in (0, 1, 100, 70_000, 3)]  # one larger than a read
@@ -132,7 +134,7 @@ async def test_a_subscription_hears_every_message_in_order(redis_server: RedisSe
 
 
 async def test_a_silent_redis_ends_the_subscription(own_redis: RedisServer) -> None:
-    sub = await Subscription.open(own_redis.url, "resp:ch", timeout_s=1.0, ping_every_s=0.2, silence_s=0.3)
+    sub = await Subscription.open(own_redis.url, ["resp:ch"], timeout_s=1.0, ping_every_s=0.2, silence_s=0.3)
     try:
         os.kill(own_redis.pid, signal.SIGSTOP)
         loop = asyncio.get_running_loop()
