@@ -4,6 +4,7 @@ missed and nothing arrives twice."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from signaling.fastpath import BroadcastOnce
@@ -33,7 +34,7 @@ class MemoryBus(BroadcastOnce):
         return None
 
     def publication(
-        self, event: str, payload: dict[str, Any], channel: str | list[str]
+        self, event: str, payload: dict[str, Any], channel: str | list[str], instances: Collection[str]
     ) -> Publication | None:
         # No other instance to publish to: an emit delivers everything.
         return None

@@ -3,6 +3,9 @@
 `make_redis_backends` is what `server.backends` calls when `redis_url` is set. Both halves share one
 `RedisLink`, the single place that decides what a Redis call may cost:
 
+- scripts and publishes (what every chat message runs) go through `server.resp`'s lean connection,
+  everything else through redis-py;
+
 - every call is bounded by `redis_timeout_s`, so a frozen Redis yields `Unavailable`, never a hang;
 - after a failure, calls fail at once while a probe pings Redis with a backoff (doubling, capped at a
   few seconds), so a dead Redis is not hammered and members get `unavailable` without waiting for a
@@ -27,12 +30,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError, OutOfMemoryError, ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from server.resp import RespClient
 from server.settings import Settings
 from signaling.delivery import PERISHABLE_EVENTS
 from signaling.ports import Unavailable
 
 if TYPE_CHECKING:
     from server.redis_bus import RedisBus
+    from server.redis_scripts import Lua
     from server.redis_store import RedisStore
 
 T = TypeVar("T")
@@ -76,6 +81,7 @@ class RedisLink:
     """One Redis connection pool and the rules every call through it obeys (see the module docstring)."""
 
     def __init__(self, url: str, timeout_s: float) -> None:
+        self.url = url
         self.timeout_s = timeout_s
         # One immediate retry lets a pooled connection that Redis closed (a restart) be replaced
         # without failing the call; the overall bound still holds through `call`'s timeout.
@@ -89,6 +95,7 @@ class RedisLink:
             socket_connect_timeout=timeout_s,
             retry=Retry(NoBackoff(), 1),
         )
+        self.lean = RespClient(url, timeout_s)
         self._backoff = Backoff()
         self._down = False
         self.recovered_at: float | None = None
@@ -111,12 +118,22 @@ class RedisLink:
         While Redis is down nothing is sent to it but the probe's PING: a write sent to a frozen Redis
         may still be carried out when it wakes, long after its caller was told `unavailable`, so
         writes are only sent once Redis has answered again."""
+        return await self._bounded(lambda: fn(self.redis))
+
+    async def script(self, script: Lua, keys: list[Any], args: list[Any]) -> Any:
+        """`script` run on `keys` and `args`, as `call` runs a command."""
+        return await self._bounded(lambda: script(self.lean, keys, args))
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        await self._bounded(lambda: self.lean.publish(channel, payload))
+
+    async def _bounded(self, start: Callable[[], Awaitable[T]]) -> T:
         if self._down:
             raise Unavailable("redis is down")
         try:
             # A timeout scope, not `wait_for`: the same bound without a task per call.
             async with asyncio.timeout(self.timeout_s):
-                result = await fn(self.redis)
+                result = await start()
         except UNREACHABLE as exc:
             self.failed(exc)
             raise Unavailable("redis did not answer") from exc
@@ -174,6 +191,7 @@ class RedisLink:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        await self.lean.aclose()
         await self.redis.aclose()
 
 

@@ -12,9 +12,12 @@ msgpack (never pickle), and decides what happens when Redis is away:
   those older than `outbox_max_age_s` are dropped: by then a member has reconnected and fetched the
   chat history;
 - an emit that announces a write can go out with it instead (`publication`: the store's chat append
-  publishes it in the same script), unless earlier messages wait in the outbox;
-- the subscription is re-established with a capped backoff, and watched with pings, so that a
-  connection that silently died (a half-open socket) is noticed;
+  publishes it in the same script), unless earlier messages wait in the outbox. It goes only to the
+  instances where its audience may be (each instance also listens on a channel of its own), so that
+  a room whose people are all on one instance costs Redis and the other instances nothing;
+- the subscription (`server.resp.Subscription`: every message of the cluster passes through it) is
+  re-established with a capped backoff, and watched with pings, so that a connection that silently
+  died (a half-open socket) is noticed;
 - besides socket.io's messages it carries notices from one instance to another or to all (`notify`),
   heard in order by whoever listens (`on_notice`) and never kept for later;
 - pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the bus
@@ -30,13 +33,14 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Collection
 from typing import Any
 
 import msgpack
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from server.redis_backend import Backoff, RedisLink
+from server.resp import Subscription
 from signaling.fastpath import BroadcastOnce
 from signaling.ports import GapHandler, NoticeHandler, Publication, Screen, Unavailable
 
@@ -102,7 +106,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
     async def notify(self, notice: dict[str, Any], to: str | None = None) -> None:
         message = {"method": NOTICE, "from": self._instance_id, "to": to, "notice": notice}
         payload = encode(message)
-        await self._link.call(lambda r: r.publish(self.channel, payload))
+        await self._link.publish(self.channel, payload)
 
     def _heard_notice(self, message: dict[str, Any]) -> None:
         to = message.get("to")
@@ -119,13 +123,26 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
 
     # -- publishing -----------------------------------------------------------------------------------
 
+    def direct_channel(self, instance_id: str) -> str:
+        """The channel only `instance_id` listens on (besides the one all listen on)."""
+        return f"{self.channel}:{instance_id}"
+
+    def _channels(self) -> list[str]:
+        return [self.channel, self.direct_channel(self._instance_id)] if self._instance_id else [self.channel]
+
     def publication(
-        self, event: str, payload: dict[str, Any], channel: str | list[str]
+        self, event: str, payload: dict[str, Any], channel: str | list[str], instances: Collection[str]
     ) -> Publication | None:
         """The message `emit` would publish, packed with `payload` last, so that what ends the payload
-        ends the packed bytes. None while earlier messages wait in the outbox: they go first."""
+        ends the packed bytes, for the other `instances`. None while earlier messages wait in the
+        outbox: they go first."""
         if self._outbox:
             return None
+        if self._instance_id:
+            others = sorted(i for i in set(instances) if i != self._instance_id)
+            channels = tuple(self.direct_channel(i) for i in others)
+        else:  # an instance without a name has no channel of its own: to everyone
+            channels = (self.channel,)
         message = {
             "method": "emit",
             "event": event,
@@ -137,7 +154,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
             "host_id": self.host_id,
             "data": [payload],
         }
-        return Publication(self.channel, encode(message))
+        return Publication(channels, encode(message))
 
     async def _publish(self, data: dict[str, Any]) -> None:
         payload = encode(data)
@@ -150,7 +167,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
                     self._keep(data, payload)
                     raise
         try:
-            await self._link.call(lambda r: r.publish(self.channel, payload))
+            await self._link.publish(self.channel, payload)
         except Unavailable:
             self._keep(data, payload)
             raise
@@ -191,7 +208,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
         while self._outbox:
             kept_at, payload = self._outbox[0]
             if time.monotonic() - kept_at <= self._outbox_max_age_s:
-                await self._link.call(lambda r, p=payload: r.publish(self.channel, p))  # type: ignore[misc]
+                await self._link.publish(self.channel, payload)
                 sent += 1
             self._outbox.popleft()
         if sent:
@@ -203,17 +220,30 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
         backoff = Backoff()
         gap_since: float | None = None
         while True:
-            pubsub = self._link.redis.pubsub()
+            subscription: Subscription | None = None
             try:
-                await asyncio.wait_for(self._subscribe(pubsub), self._link.timeout_s)
+                # Confirmed by Redis before it counts: a refusal only shows in its answer.
+                subscription = await Subscription.open(
+                    self._link.url,
+                    self._channels(),
+                    timeout_s=self._link.timeout_s,
+                    ping_every_s=self._ping_every_s,
+                    silence_s=self._link.timeout_s,
+                )
                 backoff.reset()
                 self.subscribed.set()
                 self._link.succeeded()
                 if gap_since is not None:
                     self._report_gap(gap_since)
                     gap_since = None
-                async for message in self._messages(pubsub):
-                    yield message
+                while True:
+                    decoded = decode(await subscription.next())
+                    if decoded is None:
+                        log.warning("bus: ignored a message that is not msgpack")
+                    elif decoded.get("method") == NOTICE:
+                        self._heard_notice(decoded)
+                    else:
+                        yield decoded
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -234,39 +264,9 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-
-    async def _subscribe(self, pubsub: Any) -> None:
-        """Subscribe, and wait until Redis confirms it (a refusal only shows in its answer)."""
-        await pubsub.subscribe(self.channel)
-        while True:
-            message = await pubsub.get_message(timeout=self._link.timeout_s)
-            if message is not None and message["type"] == "subscribe":
-                return
-
-    async def _messages(self, pubsub: Any) -> AsyncIterator[dict[str, Any]]:
-        """Messages from one subscription, until it stops answering pings."""
-        loop = asyncio.get_running_loop()
-        heard = next_ping = loop.time()
-        while True:
-            message = await pubsub.get_message(timeout=min(self._ping_every_s, 1.0))
-            now = loop.time()
-            if message is not None:
-                heard = now
-                if message["type"] == "message":
-                    decoded = decode(message["data"])
-                    if decoded is None:
-                        log.warning("bus: ignored a message that is not msgpack")
-                    elif decoded.get("method") == NOTICE:
-                        self._heard_notice(decoded)
-                    else:
-                        yield decoded
-            if now >= next_ping:
-                await asyncio.wait_for(pubsub.ping(), self._link.timeout_s)
-                next_ping = now + self._ping_every_s
-            if now - heard > self._ping_every_s + self._link.timeout_s:
-                raise ConnectionError("bus subscription stopped answering")
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.close()
 
     # -- gaps ---------------------------------------------------------------------------------------
 

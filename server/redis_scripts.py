@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import NoScriptError
@@ -12,8 +11,8 @@ from redis.exceptions import NoScriptError
 class Lua:
     """A Lua script, run by its SHA1 and sent again when Redis does not know it (after a restart).
 
-    redis-py's `register_script` does the same, with an import and a type check on every call; the
-    chat path runs two scripts per message."""
+    redis-py's `register_script` does the same, with an import and a type check on every call. `r` is
+    whichever client runs it (`RedisLink.script` gives the lean one)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -25,10 +24,6 @@ class Lua:
         except NoScriptError:
             await r.script_load(self.source)
             return await r.evalsha(self.sha, len(keys), *keys, *args)
-
-    def bind(self, keys: list[Any], args: list[Any]) -> Callable[[Any], Awaitable[Any]]:
-        """This script with its keys and arguments, as a call for `RedisLink.call`."""
-        return lambda r: self(r, keys, args)
 
 
 # The state's revision and blob, or only the revision when it is the one the caller holds (ARGV[1]).
@@ -65,10 +60,11 @@ return 1
 # under it and still in the Stream is returned as {seq, packed message} instead; one a facilitator
 # deleted since (its digest in KEYS[4]) as {seq, nil}, and it is not added again; a new one returns
 # {seq}. Only a repeat unpacks anything. The key holds only the seq: what was said stays in the
-# Stream, and goes when the room's retention says. Given a channel (ARGV[4], not empty), a new message
-# is also published there: ARGV[5], the bus's message carrying it, likewise ends with the id's
-# placeholder. One round trip instead of two. A publish Redis refuses (a restricted user, say) leaves
-# the message kept and returns {seq, 0}: it is then published the usual way, which reports the failure.
+# Stream, and goes when the room's retention says. A new message is also published to each of ARGV[4]
+# channels (ARGV[7] on; none for '0'): ARGV[5], the bus's message carrying it, likewise ends with the
+# id's placeholder. One round trip instead of two. A publish Redis refuses (a restricted user, say)
+# leaves the message kept and returns {seq, 0}: it is then published the usual way, which reports the
+# failure.
 # Given the revision of the room's state (KEYS[5]) the message was checked against (ARGV[6]; '-': no
 # check, '': no state), nothing is done unless it is still the room's: then the state's revision and
 # blob come back instead as {-1, revision, blob} ({-1} without a state), for the caller to check again.
@@ -98,10 +94,15 @@ local id = string.format('%016d', seq)
 local m = string.sub(ARGV[2], 1, #ARGV[2] - #id) .. id
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], string.format('%d-0', seq), 'm', m)
 if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], string.format('%d', seq), 'PX', ARGV[3]) end
-if ARGV[4] ~= '' then
-  local sent = redis.pcall('PUBLISH', ARGV[4], string.sub(ARGV[5], 1, #ARGV[5] - #id) .. id)
-  if type(sent) == 'table' and sent.err then return {seq, 0} end
+local published = 1
+if tonumber(ARGV[4]) > 0 then
+  local packed = string.sub(ARGV[5], 1, #ARGV[5] - #id) .. id
+  for i = 7, 6 + tonumber(ARGV[4]) do
+    local sent = redis.pcall('PUBLISH', ARGV[i], packed)
+    if type(sent) == 'table' and sent.err then published = 0 end
+  end
 end
+if published == 0 then return {seq, 0} end
 return {seq}
 """)
 

@@ -284,7 +284,7 @@ class RedisStore:
             chat_deleted_key(room_id),
             bans_key(room_id),
         ]
-        gone = await self._link.call(lua.DELETE_ROOM.bind(keys, [room_id, "1" if only_if_empty else "0"]))
+        gone = await self._link.script(lua.DELETE_ROOM, keys, [room_id, "1" if only_if_empty else "0"])
         if gone or not only_if_empty:
             self._states.drop(state_key(room_id))
         return bool(gone)
@@ -297,7 +297,7 @@ class RedisStore:
         """The state's revision and the state, decoded only if it is not the one cached (None: no state)."""
         cached = self._states.get(key)
         # A revision is never empty, so without a cached state Redis always sends the blob.
-        reply = await self._link.call(lua.READ_STATE.bind([key], [cached[0] if cached else b""]))
+        reply = await self._link.script(lua.READ_STATE, [key], [cached[0] if cached else b""])
         if reply is None:
             self._states.drop(key)
             return None
@@ -330,7 +330,7 @@ class RedisStore:
             new_rev = _new_revision()
             args = [rev, _pack(state_to_dict(new)), people, room.id, new.room.retention_s, new_rev]
             keys = [key, LIVE, chat_key(room.id), room_key(room.id)]
-            written = await self._link.call(lua.WRITE_STATE.bind(keys, args))
+            written = await self._link.script(lua.WRITE_STATE, keys, args)
             if written == -1:
                 raise RoomGone()
             if written:
@@ -426,12 +426,14 @@ class RedisStore:
         ]
         lifetime_ms = max(1, int(self._resend_window_s * 1000)) if key is not None else 0
         # The bus's message goes out in the same script: one round trip for the append and the publish.
-        channel, packed = ("", b"")
-        if publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode()):
-            channel, packed = publication.channel, publication.packed
+        channels: tuple[str, ...] = ()
+        packed = b""
+        publishing = publication is not None and publication.packed.endswith(_ID_PLACEHOLDER.encode())
+        if publication is not None and publishing:
+            channels, packed = publication.channels, publication.packed
         expected = checked[1] if checked is not None else b"-"
-        args = [max_messages, _pack(fields), lifetime_ms, channel, packed, expected]
-        reply = await self._link.call(lua.APPEND_CHAT.bind(keys, args))
+        args = [max_messages, _pack(fields), lifetime_ms, len(channels), packed, expected, *channels]
+        reply = await self._link.script(lua.APPEND_CHAT, keys, args)
         seq = int(reply[0])
         if seq < 0:
             return _Stale((reply[1], state_from_dict(unpack(reply[2]))) if len(reply) > 1 else None)
@@ -439,7 +441,7 @@ class RedisStore:
             return _decode_message(seq, reply[1]), False  # a repeat: nothing was published
         if len(reply) > 1 and reply[1] is None:
             raise DeletedMessage(chat_id(seq))
-        return replace(message, id=chat_id(seq)), bool(channel) and len(reply) == 1
+        return replace(message, id=chat_id(seq)), publishing and len(reply) == 1
 
     async def chat_after(self, room_id: str, after: str | None) -> list[ChatMessage]:
         key = chat_key(room_id)
@@ -470,18 +472,18 @@ class RedisStore:
             return None
         window_ms = max(1, int(self._resend_window_s * 1000))
         keys = [key, chat_deleted_key(room_id)]
-        deleted = await self._link.call(lua.DELETE_CHAT.bind(keys, [int(message_id), window_ms]))
+        deleted = await self._link.script(lua.DELETE_CHAT, keys, [int(message_id), window_ms])
         return message if deleted else None
 
     async def clear_chat(self, room_id: str) -> None:
         keys = [state_key(room_id), chat_key(room_id), LIVE, chat_deleted_key(room_id)]
-        await self._link.call(lua.CLEAR_CHAT.bind(keys, [room_id]))
+        await self._link.script(lua.CLEAR_CHAT, keys, [room_id])
 
     # -- presence -------------------------------------------------------------------------------------
 
     async def heartbeat(self, instance_id: str, ttl_s: float) -> None:
         keys = [instance_key(instance_id), EPOCH]
-        await self._link.call(lua.HEARTBEAT.bind(keys, [max(1, int(ttl_s * 1000))]))
+        await self._link.script(lua.HEARTBEAT, keys, [max(1, int(ttl_s * 1000))])
 
     async def dead_instances(self, instances: Iterable[str]) -> frozenset[str]:
         names = sorted(set(instances))
@@ -494,7 +496,7 @@ class RedisStore:
             return frozenset()
         keys = [EPOCH, *(instance_key(n) for n in names)]
         ttl_ms = int(self._ttl_s * 1000)
-        dead = await self._link.call(lua.DEAD_INSTANCES.bind(keys, [ttl_ms]))
+        dead = await self._link.script(lua.DEAD_INSTANCES, keys, [ttl_ms])
         return frozenset(names[int(i) - 1] for i in dead)
 
     # -- bans ---------------------------------------------------------------------------------------
@@ -503,13 +505,13 @@ class RedisStore:
         marks = sorted(set(marks))
         if marks:
             ttl_ms = max(1, int(ttl_s * 1000))
-            await self._link.call(lua.ADD_BANS.bind([bans_key(room_id)], [ttl_ms, *marks]))
+            await self._link.script(lua.ADD_BANS, [bans_key(room_id)], [ttl_ms, *marks])
 
     async def banned(self, room_id: str, marks: Iterable[str]) -> frozenset[str]:
         marks = sorted(set(marks))
         if not marks:
             return frozenset()
-        held = await self._link.call(lua.BANNED.bind([bans_key(room_id)], marks))
+        held = await self._link.script(lua.BANNED, [bans_key(room_id)], marks)
         return frozenset(m.decode() if isinstance(m, bytes) else str(m) for m in held)
 
     @contextlib.asynccontextmanager

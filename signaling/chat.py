@@ -80,7 +80,7 @@ class Chat:
             def make(message_id: str) -> ChatMessage:
                 return ChatMessage(message_id, sender.id, sender.name, msg.text, at, msg.to)
 
-            publication = self._delivery.chat_publication(room_id, make(ID_PLACEHOLDER))
+            publication = self._delivery.chat_publication(state, make(ID_PLACEHOLDER))
             return ChatDraft(make, state.room.max_messages, publication)
 
         try:

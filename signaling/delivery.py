@@ -87,13 +87,16 @@ class Delivery:
     async def chat(self, room_id: str, message: ChatMessage) -> None:
         await self.emit(ev.chat_message(message), self._chat_audience(room_id, message))
 
-    def chat_publication(self, room_id: str, draft: ChatMessage) -> Publication | None:
-        """`chat(room_id, message)`'s publication to the other instances, for the store to publish
-        as it appends the message (`draft`: the message with `ID_PLACEHOLDER` as its id); None when
-        the bus cannot take it that way."""
+    def chat_publication(self, state: RoomState, draft: ChatMessage) -> Publication | None:
+        """`chat(room_id, message)`'s publication to the other instances where the room's people
+        are, for the store to publish as it appends the message (`draft`: the message with
+        `ID_PLACEHOLDER` as its id) if `state` is still the room's; None when the bus cannot take it
+        that way."""
         payload = encode(ev.chat_message(draft))
         payload["id"] = payload.pop("id")  # last, where the store writes the id over the placeholder
-        return self._bus.publication(ev.ChatMessageSent.event, payload, self._chat_audience(room_id, draft))
+        audience = self._chat_audience(state.room.id, draft)
+        instances = {p.instance for p in state.participants.values()}
+        return self._bus.publication(ev.ChatMessageSent.event, payload, audience, instances)
 
     async def chat_deleted(self, room_id: str, message: ChatMessage) -> None:
         """Tell everyone who could see `message` that it was deleted."""

@@ -13,7 +13,7 @@ Signalling holds these; `server/` wires in the implementations, so that nothing 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -40,10 +40,11 @@ ID_PLACEHOLDER = chat_id(0)
 class Publication:
     """An emit packed by the bus (`Bus.publication`) for the store to publish in the same step as the
     write that gives it its id (`Store.append_and_publish_chat`): one round trip instead of two.
-    `packed` ends with `ID_PLACEHOLDER`, which the store overwrites with the id. Signalling passes it
-    on without looking inside; only the bus and the store it was made for know what it holds."""
+    `packed` ends with `ID_PLACEHOLDER`, which the store overwrites with the id, and goes to each of
+    `channels`: none when no other instance needs it. Signalling passes it on without looking inside;
+    only the bus and the store it was made for know what it holds."""
 
-    channel: str
+    channels: tuple[str, ...]
     packed: bytes
 
 
@@ -236,12 +237,13 @@ class Bus(Protocol):
         ...
 
     def publication(
-        self, event: str, payload: dict[str, Any], channel: str | list[str]
+        self, event: str, payload: dict[str, Any], channel: str | list[str], instances: Collection[str]
     ) -> Publication | None:
         """What emitting `event` with `payload` to `channel` would publish to the other instances,
         packed for the store to publish with the write that completes it; `payload`'s last field
-        must be last in it (`ID_PLACEHOLDER`, as its id). None when it must be emitted the usual
-        way: earlier emits still wait to go out, or there is no other instance."""
+        must be last in it (`ID_PLACEHOLDER`, as its id). `instances`: every instance where someone
+        `channel` reaches may be connected; it goes to those alone. None when it must be emitted the
+        usual way: earlier emits still wait to go out, or there is no other instance."""
         ...
 
     async def close(self) -> None: ...

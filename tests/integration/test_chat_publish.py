@@ -2,7 +2,8 @@
 instance get each message once, in order; a private message reaches only its two people, wherever
 they are; a message sent again under its key is not posted or delivered as a new one. The script
 publishes the message with the id it assigned, once, and a publish Redis refuses keeps the message
-and says so (signalling then emits it the usual way)."""
+and says so (signalling then emits it the usual way). It goes only to the other instances where the
+room's people are."""
 
 from __future__ import annotations
 
@@ -63,6 +64,44 @@ async def test_chat_published_with_its_append_reaches_each_member_once_and_priva
         assert all(m["id"] != private["id"] for p in (cat, dan) for m in p.of("chat:message"))
 
 
+async def test_chat_goes_only_to_the_instances_where_the_rooms_people_are(
+    redis_server: RedisServer, tmp_path: Path, connect: Connect
+) -> None:
+    redis_server.flush()
+    spy = aioredis.Redis.from_url(redis_server.url)
+    pubsub = spy.pubsub(ignore_subscribe_messages=True)
+    await pubsub.psubscribe(f"{CHANNEL}*")
+    try:
+        with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as (one, two):
+            here, both = one.create_room(), one.create_room()
+            ann, cat = await connect(one.url), await connect(one.url)
+            bob = await connect(two.url)
+            await ann.join(here["id"], "Ann", media="text")
+            await cat.join(here["id"], "Cat", media="text")
+            said_here = (await ann.call("chat:send", {"text": "only us two"}))["message"]
+            await cat.wait_for("chat:message", lambda m: m["id"] == said_here["id"])
+            ann2 = await connect(one.url)
+            await ann2.join(both["id"], "Ann", media="text")
+            await bob.join(both["id"], "Bob", media="text")
+            said_both = (await ann2.call("chat:send", {"text": "hello, Bob"}))["message"]
+            await bob.wait_for("chat:message", lambda m: m["id"] == said_both["id"])
+
+            chats: list[tuple[str, str]] = []
+            async with asyncio.timeout(5):
+                while not any(text == "hello, Bob" for _, text in chats):
+                    got = await pubsub.get_message(timeout=0.1)
+                    if got is None or got["type"] != "pmessage":
+                        continue
+                    decoded = msgpack.unpackb(got["data"], raw=False)
+                    if decoded.get("event") == "chat:message":
+                        chats.append((got["channel"].decode(), decoded["data"][0]["text"]))
+            # The room all on one instance published nothing; the other went to instance two alone.
+            assert chats == [(f"{CHANNEL}:{two.instance_id}", "hello, Bob")]
+    finally:
+        await pubsub.aclose()
+        await spy.aclose()
+
+
 # -- the store and the bus, as one instance holds them -------------------------------------------------
 
 USER = "circle-publisher"
@@ -70,16 +109,17 @@ USER = "circle-publisher"
 
 @pytest.fixture
 async def publisher(redis_server: RedisServer) -> AsyncIterator[tuple[RedisStore, RedisBus, Any]]:
-    """A Redis store and bus that share a Redis user, and an admin client subscribed to the bus's
-    channel (which can take the user's right to publish away)."""
+    """A Redis store and bus (of instance i-one) that share a Redis user, and an admin client
+    subscribed to the bus's channels, as instance i-two (which can take the user's right to publish
+    away)."""
     redis_server.flush()
     admin = aioredis.Redis.from_url(redis_server.url)
     await admin.execute_command("ACL", "SETUSER", USER, "reset", "on", ">pw", "~*", "&*", "+@all")
     link = RedisLink(f"redis://{USER}:pw@127.0.0.1:{redis_server.port}/0", 2.0)
-    bus = RedisBus(link, outbox_max_messages=100, outbox_max_age_s=60.0)
+    bus = RedisBus(link, outbox_max_messages=100, outbox_max_age_s=60.0, instance_id="i-one")
     store = RedisStore(link, "i-one", 1.0, resend_window_s=600.0, bus=bus)
     pubsub = admin.pubsub()
-    await pubsub.subscribe(CHANNEL)
+    await pubsub.subscribe(CHANNEL, bus.direct_channel("i-two"))
     try:
         yield store, bus, pubsub
     finally:
@@ -93,11 +133,14 @@ def said(text: str) -> Callable[[str], ChatMessage]:
     return lambda message_id: ChatMessage(message_id, "p001", "Ann", text, 1_700_000_000_000)
 
 
-def publication(bus: RedisBus, message: ChatMessage) -> Publication:
-    """As signalling asks the bus for it: the wire message, its id (the placeholder) last."""
+def publication(
+    bus: RedisBus, message: ChatMessage, instances: frozenset[str] = frozenset({"i-one", "i-two"})
+) -> Publication:
+    """As signalling asks the bus for it: the wire message, its id (the placeholder) last, for a room
+    with people on `instances`."""
     payload = encode(chat_message(message))
     payload["id"] = payload.pop("id")
-    made = bus.publication(ChatMessageSent.event, payload, "room:r1")
+    made = bus.publication(ChatMessageSent.event, payload, "room:r1", instances)
     assert made is not None
     return made
 
@@ -153,8 +196,26 @@ async def test_a_publication_without_the_id_placeholder_at_its_end_is_not_publis
     publisher: tuple[RedisStore, RedisBus, Any],
 ) -> None:
     store, bus, pubsub = publisher
-    garbled = Publication(CHANNEL, publication(bus, said("x")(ID_PLACEHOLDER)).packed + b"!")
+    garbled = Publication(
+        (bus.direct_channel("i-two"),), publication(bus, said("x")(ID_PLACEHOLDER)).packed + b"!"
+    )
     message, published = await store.append_and_publish_chat("r1", said("x"), 10, None, garbled)
     assert not published and await store.chat_after("r1", None) == [message]
     await bus.emit("chat:message", {"text": "marker"}, namespace="/", room="room:r1")
     assert (await next_published(pubsub))["data"] == [{"text": "marker"}]
+
+
+async def test_a_message_for_people_on_this_instance_alone_is_published_to_nobody(
+    publisher: tuple[RedisStore, RedisBus, Any],
+) -> None:
+    store, bus, pubsub = publisher
+    only_here = publication(bus, said("between us")(ID_PLACEHOLDER), frozenset({"i-one"}))
+    assert only_here.channels == ()
+    message, published = await store.append_and_publish_chat("r1", said("between us"), 10, None, only_here)
+    # Nobody elsewhere needs it: as good as published, and nothing went out before the marker.
+    assert published and await store.chat_after("r1", None) == [message]
+    await bus.emit("chat:message", {"text": "marker"}, namespace="/", room="room:r1")
+    assert (await next_published(pubsub))["data"] == [{"text": "marker"}]
+    # Several other instances: to each, on its own channel.
+    several = publication(bus, said("x")(ID_PLACEHOLDER), frozenset({"i-one", "i-two", "i-three"}))
+    assert several.channels == (bus.direct_channel("i-three"), bus.direct_channel("i-two"))

@@ -159,7 +159,7 @@ async def test_nothing_pickled_crosses_redis(
     redis_server.flush()
     spy = aioredis.Redis.from_url(redis_server.url)
     pubsub = spy.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(CHANNEL)
+    await pubsub.psubscribe(f"{CHANNEL}*")  # the channel all hear, and each instance's own
     try:
         with running_cluster(2, tmp_path, redis_server.url, **FAST_SETTINGS) as cluster:
             room = cluster[0].create_room()
@@ -188,7 +188,7 @@ async def test_nothing_pickled_crosses_redis(
             while not (payloads and _mentions(payloads[-1], last)):
                 assert asyncio.get_running_loop().time() < deadline, "the last message never crossed"
                 message = await pubsub.get_message(timeout=0.1)
-                if message is None or message["type"] != "message":
+                if message is None or message["type"] != "pmessage":
                     continue
                 assert _not_pickle(message["data"])
                 decoded = msgpack.unpackb(message["data"], raw=False)
