@@ -5,11 +5,11 @@ written the same way.
 
 A recipient gets the ready frame only when nothing else of its own can be on the way: its socket is
 upgraded to a websocket and not closing, its packet queue is empty, and its connection is not backed
-up. engineio's writer only ever waits with nothing in hand (for the queue) or for a backed-up
-connection to drain, and aiohttp writes a frame at once otherwise, so an empty queue and a connection
-that is not paused mean that everything queued before has been written. Otherwise the packet takes
-python-engineio's usual path, behind whatever waits there. Either way each socket's packets leave in
-the order they were sent.
+up. The websocket's writer (`_write_queued`) takes a packet off the queue only to write it, and
+waits only with nothing in hand (for the queue) or for a backed-up connection to drain; aiohttp
+writes a frame at once otherwise. So an empty queue and a connection that is not paused mean that
+everything queued before has been written. Otherwise the packet takes python-engineio's usual path,
+behind whatever waits there. Either way each socket's packets leave in the order they were sent.
 
 What is written to a websocket within one turn of the event loop leaves in one system call at the
 turn's end (`Corked`): a broadcast's frame and the next one to the same member, an acknowledgement
@@ -41,6 +41,17 @@ it can:
 
 Each refusal is one log line, as often as the `LogRate` given allows.
 
+A websocket is read by Circle's own loop (`_serve_websocket`) rather than python-engineio's, which
+started a task and an `asyncio.wait_for` timer for every frame it read. Ours awaits the frames
+directly, hands each message straight to python-socketio (`async_handlers=False`: in order, one at a
+time), and keeps a single timer per connection that closes the websocket once its client has been
+silent for ping_interval + ping_timeout. Everything else is python-engineio's behaviour, kept: the
+upgrade of a session that began on long-polling, pongs scheduling the next ping, a client's close
+packet closing the session, a writer task sending what is queued for the session, and the session
+closed when its websocket ends. One thing is mended: a websocket that fails during the upgrade (closed,
+refused, or silent) leaves its session on long-polling, where python-engineio could leave it marked
+as upgrading, its polls answered with nothing ever again.
+
 Everything here leans on python-socketio and python-engineio internals, and only this module reaches
 into python-engineio; `check()` runs at import and in the tests, and fails loudly when a release has
 moved them (the python-socketio hooks `signaling.socket` overrides included). The versions it was
@@ -54,7 +65,8 @@ import inspect
 import logging
 import struct
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
@@ -66,6 +78,7 @@ from aiohttp.web import WebSocketResponse
 from engineio import async_server as eio_async_server
 from engineio import async_socket as eio_socket
 from engineio import base_socket as eio_base_socket
+from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from socketio import async_server as sio_async_server
@@ -513,26 +526,207 @@ class _ReadBody:
 
 
 class _GatedWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
-    """python-engineio's aiohttp websocket, handing on only frames it can decode. A frame that
-    breaks the transport closes the websocket; so does any frame once its session is closed."""
+    """python-engineio's aiohttp websocket, read by Circle's loop (`_serve_websocket`) in place of the
+    session's own, and handing on only frames that can be decoded. A frame that breaks the transport
+    closes the websocket; so does any frame once its session is closed."""
+
+    def __init__(self, handler: Any, server: Any) -> None:
+        super().__init__(handler, server)
+        # The handler given is the session's own loop (engineio's `_websocket_handler`): ours runs
+        # instead, bound to the same session, so that `handler.__self__` is still the session.
+        self.session = handler.__self__
+        self.handler = types.MethodType(_serve_websocket, self.session)
+
+    def problem(self, frame: Any) -> str | None:
+        """Why `frame` must close this websocket (logged, as often as allowed), or None if it may be
+        decoded."""
+        if self.session.closed:
+            # Closed by the server (`cut`), already logged: what follows is not read.
+            return "session closed"
+        problem = frame_problem(frame)
+        if problem is not None:
+            self.server.log_rate.log(
+                transport_log, logging.INFO, "bad frame", "bad websocket frame: %s", problem
+            )
+        return problem
+
+    async def refuse(self) -> None:
+        await self._sock.close(code=WSCloseCode.PROTOCOL_ERROR)
 
     async def wait(self) -> Any:
         frame = await super().wait()
-        session = getattr(self.handler, "__self__", None)
-        if getattr(session, "closed", False):
-            # Closed by the server (`cut`), already logged: what follows is not read.
-            problem: str | None = "session closed"
-        else:
-            problem = frame_problem(frame)
-            if problem is not None:
-                self.server.log_rate.log(
-                    transport_log, logging.INFO, "bad frame", "bad websocket frame: %s", problem
-                )
+        problem = self.problem(frame)
         if problem is None:
             return frame
-        await self._sock.close(code=WSCloseCode.PROTOCOL_ERROR)
-        # What python-engineio's loop takes for a websocket that closed.
+        await self.refuse()
+        # What python-engineio takes for a websocket that closed.
         raise OSError(problem)
+
+
+# A timer may fire this much early (uvloop counts in milliseconds); `_Silence` takes it as on time
+# rather than setting itself again for the moment left.
+_TIMER_SLACK_S = 0.002
+
+# Closes of silent websockets under way (a task keeps only a weak reference to itself).
+_closing: set[asyncio.Task[None]] = set()
+
+
+class _Silence:
+    """Closes a websocket once its client has sent nothing for `limit_s` while a frame was awaited
+    (python-engineio put a `wait_for` around each read for this). One timer per connection: when it
+    fires, it looks at when the current wait began (`since`, None while a frame is being handled)
+    and, if the client has been heard since it was set, sets itself again for the time left."""
+
+    def __init__(self, ws: _GatedWebSocket, limit_s: float) -> None:
+        self.ws = ws
+        self.limit_s = limit_s
+        self.loop = asyncio.get_running_loop()
+        self.since: float | None = None
+        self.timer = self.loop.call_at(self.loop.time() + limit_s, self._check)
+
+    def _check(self) -> None:
+        now = self.loop.time()
+        since = self.since
+        if since is None:
+            self.timer = self.loop.call_at(now + self.limit_s, self._check)
+        elif since + self.limit_s > now + _TIMER_SLACK_S:
+            self.timer = self.loop.call_at(since + self.limit_s, self._check)
+        else:
+            # aiohttp's close wakes the read waiting for the frame, which then finds the websocket closing.
+            task = asyncio.ensure_future(self.ws.close())
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+
+    async def read(self) -> Any:
+        """The next frame that may be decoded (`_GatedWebSocket.wait`), timed."""
+        self.since = self.loop.time()
+        try:
+            return await self.ws.wait()
+        finally:
+            self.since = None
+
+    def stop(self) -> None:
+        self.timer.cancel()
+
+
+async def _serve_websocket(session: Any, ws: _GatedWebSocket) -> None:
+    """An Engine.IO session's websocket, read and written until it closes, then the session closed:
+    python-engineio's `AsyncSocket._websocket_handler`, whose place it takes (see the module
+    docstring)."""
+    server = session.server
+    silence = _Silence(ws, server.ping_interval + server.ping_timeout)
+    try:
+        if session.connected:
+            if not await _upgrade(session, ws, silence):
+                return
+        else:
+            session.connected = True
+            session.upgraded = True
+        writer = asyncio.ensure_future(_write_queued(session, ws._sock))
+        try:
+            await _read_frames(session, ws, silence)
+        finally:
+            await session.queue.put(None)  # the writer's signal to stop
+            await writer
+            await session.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+    finally:
+        silence.stop()
+
+
+async def _upgrade(session: Any, ws: _GatedWebSocket, silence: _Silence) -> bool:
+    """Whether a session that began on long-polling moves to this websocket: the client probes it
+    ("2probe", answered "3probe"), the poll it has waiting is ended with a noop, and its upgrade
+    packet ("5") completes the move. Meanwhile what is sent to the session waits in its queue."""
+    session.upgrading = True
+    try:
+        if await silence.read() != "2probe":
+            session.server.logger.info("%s: Failed websocket upgrade, no PING packet", session.sid)
+            return False
+        await ws.send(_PROBE_ANSWER)
+        await session.queue.put(eio_packet.Packet(eio_packet.NOOP))
+        if await silence.read() != "5":
+            session.server.logger.info("%s: Failed websocket upgrade, no UPGRADE packet", session.sid)
+            return False
+    except OSError:  # closed, or closed by a frame refused
+        return False
+    finally:
+        session.upgrading = False
+    session.upgraded = True
+    return True
+
+
+_PROBE_ANSWER = eio_packet.Packet(eio_packet.PONG, data="probe").encode()
+
+
+async def _read_frames(session: Any, ws: _GatedWebSocket, silence: _Silence) -> None:
+    """Hand what the client sends to its session, one frame at a time, until the websocket closes or
+    a frame closes it."""
+    server = session.server
+    sid = session.sid
+    receive = ws._sock.receive
+    clock = silence.loop.time
+    max_bytes = server.max_http_buffer_size
+    handler = server.handlers.get("message")
+    on_message: Callable[[str, str], Awaitable[Any]]
+    if handler is not None and not server.async_handlers and inspect.iscoroutinefunction(handler):
+        # What python-engineio's `_trigger_event` comes to here, without its wrappers.
+        on_message = handler
+    else:
+
+        async def on_message(sid: str, data: str) -> Any:
+            return await server._trigger_event("message", sid, data, run_async=server.async_handlers)
+
+    while True:
+        silence.since = clock()
+        msg = await receive()
+        silence.since = None
+        frame = msg.data
+        if not isinstance(frame, str | bytes):
+            return  # closed by either side, or broken
+        # (A binary frame is among those refused.)
+        if ws.problem(frame) is not None or not isinstance(frame, str):
+            await ws.refuse()
+            return
+        if len(frame) > max_bytes:
+            return
+        # The gate let through only messages ("4" and a socket.io packet type: its content is the
+        # rest) and the control frames a client sends.
+        kind = frame[0]
+        try:
+            if kind == "4":
+                await on_message(sid, frame[1:])
+            elif kind == "3":  # a pong, the probe's included
+                session.schedule_ping()
+            elif kind == "5":
+                await session.send(eio_packet.Packet(eio_packet.NOOP))
+            elif kind == "1":
+                await session.close(wait=False, abort=True, reason=server.reason.CLIENT_DISCONNECT)
+            # A ping or a noop from the client asks for nothing.
+        except eio_exceptions.SocketIsClosedError:
+            return
+        except Exception:
+            # One packet gone wrong is no reason to drop the connection.
+            log.exception("handling a packet from %s failed", sid, extra={"connection": sid})
+
+
+async def _write_queued(session: Any, sock: WebSocketResponse) -> None:
+    """Send what is queued for the session, in order, each packet as it is taken off the queue,
+    until told to stop (None) or the connection fails; then close the websocket."""
+    queue = session.queue
+    try:
+        while True:
+            pkt = await queue.get()
+            queue.task_done()
+            if pkt is None:
+                break
+            encoded = pkt.encode()
+            if isinstance(encoded, str):
+                await sock.send_str(encoded)
+            else:
+                await sock.send_bytes(encoded)
+    except Exception:  # a connection that cannot be written to ends the writing, as in python-engineio
+        pass
+    await sock.close()
 
 
 async def cut(eio: Any, eio_sid: str) -> None:
@@ -553,11 +747,45 @@ def check() -> None:
             problems.append(what)
 
     poll = inspect.getsource(eio_socket.AsyncSocket.poll)
-    need("self.queue.get()" in poll, "engineio's writer takes packets from the socket's queue")
-    writer = inspect.getsource(eio_socket.AsyncSocket._websocket_handler)
+    need("self.queue.get()" in poll, "a long-polling request takes packets from the socket's queue")
+    # The websocket loop (`_serve_websocket`) takes the place of engineio's: what it does, ours does.
+    loop = inspect.getsource(eio_socket.AsyncSocket._websocket_handler)
     need(
-        "packets = await self.poll()" in writer and "await ws.send(pkt.encode())" in writer,
-        "engineio's websocket writer sends what it polled from the queue, one packet at a time",
+        "self.server.ping_interval + self.server.ping_timeout" in loop
+        and "packet.Packet(packet.PONG, data='probe')" in loop
+        and "await self.queue.put(packet.Packet(packet.NOOP))" in loop
+        and "decoded_pkt.packet_type != packet.UPGRADE" in loop
+        and "self.connected = True" in loop
+        and "await self.queue.put(None)" in loop
+        and "reason=self.server.reason.TRANSPORT_CLOSE" in loop,
+        "engineio's websocket loop upgrades, times out, stops its writer and closes its session as ours",
+    )
+    receive = inspect.getsource(eio_socket.AsyncSocket.receive)
+    need(
+        "'message', self.sid, pkt.data" in receive
+        and "run_async=self.server.async_handlers" in receive
+        and "self.schedule_ping()" in receive
+        and "await self.send(packet.Packet(packet.NOOP))" in receive
+        and "reason=self.server.reason.CLIENT_DISCONNECT" in receive,
+        "engineio's sockets handle a message, pong, upgrade and close packet as our loop does",
+    )
+    need(
+        "ret = await run_async_handler()" in inspect.getsource(eio_async_server.AsyncServer._trigger_event)
+        and inspect.iscoroutinefunction(socketio.AsyncServer._handle_eio_message),
+        "engineio awaits a coroutine message handler in place when handlers do not run async",
+    )
+    need(
+        "if encoded_packet[1].isnumeric():" in inspect.getsource(eio_packet.Packet.decode),
+        "engineio takes what follows a message's type as text when it starts with a digit",
+    )
+    need(
+        callable(getattr(eio_socket.AsyncSocket, "schedule_ping", None))
+        and "SocketIsClosedError" in inspect.getsource(eio_socket.AsyncSocket.check_ping_timeout),
+        "engineio sockets schedule pings, and refuse to send once closed",
+    )
+    need(
+        "reader.feed_data(WS_CLOSING_MESSAGE" in inspect.getsource(WebSocketResponse.close),
+        "aiohttp's close() wakes a receive() waiting in another task",
     )
     frame = inspect.getsource(WebSocketWriter.send_frame)
     need(
@@ -593,7 +821,7 @@ def check() -> None:
         "await self.queue.put(pkt)" in inspect.getsource(eio_socket.AsyncSocket.send),
         "engineio sockets queue what they send",
     )
-    for attr in ("upgraded", "upgrading", "closing", "closed"):
+    for attr in ("connected", "upgraded", "upgrading", "closing", "closed"):
         need(
             f"self.{attr} = " in inspect.getsource(eio_base_socket.BaseSocket.__init__),
             f"engineio sockets have {attr}",
