@@ -131,11 +131,18 @@ def state_from_dict(d: dict[str, Any]) -> RoomState:
 
 
 def chat_to_dict(m: ChatMessage) -> dict[str, Any]:
-    d = asdict(m)
+    # Every field is a plain value: spelled out rather than `asdict`, which copies each one deeply
+    # (this runs for every chat message a cluster appends).
+    d: dict[str, Any] = {
+        "id": m.id,
+        "sender_id": m.sender_id,
+        "sender_name": m.sender_name,
+        "text": m.text,
+        "at": m.at,
+        "to": m.to,
+    }
     # A plain message is written as before, so that every reader of the log can read it.
-    if m.kind is ChatKind.PLAIN:
-        del d["kind"]
-    else:
+    if m.kind is not ChatKind.PLAIN:
         d["kind"] = m.kind.value
     return d
 

@@ -4,6 +4,7 @@ release still read."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 import msgpack
 
@@ -145,6 +146,10 @@ def test_a_plain_chat_message_is_written_as_before_and_a_milestone_says_its_kind
     milestone = ChatMessage("0000000000000002", "ann", "Ann", "30 days", T0, kind=ChatKind.MILESTONE)
     assert chat_to_dict(milestone)["kind"] == "milestone"
     assert chat_from_dict(through_msgpack(chat_to_dict(milestone))) == milestone
+    # Every field is written: one added to ChatMessage must be added to the codec too.
+    private = ChatMessage("0000000000000003", "ann", "Ann", "Just you", T0, to="bob", kind=ChatKind.MILESTONE)
+    assert set(chat_to_dict(private)) == {f.name for f in fields(ChatMessage)}
+    assert chat_from_dict(through_msgpack(chat_to_dict(private))) == private
 
 
 def test_a_chat_message_stored_by_the_previous_release_is_plain() -> None:
