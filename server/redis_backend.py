@@ -122,12 +122,12 @@ class RedisLink:
 
     async def script(self, script: Lua, keys: list[Any], args: list[Any]) -> Any:
         """`script` run on `keys` and `args`, as `call` runs a command."""
-        return await self._bounded(lambda: script(self.lean, keys, args))
+        return await self._bounded(lambda: script(self.lean, keys, args), lean=True)
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        await self._bounded(lambda: self.lean.publish(channel, payload))
+        await self._bounded(lambda: self.lean.publish(channel, payload), lean=True)
 
-    async def _bounded(self, start: Callable[[], Awaitable[T]]) -> T:
+    async def _bounded(self, start: Callable[[], Awaitable[T]], lean: bool = False) -> T:
         if self._down:
             raise Unavailable("redis is down")
         try:
@@ -135,6 +135,10 @@ class RedisLink:
             async with asyncio.timeout(self.timeout_s):
                 result = await start()
         except UNREACHABLE as exc:
+            if lean and isinstance(exc, TimeoutError):
+                # Perhaps a connection whose far end is gone without a word (a failover to another
+                # host): the next call opens a new one, as redis-py replaces a connection it gave up on.
+                self.lean.reset()
             self.failed(exc)
             raise Unavailable("redis did not answer") from exc
         return result

@@ -9,9 +9,11 @@ subscription hands each message over as soon as its bytes are read, with one tim
 rather than one per message.
 
 - `RespClient`: commands pipelined over one connection, opened when first needed and again after it
-  was lost. A call whose caller gives up (a timeout) closes the connection, as redis-py does, so that
-  nothing sent after it waits behind a Redis that stopped answering. Nothing is sent again by itself: a
-  command may have been carried out when its connection broke.
+  was lost. A call whose caller gives up leaves the connection as it is (its answer is dropped when it
+  comes), since other calls share it; whoever decides that Redis stopped answering (`RedisLink`'s
+  timeout) calls `reset()`, so that the next call does not wait on a connection that may be dead
+  without knowing it. Nothing is sent again by itself: a command may have been carried out when its
+  connection broke.
 - `Subscription`: one subscribed connection. It pings Redis every `ping_every_s` and ends with
   `ConnectionError` when Redis has said nothing for `ping_every_s + silence_s`, so that a half-open
   connection is noticed.
@@ -338,13 +340,14 @@ class RespClient:
 
     async def execute(self, *args: Any) -> Any:
         conn = await self._connection()
-        future = conn.send(command(*args))
-        try:
-            return await future
-        except asyncio.CancelledError:
-            # The reply may still come, or never (a frozen Redis): either way not on this connection.
-            conn.abort(RedisConnectionError("a command's caller gave up waiting"))
-            raise
+        # A caller that gives up leaves its future cancelled: its answer is dropped when it comes.
+        return await conn.send(command(*args))
+
+    def reset(self) -> None:
+        """Drop the connection (the calls still on it fail): the next call opens another."""
+        if self._conn is not None:
+            self._conn.abort(RedisConnectionError("Redis stopped answering on this connection"))
+            self._conn = None
 
     async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
         return await self.execute("EVALSHA", sha, numkeys, *keys_and_args)

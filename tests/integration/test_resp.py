@@ -14,7 +14,9 @@ import pytest
 from redis import asyncio as aioredis
 from redis.exceptions import AuthenticationError, ConnectionError, NoScriptError
 
+from server.redis_backend import RedisLink
 from server.resp import RespClient, Subscription
+from signaling.ports import Unavailable
 from tests.support.servers import RedisServer
 
 
@@ -99,18 +101,39 @@ async def test_a_lost_connection_fails_its_calls_and_the_next_call_opens_another
         await client.aclose()
 
 
-async def test_a_call_given_up_closes_its_connection(redis_server: RedisServer) -> None:
+async def test_a_call_given_up_leaves_the_others_their_answers(redis_server: RedisServer) -> None:
     client = RespClient(redis_server.url, 2.0)
     try:
         first = await client.execute("CLIENT", "ID")
         with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.2):
-                await client.execute("BLPOP", "resp:nothing", 5)
-        # Its answer would come on the old connection, which is gone: this one is answered at once.
-        async with asyncio.timeout(1.0):
-            assert await client.execute("CLIENT", "ID") != first
+            async with asyncio.timeout(0.1):
+                await client.execute("BLPOP", "resp:nothing", 0.4)
+        # Its answer (nil, when the BLPOP ends) is dropped; the next call gets its own, on the same
+        # connection.
+        assert await client.execute("ECHO", "mine") == b"mine"
+        assert await client.execute("CLIENT", "ID") == first
+        client.reset()
+        assert await client.execute("CLIENT", "ID") != first
     finally:
         await client.aclose()
+
+
+async def test_the_link_replaces_a_connection_redis_stopped_answering_on(own_redis: RedisServer) -> None:
+    link = RedisLink(own_redis.url, 0.3)
+    try:
+        await link.publish("resp:ch", b"before")
+        first = await link.lean.execute("CLIENT", "ID")
+        os.kill(own_redis.pid, signal.SIGSTOP)
+        with pytest.raises(Unavailable):
+            await link.publish("resp:ch", b"lost")
+        os.kill(own_redis.pid, signal.SIGCONT)
+        async with asyncio.timeout(10):
+            while not link.up:
+                await asyncio.sleep(0.05)
+        await link.publish("resp:ch", b"after")
+        assert await link.lean.execute("CLIENT", "ID") != first
+    finally:
+        await link.close()
 
 
 async def test_a_subscription_hears_every_message_in_order(redis_server: RedisServer, admin: Any) -> None:
