@@ -283,7 +283,7 @@ class _Commands(_Reader):
             self.abort(RedisConnectionError("Redis answered a command that was not sent"))
             return
         future = self.waiting.popleft()
-        if future.done():  # its caller gave up; the connection is closing
+        if future.done():  # its caller gave up: the answer goes nowhere
             return
         if isinstance(reply, ReplyError):
             future.set_exception(reply.exception())
