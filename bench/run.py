@@ -146,8 +146,16 @@ def run(cfg: Config, say: Callable[[str], None]) -> Results:
                 try:
                     capacity = cfg.storm_members + cfg.client_procs  # and one warm-up member each
                     with deploy.deploy(target, where, capacity, base) as deployment:
+                        profile_to = None
+                        if cfg.profile_dir and round_ == 0:
+                            profile_to = cfg.profile_dir / f"{target}-1-storm-{target}0.txt"
                         s = measure_storm(
-                            deployment, cfg.storm_members, cfg.storm_s, cfg.client_procs, cfg.timeout_s
+                            deployment,
+                            cfg.storm_members,
+                            cfg.storm_s,
+                            cfg.client_procs,
+                            cfg.timeout_s,
+                            profile_to,
                         )
                 except BenchError as exc:
                     failures[key] = str(exc)
@@ -271,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="record the Python server processes with py-spy in each measured phase (slows the run)",
+        help="record the Python server processes with py-spy in each measured phase and the first join storm"
+        " (slows the run)",
     )
     parser.add_argument(
         "--json", type=Path, default=RESULTS, help=f"where to write results (default {RESULTS})"

@@ -18,11 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
+from pathlib import Path
 from typing import Any
 
 import socketio
 
-from bench import procs
+from bench import procs, profile
 from bench.deploy import Deployment
 from bench.fanout import collect, stop_workers
 from bench.report import Latency, StormMeasurement, lat_array
@@ -126,10 +127,16 @@ def worker_main(spec: StormSpec, status: Queue[Any], start: Event, t0: Any, rele
 
 
 def measure_storm(
-    deployment: Deployment, members: int, length_s: float, client_procs: int, timeout_s: float
+    deployment: Deployment,
+    members: int,
+    length_s: float,
+    client_procs: int,
+    timeout_s: float,
+    profile_to: Path | None = None,
 ) -> StormMeasurement:
     """`members` new connections join the deployment's room, their starts spread evenly over
-    `length_s`; the server's CPU and memory are read around it."""
+    `length_s`; the server's CPU and memory are read around it (and, given `profile_to`, a Python
+    server recorded by py-spy meanwhile)."""
     server = deployment.servers[0]
     n_procs = max(1, min(client_procs, members))
     ctx = mp.get_context("spawn")
@@ -146,11 +153,18 @@ def measure_storm(
         w.start()
     try:
         collect(status, workers, "ready", timeout_s, deployment)
+        recording = None
+        if profile_to is not None and not server.name.startswith("node"):
+            recording = profile.start(server.name, server.pid, profile_to)
         rss0, cpu0 = deployment.rss_bytes(), server.cpu_ns()
         busy0, wall0 = procs.machine_busy_ns(), time.monotonic_ns()
         t0.value = time.monotonic_ns() + 100_000_000  # time for every process to hear the start
         start.set()
-        results: dict[int, StormResult] = collect(status, workers, "done", 2 * timeout_s, deployment)
+        try:
+            results: dict[int, StormResult] = collect(status, workers, "done", 2 * timeout_s, deployment)
+        finally:
+            if recording is not None:
+                recording.stop()
         cpu = server.cpu_ns() - cpu0
         busy1, wall1 = procs.machine_busy_ns(), time.monotonic_ns()
         rss1 = deployment.rss_bytes()
