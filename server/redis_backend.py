@@ -5,7 +5,6 @@
 
 - scripts and publishes (what every chat message runs) go through `server.resp`'s lean connection,
   everything else through redis-py;
-
 - every call is bounded by `redis_timeout_s`, so a frozen Redis yields `Unavailable`, never a hang;
 - after a failure, calls fail at once while a probe pings Redis with a backoff (doubling, capped at a
   few seconds), so a dead Redis is not hammered and members get `unavailable` without waiting for a

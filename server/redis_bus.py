@@ -18,8 +18,9 @@ msgpack (never pickle), and decides what happens when Redis is away:
 - the subscription (`server.resp.Subscription`: every message of the cluster passes through it) is
   re-established with a capped backoff, and watched with pings, so that a connection that silently
   died (a half-open socket) is noticed;
-- besides socket.io's messages it carries notices from one instance to another or to all (`notify`),
-  heard in order by whoever listens (`on_notice`) and never kept for later;
+- besides socket.io's messages it carries notices from one instance to another (on that instance's
+  own channel) or to all (`notify`), heard in order by whoever listens (`on_notice`) and never kept
+  for later;
 - pub/sub keeps nothing for a subscriber that is away, so after a gap in the subscription the bus
   reports it (`on_gap`), with the time since when this instance may have missed something, and
   signalling makes good what its members missed. What signalling screens out (`screen`) is not
@@ -106,7 +107,9 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
     async def notify(self, notice: dict[str, Any], to: str | None = None) -> None:
         message = {"method": NOTICE, "from": self._instance_id, "to": to, "notice": notice}
         payload = encode(message)
-        await self._link.publish(self.channel, payload)
+        # Both channels reach an instance over one subscription, in the order they were published.
+        channel = self.direct_channel(to) if to is not None else self.channel
+        await self._link.publish(channel, payload)
 
     def _heard_notice(self, message: dict[str, Any]) -> None:
         to = message.get("to")
@@ -128,6 +131,7 @@ class RedisBus(AsyncPubSubManager, BroadcastOnce):  # type: ignore[misc]
         return f"{self.channel}:{instance_id}"
 
     def _channels(self) -> list[str]:
+        """What this instance listens on."""
         return [self.channel, self.direct_channel(self._instance_id)] if self._instance_id else [self.channel]
 
     def publication(

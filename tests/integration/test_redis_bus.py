@@ -1,5 +1,6 @@
 """What the Redis bus holds back while it cannot publish: in order, at most `bus_outbox_max_messages`
-(the oldest go first), none older than `bus_outbox_max_age_s`, and sent as soon as Redis answers."""
+(the oldest go first), none older than `bus_outbox_max_age_s`, and sent as soon as Redis answers. And
+a notice to one instance goes to that instance alone."""
 
 from __future__ import annotations
 
@@ -97,3 +98,53 @@ async def test_held_back_longer_than_bus_outbox_max_age_s_is_not_sent(bus_user: 
     await emit_while_refused(bus, ["stale"])
     await asyncio.sleep(0.8)
     assert await published_once_allowed(admin, bus, link) == []
+
+
+async def test_a_notice_to_one_instance_goes_on_its_own_channel_and_reaches_it_alone(
+    redis_server: RedisServer,
+) -> None:
+    buses = {
+        name: RedisBus(
+            RedisLink(redis_server.url, 0.5), outbox_max_messages=10, outbox_max_age_s=60.0, instance_id=name
+        )
+        for name in ("i-one", "i-two", "i-three")
+    }
+    heard: dict[str, list[dict[str, Any]]] = {name: [] for name in buses}
+    for name, bus in buses.items():
+        bus.on_notice(heard[name].append)
+
+    async def listen(bus: RedisBus) -> None:
+        async for _ in bus._listen():
+            pass
+
+    listening = [asyncio.ensure_future(listen(bus)) for bus in buses.values()]
+    spy = aioredis.Redis.from_url(redis_server.url)
+    pubsub = spy.pubsub(ignore_subscribe_messages=True)
+    await pubsub.psubscribe(f"{CHANNEL}*")
+    try:
+        async with asyncio.timeout(5):
+            for bus in buses.values():
+                await bus.subscribed.wait()
+        one = buses["i-one"]
+        await one.notify({"kind": "to two"}, to="i-two")
+        await one.notify({"kind": "to all"})
+        async with asyncio.timeout(5):
+            while len(heard["i-two"]) < 2 or len(heard["i-three"]) < 1:
+                await asyncio.sleep(0.02)
+        assert heard["i-two"] == [{"kind": "to two"}, {"kind": "to all"}]
+        assert heard["i-three"] == [{"kind": "to all"}] and heard["i-one"] == []
+        channels = []
+        async with asyncio.timeout(5):
+            while len(channels) < 2:
+                got = await pubsub.get_message(timeout=0.1)
+                if got is not None and got["type"] == "pmessage":
+                    channels.append(got["channel"].decode())
+        assert channels == [f"{CHANNEL}:i-two", CHANNEL]
+    finally:
+        for task in listening:
+            task.cancel()
+        await asyncio.gather(*listening, return_exceptions=True)
+        await pubsub.aclose()
+        await spy.aclose()
+        for bus in buses.values():
+            await bus._link.close()
