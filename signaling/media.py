@@ -13,7 +13,7 @@ speaking is the server's word, from the audio level of the packets it forwards.
 In a cluster a room's media lives on one instance, its host, named in the room's state (`rooms.media`):
 the first instance that needs the room's SFU takes it, and its heartbeat is its lease. A `signal` to
 "sfu" from a member connected to another instance goes to the host as a notice over the bus and is
-answered the same way; what changes the room anywhere is announced, so that the host forwards what the
+answered the same way; what changes the room anywhere is announced to the host, so that it forwards what the
 room's state says. When the host dies (the presence sweep finds its heartbeat gone), stops or restarts,
 the room's media epoch grows, every page starts its connections with the server over, and the first of
 their offers gives the room a new host.
@@ -56,7 +56,8 @@ SIGNAL = "media:signal"
 REPLY = "media:reply"
 """To the instance that passed a `SIGNAL` on: how it went (`error`: null, or `{code, message}`)."""
 CHANGED = "media:changed"
-"""To every instance: the room's state changed; its host brings its SFU in line with it."""
+"""To the room's media host (every instance while it has none): the room's state changed; the host
+brings its SFU in line with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,7 +353,9 @@ class MediaRooms:
         elsewhere = state.media_host != self._instance
         if self._bus.spans_instances and (state.sfu or outcome.emptied) and elsewhere:
             try:
-                await self._bus.notify({"kind": CHANGED, "room": room_id})
+                # To the host the state names; with none named, to every instance, in case one still
+                # carries the room's media (it lets go when it reads the state).
+                await self._bus.notify({"kind": CHANGED, "room": room_id}, to=state.media_host)
             except Unavailable:
                 # The host finds out at its next check of the rooms it hosts.
                 log.info("could not tell room %s's media host of a change", room_id, extra={"room": room_id})
