@@ -1,6 +1,7 @@
 """The lean Redis connection (`server.resp`) against a real redis-server: commands answered in the
 order sent, redis-py's errors, the database and user of the URL, a lost or abandoned connection
-replaced, and a subscription that hears every message and notices a Redis gone silent."""
+replaced, a subscription that hears every message and notices a Redis gone silent, and a Redis on a
+unix socket."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from redis import asyncio as aioredis
 from redis.exceptions import AuthenticationError, ConnectionError, NoScriptError
 
+from harness.processes import Process, redis_server_path
 from server.redis_backend import RedisLink
 from server.resp import RespClient, Subscription
 from signaling.ports import Unavailable
@@ -169,3 +172,34 @@ async def test_a_silent_redis_ends_the_subscription(own_redis: RedisServer) -> N
         assert loop.time() - started < 0.2 + 0.3 + 0.3
     finally:
         await sub.close()
+
+
+async def test_a_redis_on_a_unix_socket(tmp_path: Path) -> None:
+    binary = redis_server_path()
+    assert binary is not None
+    path = tmp_path / "redis.sock"
+    argv = [binary, "--port", "0", "--unixsocket", str(path), "--save", "", "--appendonly", "no"]
+    server = Process("redis-unix", [*argv, "--dir", str(tmp_path)], tmp_path / "redis.log")
+    server.launch()
+    try:
+        async with asyncio.timeout(10):
+            while not path.exists():
+                await asyncio.sleep(0.05)
+        url = f"unix://{path}?db=2"
+        client = RespClient(url, 2.0)
+        sub = await Subscription.open(url, ["unix:ch"], timeout_s=2.0, ping_every_s=1.0, silence_s=1.0)
+        try:
+            await client.execute("SET", "unix:k", "v")
+            assert await client.publish("unix:ch", b"through the socket") == 1
+            async with asyncio.timeout(5):
+                assert await sub.next() == b"through the socket"
+            # Written in the URL's database, and only there.
+            in_two, in_zero = (aioredis.Redis.from_url(f"unix://{path}?db={db}") for db in (2, 0))
+            assert await in_two.get("unix:k") == b"v" and await in_zero.get("unix:k") is None
+            await in_two.aclose()
+            await in_zero.aclose()
+        finally:
+            await sub.close()
+            await client.aclose()
+    finally:
+        server.stop()
