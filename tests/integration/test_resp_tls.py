@@ -5,8 +5,6 @@ unchecked only when the URL says `ssl_cert_reqs=none`."""
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import socket
 import time
 from collections.abc import Iterator
@@ -14,40 +12,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from redis.exceptions import ConnectionError
 
 from harness.processes import HOST, Process, free_port, redis_server_path
 from server.resp import RespClient, Subscription
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "redis.crt", directory / "redis.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
+from tests.support.nginx import SelfSignedCertificate
 
 
 @pytest.fixture
@@ -55,7 +24,8 @@ def tls_redis(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A redis-server that speaks only TLS, on a free loopback port, and its certificate."""
     binary = redis_server_path()
     assert binary is not None
-    cert, key = self_signed(tmp_path)
+    made = SelfSignedCertificate.make(tmp_path / "tls")
+    cert, key = made.cert_path, made.key_path
     port = free_port()
     argv = [
         binary,
