@@ -221,3 +221,16 @@ async def wait_for(condition: Callable[[], bool], timeout_s: float, interval_s: 
             raise AssertionError(f"condition not met within {timeout_s} s")
         await asyncio.sleep(interval_s)
     return time.monotonic() - start
+
+
+async def held_back(watcher: Peer, member_id: str, clock: Callable[[], int]) -> tuple[int, int]:
+    """For a member whose sending the server must hold back (a mute): once a second of `clock` (a
+    count of another member's frames, 15 a second) has passed, the video and audio frames `watcher`
+    has had from `member_id`; and that none more arrive over the next two seconds of `clock`."""
+    marker = clock()
+    await wait_for(lambda: clock() >= marker + 15, timeout_s=10)
+    held = watcher.frames[member_id], watcher.audio_frames[member_id]
+    marker = clock()
+    await wait_for(lambda: clock() >= marker + 30, timeout_s=10)
+    assert (watcher.frames[member_id], watcher.audio_frames[member_id]) == held
+    return held

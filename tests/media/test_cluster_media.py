@@ -18,7 +18,7 @@ from typing import TypeVar
 import pytest
 
 from harness.processes import CircleProcess
-from tests.media.peers import Peer, wait_for
+from tests.media.peers import Peer, held_back, wait_for
 from tests.media.through_server import on_video
 from tests.support.client import Member
 from tests.support.processes import FAST_SETTINGS, running_cluster
@@ -106,12 +106,7 @@ async def test_members_on_both_instances_see_and_hear_each_other_through_one_sfu
         bo_peer = peers[0]
         ack = await fran.call("mod:mute", {"id": cy.id, "audio": True, "video": True})
         assert ack["ok"], ack
-        marker = bo_peer.frames[fran.id]
-        await wait_for(lambda: bo_peer.frames[fran.id] >= marker + 15, timeout_s=10)
-        held = bo_peer.frames[cy.id], bo_peer.audio_frames[cy.id]
-        marker = bo_peer.frames[fran.id]
-        await wait_for(lambda: bo_peer.frames[fran.id] >= marker + 30, timeout_s=10)
-        assert (bo_peer.frames[cy.id], bo_peer.audio_frames[cy.id]) == held
+        held = await held_back(bo_peer, cy.id, clock=lambda: bo_peer.frames[fran.id])
         ack = await cy.call("media:state", {"audio": True, "video": True})
         assert ack["ok"], ack
         await wait_for(lambda: bo_peer.frames[cy.id] > held[0] + 5, timeout_s=10)

@@ -9,7 +9,7 @@ import aioice.ice
 import pytest
 
 from signaling.sfu.sdp import parse
-from tests.media.peers import Peer, wait_for
+from tests.media.peers import Peer, held_back, wait_for
 from tests.media.through_server import on_video
 from tests.support.client import Member
 from tests.support.servers import RunningServer
@@ -122,12 +122,7 @@ async def test_a_facilitators_mute_stops_the_members_packets_within_a_second_and
     assert ack["ok"], ack
     # Ann's client goes on sending: only the server can hold her back. Bo's own picture reaching
     # Ann is the clock: 15 frames of it is a second.
-    marker = ann_peer.frames[bo.id]
-    await wait_for(lambda: ann_peer.frames[bo.id] >= marker + 15, timeout_s=10)
-    held = bo_peer.frames[ann.id], bo_peer.audio_frames[ann.id]
-    marker = ann_peer.frames[bo.id]
-    await wait_for(lambda: ann_peer.frames[bo.id] >= marker + 30, timeout_s=10)
-    assert (bo_peer.frames[ann.id], bo_peer.audio_frames[ann.id]) == held
+    held = await held_back(bo_peer, ann.id, clock=lambda: ann_peer.frames[bo.id])
 
     ack = await ann.call("media:state", {"audio": True, "video": True})
     assert ack["ok"], ack
