@@ -246,22 +246,26 @@ class _Reader(asyncio.Protocol):
 
 
 async def _open(endpoint: Endpoint, protocol: _Reader, timeout_s: float) -> None:
+    """`protocol` connected to Redis within `timeout_s`, or redis-py's `ConnectionError`."""
     loop = asyncio.get_running_loop()
 
     def made() -> _Reader:
         return protocol
 
-    async with asyncio.timeout(timeout_s):
-        if endpoint.path is not None:
-            await loop.create_unix_connection(made, endpoint.path)
-        else:
-            await loop.create_connection(
-                made,
-                endpoint.host or "localhost",
-                endpoint.port,
-                ssl=endpoint.tls,
-                server_hostname=endpoint.host if endpoint.tls is not None else None,
-            )
+    try:
+        async with asyncio.timeout(timeout_s):
+            if endpoint.path is not None:
+                await loop.create_unix_connection(made, endpoint.path)
+            else:
+                await loop.create_connection(
+                    made,
+                    endpoint.host or "localhost",
+                    endpoint.port,
+                    ssl=endpoint.tls,
+                    server_hostname=endpoint.host if endpoint.tls is not None else None,
+                )
+    except (OSError, TimeoutError) as exc:
+        raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
 
 
 class _Commands(_Reader):
@@ -323,10 +327,7 @@ class RespClient:
 
     async def _connect(self) -> _Commands:
         conn = _Commands()
-        try:
-            await _open(self._endpoint, conn, self._connect_timeout_s)
-        except (OSError, TimeoutError) as exc:
-            raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
+        await _open(self._endpoint, conn, self._connect_timeout_s)
         greeting = [conn.send(data) for data in self._endpoint.greeting()]
         try:
             async with asyncio.timeout(self._connect_timeout_s):
@@ -444,10 +445,7 @@ class Subscription:
         here)."""
         endpoint = Endpoint.from_url(url)
         conn = _Subscribed(len(channels))
-        try:
-            await _open(endpoint, conn, timeout_s)
-        except (OSError, TimeoutError) as exc:
-            raise RedisConnectionError(f"cannot connect to Redis: {exc}") from exc
+        await _open(endpoint, conn, timeout_s)
         assert conn.transport is not None
         greeting = endpoint.greeting(database=False)
         conn.greeting_left = len(greeting)
